@@ -1,0 +1,53 @@
+#include "common/key_encoding.h"
+
+#include <sodium.h>
+
+namespace knock {
+
+std::string EncodeKey(const KeyBytes& key) {
+  char text[kKeyTextChars + 1];
+  sodium_bin2base64(text, sizeof text, key.data(), key.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  return std::string(text, kKeyTextChars);
+}
+
+namespace {
+
+std::string Quoted(std::string_view text, bool secret) {
+  if (secret) return "(secret, not shown)";
+  return "\"" + std::string(text) + "\"";
+}
+
+}  // namespace
+
+bool DecodeKey(std::string_view text, KeyBytes* out, std::string* err,
+               bool text_is_secret) {
+  if (text.size() != kKeyTextChars) {
+    *err = "a key is 44 base64 characters, got " + std::to_string(text.size()) +
+           " " + Quoted(text, text_is_secret);
+    return false;
+  }
+  // 32 bytes leave 2 padding bits in the 43rd character and one '=' pad;
+  // anything else is a different length or a non-canonical encoding.
+  if (text[43] != '=') {
+    *err = "a key ends in one '=' pad " + Quoted(text, text_is_secret);
+    return false;
+  }
+  KeyBytes decoded;
+  size_t decoded_len = 0;
+  const char* end = nullptr;
+  int rc = sodium_base642bin(decoded.data(), decoded.size(), text.data(),
+                             text.size(), nullptr, &decoded_len, &end,
+                             sodium_base64_VARIANT_ORIGINAL);
+  if (rc != 0 || end != text.data() + text.size() || decoded_len != kKeyBytes) {
+    *err = "a key is standard base64 (A-Z a-z 0-9 + /) " +
+           Quoted(text, text_is_secret);
+    sodium_memzero(decoded.data(), decoded.size());
+    return false;
+  }
+  *out = decoded;
+  sodium_memzero(decoded.data(), decoded.size());
+  return true;
+}
+
+}  // namespace knock
