@@ -43,6 +43,9 @@ class Firewall {
   virtual bool Open(const Grant& grant, std::string* err) = 0;
   /// Lets a backend that closes holes itself do so; `now_ms` is wall time.
   virtual void Tick(int64_t now_ms) { (void)now_ms; }
+  /// Failures that happened where no error could be returned (a close
+  /// command run by Tick), oldest first, for the daemon to log; clears them.
+  virtual std::vector<std::string> TakeErrors() { return {}; }
   /// Removes everything the daemon installed.
   virtual bool Flush(std::string* err) = 0;
   /// A short name for logs: "nftables", "command", "none".

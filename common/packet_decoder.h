@@ -23,6 +23,10 @@ enum class DropReason : uint8_t {
 
 const char* DropReasonName(DropReason reason);
 
+/// True for the pcap DLT_* values PacketDecoder reads; a capture on any other
+/// link type would decode nothing.
+bool IsDecodableLinkType(int link_type);
+
 /// Counters of a decoder's verdicts.
 struct DecodeStats {
   uint64_t knocks = 0;
@@ -35,12 +39,17 @@ struct DecodeStats {
 class PacketDecoder {
  public:
   explicit PacketDecoder(const KnockSettings& knock);
-  /// True and `*out` filled for a knock; false and a reason counted otherwise.
+  /// True and `*out` filled for a knock; false and a reason counted otherwise
+  /// (`*out` is then left as it was).
   bool Decode(const Frame& frame, Knock* out);
   const DecodeStats& stats() const { return stats_; }
 
  private:
   bool Drop(DropReason reason);
+  bool DecodeEthertype(uint16_t ethertype, const uint8_t* data, uint32_t length,
+                       int64_t time_us, Knock* out);
+  bool DecodeLoopback(const uint8_t* data, uint32_t length, int64_t time_us,
+                      Knock* out);
   bool DecodeIp(const uint8_t* data, uint32_t length, int64_t time_us,
                 Knock* out);
   bool DecodeV4(const uint8_t* data, uint32_t length, Knock* out);

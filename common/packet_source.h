@@ -40,7 +40,12 @@ class PacketSource {
 };
 
 /// The BPF program text that passes only knocks to `knock` settings' range.
+/// A conservative prefilter (the decoder re-checks everything); it compiles
+/// for every link type, but does not see inside VLAN tags.
 std::string KnockFilterExpression(const KnockSettings& knock);
+/// The same, plus VLAN-tagged variants where libpcap supports `vlan` for
+/// `link_type` (a DLT_* value; Ethernet). This is what sources install.
+std::string KnockFilterExpression(const KnockSettings& knock, int link_type);
 
 /// Opens live capture on `interfaces` ("any" or names), immediate mode,
 /// filtered to knocks.

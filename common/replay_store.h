@@ -1,0 +1,64 @@
+#pragma once
+// The used set of knock/v1 section 5: one grant per (client, service,
+// window, slot), kept across restarts in the state directory.
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/ip_address.h"
+#include "common/x25519_key.h"
+
+namespace knock {
+
+/// Names one sequence independently of configuration order, so that the
+/// store survives a reload that reorders clients or services.
+struct UsedKey {
+  PublicKey client;
+  std::string service;
+  uint64_t window = 0;
+  uint8_t slot = 0;
+  bool operator==(const UsedKey& other) const = default;
+};
+
+struct UsedKeyHash {
+  size_t operator()(const UsedKey& key) const;
+};
+
+/// What the store remembers of a used sequence.
+struct UsedEntry {
+  IpAddress first_source;
+  int64_t grant_expires_us = 0;
+};
+
+/// What happens to a completed sequence.
+enum class UseDecision {
+  kFirstUse,  // never seen: grant
+  kRefresh,   // same source, grant still live: extend
+  kReplay,    // another source, or the same source after its grant ended
+};
+
+/// The used set, in memory and in `<state_dir>/used-sequences`.
+class ReplayStore {
+ public:
+  /// `path` empty keeps the store in memory only (tests, `knockd replay`).
+  explicit ReplayStore(std::string path = "") : path_(std::move(path)) {}
+
+  /// Reads the file if it exists. A corrupt line fails with FILE:LINE.
+  bool Load(std::string* err);
+  /// Decides, and records a first use or a refresh (with its new expiry).
+  UseDecision Use(const UsedKey& key, const IpAddress& source, int64_t now_us,
+                  int64_t open_for_us, const UsedEntry** entry);
+  /// Drops sequences of windows before `oldest_window`.
+  void PruneBefore(uint64_t oldest_window);
+  /// Writes the file atomically (temporary file, then rename).
+  bool Save(std::string* err) const;
+  size_t size() const { return used_.size(); }
+
+ private:
+  std::string path_;
+  std::unordered_map<UsedKey, UsedEntry, UsedKeyHash> used_;
+};
+
+}  // namespace knock

@@ -1,0 +1,20 @@
+// `knockd run`: the daemon in the foreground, systemd style.
+
+#include "knockd/daemon.h"
+#include "knockd/subcommands.h"
+
+namespace knockd {
+
+int RunDaemon(const Invocation& invocation) {
+  if (!invocation.args.empty())
+    return UsageError("run", "run takes no arguments");
+  Daemon daemon(invocation.config_path);
+  std::string err;
+  if (!daemon.Start(&err)) {
+    PrintError(err);
+    return kExitError;
+  }
+  return daemon.Loop();
+}
+
+}  // namespace knockd

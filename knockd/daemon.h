@@ -1,0 +1,50 @@
+#pragma once
+// `knockd run`: the live daemon around the knock pipeline — capture,
+// firewall setup, signals, reloads and the timer.
+
+#include <memory>
+#include <string>
+
+#include "common/firewall.h"
+#include "common/knock_pipeline.h"
+#include "common/logger.h"
+#include "common/packet_source.h"
+#include "common/replay_store.h"
+#include "common/server_config.h"
+
+namespace knockd {
+
+/// The running daemon. Start() does everything that needs privilege and
+/// can fail; Loop() runs until SIGTERM or SIGINT.
+class Daemon {
+ public:
+  explicit Daemon(std::string config_path);
+  bool Start(std::string* err);
+  int Loop();
+
+ private:
+  bool LoadConfig(std::unique_ptr<knock::ServerConfig>* config,
+                  knock::PrivateKey* key, std::string* err);
+  bool OpenState(std::string* err);
+  /// Refuses a knock range with listeners, then makes and sets up the
+  /// configured backend.
+  bool SetUpFirewall(const knock::ServerConfig& config,
+                     std::unique_ptr<knock::Firewall>* firewall,
+                     std::string* err);
+  bool DropPrivileges(std::string* err);
+  void Reload();
+  void PollOnce(int signal_fd);
+  bool HandleSignals(int signal_fd);
+
+  std::string config_path_;
+  knock::Logger logger_;
+  std::unique_ptr<knock::ServerConfig> config_;
+  knock::PrivateKey server_key_;
+  std::unique_ptr<knock::Firewall> firewall_;
+  std::unique_ptr<knock::ReplayStore> store_;
+  std::unique_ptr<knock::PacketSource> source_;
+  std::unique_ptr<knock::KnockPipeline> pipeline_;
+  bool stopping_ = false;
+};
+
+}  // namespace knockd

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The core promise, with real kernel parts: a protected port is hidden (the
+# connect times out: no RST), a valid knock opens it for the knocker only,
+# it closes to new connections after open_for while an established
+# connection survives, and the same over IPv6.
+source "$(dirname "$0")/lib.sh"
+
+ns_add "${E2E}s"; ns_add "${E2E}c"
+S=${E2E}s C=${E2E}c
+veth "$S" 198.18.0.1/24 "$C" 198.18.0.2/24 2001:db8::1/64 2001:db8::2/64
+ip -n "$C" addr add 198.18.0.3/24 dev "$(ip -n "$C" -o link show type veth | awk -F'[ @:]+' '{print $2}')"
+
+server_keys
+ALICE_PUB=$(client_keys alice)
+cat >"$WORK/knockd.toml" <<TOML
+private_key_file = "$WORK/server.key"
+state_dir = "$WORK/state"
+interfaces = ["any"]
+[knock]
+ports = "16384-32767"
+seq_timeout = "5s"
+[firewall]
+table = "knockd_e2e"
+[service.ssh]
+ports = ["tcp/2222"]
+open_for = "4s"
+[[client]]
+name = "alice"
+public_key = "$ALICE_PUB"
+services = ["ssh"]
+TOML
+"$KNOCKD" -c "$WORK/knockd.toml" check >/dev/null
+
+start_bg "$S" listener nc -lk 198.18.0.1 2222
+start_bg "$S" listener6 nc -6 -lk 2001:db8::1 2222
+start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
+KNOCKD_PID=$LAST_PID
+wait_for_log knockd "started" 10
+
+expect_closed "$C" 198.18.0.1 2222
+pass "hidden before any knock (connect timed out)"
+
+cat >"$WORK/knock.toml" <<TOML
+private_key_file = "$WORK/alice.key"
+[server.bastion]
+host = "198.18.0.1"
+public_key = "$SERVER_PUB"
+[server.bastion6]
+host = "2001:db8::1"
+public_key = "$SERVER_PUB"
+TOML
+knock_from() {
+  in_ns "$C" env HOME="$WORK/home" XDG_STATE_HOME="$WORK/client-state" \
+    "$KNOCK" -c "$WORK/knock.toml" "$@"
+}
+knock_from bastion ssh --wait 2222 --timeout 5s || fail "knock --wait did not open"
+wait_for_log knockd "granted client alice service ssh from 198.18.0.2" 5
+expect_open "$C" 198.18.0.1 2222
+pass "open after a valid knock"
+
+# An established connection must outlive the grant; new ones must not.
+in_ns "$C" bash -c 'exec 3<>/dev/tcp/198.18.0.1/2222; echo before >&3; sleep 6; echo after-expiry >&3; sleep 0.5' &
+CONN_PID=$!; PIDS+=("$CONN_PID")
+sleep 5
+expect_closed "$C" 198.18.0.1 2222
+pass "closed to new connections after open_for"
+wait "$CONN_PID" || fail "the established connection broke"
+wait_for_log listener "after-expiry" 3
+pass "the established connection survived the grant's end"
+
+knock_from bastion6 ssh --wait 2222 --timeout 5s || fail "IPv6 knock did not open"
+wait_for_log knockd "granted client alice service ssh from 2001:db8::2" 5
+expect_open "$C" 2001:db8::1 2222
+expect_closed "$C" 198.18.0.1 2222
+pass "IPv6: open for the IPv6 source only"
+
+kill -TERM "$KNOCKD_PID"; wait "$KNOCKD_PID" || true
+grep -q "stopping on" "$WORK/knockd.log" || fail "no clean stop"
+in_ns "$S" nft list table inet knockd_e2e >/dev/null || fail "table gone after stop"
+pass "the table stays after the daemon stops (fail closed)"
+"$KNOCKD" -c "$WORK/knockd.toml" flush >/dev/null 2>&1 || true
