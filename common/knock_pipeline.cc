@@ -72,6 +72,10 @@ void KnockPipeline::OnFrame(const Frame& frame) {
 void KnockPipeline::OnTimer(int64_t now_us) {
   matcher_.AdvanceTo(now_us);
   firewall_->Tick(now_us / 1000);
+  for (const std::string& err : firewall_->TakeErrors()) {
+    ++stats_.firewall_errors;
+    logger_->Error("firewall (" + std::string(firewall_->Name()) + "): " + err);
+  }
 }
 
 void KnockPipeline::Handle(const MatchEvent& match) {
