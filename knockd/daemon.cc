@@ -16,6 +16,7 @@
 #include "common/key_file.h"
 #include "common/listening_sockets.h"
 #include "common/privileges.h"
+#include "common/sd_notify.h"
 
 namespace knockd {
 
@@ -115,10 +116,22 @@ bool Daemon::Start(std::string* err) {
   logger_.Info("started: " + std::to_string(config_->clients.size()) +
                " clients, knock range " + config_->knock.ports.ToString() +
                " on " + interfaces + ", firewall " + firewall_->Name());
+  Notify("READY=1\nSTATUS=knocks are being watched");
   return true;
 }
 
+void Daemon::Notify(const std::string& state) {
+  std::string err;
+  if (!knock::NotifySystemd(state, &err)) logger_.Warning(err);
+}
+
 void Daemon::Reload() {
+  Notify(knock::ReloadingState());
+  ReloadConfig();
+  Notify("READY=1");
+}
+
+void Daemon::ReloadConfig() {
   std::unique_ptr<knock::ServerConfig> config;
   knock::PrivateKey key;
   std::string err;
@@ -166,6 +179,7 @@ bool Daemon::HandleSignals(int signal_fd) {
       logger_.Info(std::string("stopping on ") + strsignal(info.ssi_signo) +
                    "; the firewall table stays (fail closed)");
       stopping_ = true;
+      Notify("STOPPING=1");
     }
   }
   return !stopping_;

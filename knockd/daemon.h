@@ -32,7 +32,10 @@ class Daemon {
                      std::unique_ptr<knock::Firewall>* firewall,
                      std::string* err);
   bool DropPrivileges(std::string* err);
+  /// SIGHUP: a new configuration atomically, or the old one kept.
   void Reload();
+  void ReloadConfig();
+  void Notify(const std::string& state);
   void PollOnce(int signal_fd);
   bool HandleSignals(int signal_fd);
 
