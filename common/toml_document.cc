@@ -1,0 +1,69 @@
+#include "common/toml_document.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/config_error.h"
+
+namespace knock {
+
+namespace {
+
+// A configuration file is a few kilobytes; this only stops a wrong path
+// (a device, a huge log) from being read whole.
+constexpr size_t kMaxConfigBytes = 1 << 20;
+
+bool CannotRead(const std::string& path, const char* reason, std::string* err) {
+  *err = path + ": cannot read (" + reason + ")";
+  return false;
+}
+
+}  // namespace
+
+bool ReadConfigText(const std::string& path, std::string* text,
+                    std::string* err) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return CannotRead(path, std::strerror(errno), err);
+  struct stat st;
+  // Pipes are fine (`knockd -c /dev/stdin check`); a directory is a mistake.
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    return CannotRead(path, "it is a directory", err);
+  }
+  std::string contents;
+  char buffer[8192];
+  ssize_t got;
+  while ((got = read(fd, buffer, sizeof buffer)) > 0) {
+    contents.append(buffer, static_cast<size_t>(got));
+    if (contents.size() > kMaxConfigBytes) {
+      close(fd);
+      return CannotRead(path, "larger than 1 MiB", err);
+    }
+  }
+  int read_errno = errno;
+  close(fd);
+  if (got < 0) return CannotRead(path, std::strerror(read_errno), err);
+  *text = std::move(contents);
+  return true;
+}
+
+bool ParseTomlDocument(const std::string& text, const std::string& path,
+                       toml::table* out, std::string* err) {
+  // Debian's toml++ is built with TOML_EXCEPTIONS=1 (its symbols live in
+  // toml::v3::ex), so parse() reports syntax errors by throwing.
+  try {
+    *out = toml::parse(std::string_view(text), std::string_view(path));
+    return true;
+  } catch (const toml::parse_error& e) {
+    *err = ConfigError(path, e.source(), e.description());
+  } catch (const std::exception& e) {
+    *err = ConfigErrorAt(path, 1, 1, e.what());
+  }
+  return false;
+}
+
+}  // namespace knock

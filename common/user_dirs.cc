@@ -1,0 +1,50 @@
+#include "common/user_dirs.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace knock {
+
+namespace {
+
+std::string XdgDirectory(const char* variable, const char* fallback) {
+  const char* value = getenv(variable);
+  if (value != nullptr && value[0] == '/') return std::string(value) + "/knock";
+  return HomeDirectory() + fallback + "/knock";
+}
+
+}  // namespace
+
+std::string HomeDirectory() {
+  const char* home = getenv("HOME");
+  if (home != nullptr && home[0] != '\0') return home;
+  const passwd* entry = getpwuid(getuid());
+  if (entry != nullptr && entry->pw_dir != nullptr) return entry->pw_dir;
+  return "/";
+}
+
+std::string ClientConfigDirectory() {
+  return XdgDirectory("XDG_CONFIG_HOME", "/.config");
+}
+
+std::string ClientStateDirectory() {
+  return XdgDirectory("XDG_STATE_HOME", "/.local/state");
+}
+
+bool MakePrivateDirectories(const std::string& dir, std::string* err) {
+  for (size_t slash = 0; slash != std::string::npos;) {
+    slash = dir.find('/', slash + 1);
+    const std::string prefix = dir.substr(0, slash);
+    if (prefix.empty() || mkdir(prefix.c_str(), 0700) == 0 || errno == EEXIST)
+      continue;
+    *err = "cannot create the directory \"" + prefix + "\": " + strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace knock

@@ -1,0 +1,24 @@
+#pragma once
+// Where the client keeps its files, following the XDG base directories:
+// configuration under $XDG_CONFIG_HOME (~/.config), state under
+// $XDG_STATE_HOME (~/.local/state).
+
+#include <string>
+
+namespace knock {
+
+/// $HOME, or the password database's home directory when HOME is unset.
+std::string HomeDirectory();
+
+/// $XDG_CONFIG_HOME/knock, or ~/.config/knock. A relative XDG value is
+/// ignored, as the XDG specification asks.
+std::string ClientConfigDirectory();
+
+/// $XDG_STATE_HOME/knock, or ~/.local/state/knock.
+std::string ClientStateDirectory();
+
+/// Creates `dir` and any missing parents with mode 0700 (private to the
+/// user); existing directories are left as they are.
+bool MakePrivateDirectories(const std::string& dir, std::string* err);
+
+}  // namespace knock
