@@ -55,14 +55,12 @@ std::string SetupRules(const std::string& chain, const FirewallLayout& layout) {
           "ip6 saddr . meta l4proto . th dport @allowed6 accept\n";
   text += "add rule " + chain + " " + protected_dport + "drop\n";
   // Established and related flows were accepted above, so these drop only
-  // new (and invalid) flows: silently, so a knock gets no answer.
+  // new (and invalid) flows: silently, so a knock gets no answer. Both
+  // transports whatever the knock protocol: a UDP probe of a TCP-only range
+  // must not draw an ICMP unreachable that maps the range either.
   const std::string range = layout.knock_range.ToString();
-  if (layout.knock_protocol != KnockProtocol::kUdp) {
-    text += "add rule " + chain + " tcp dport " + range + " drop\n";
-  }
-  if (layout.knock_protocol != KnockProtocol::kTcp) {
-    text += "add rule " + chain + " udp dport " + range + " drop\n";
-  }
+  text += "add rule " + chain + " tcp dport " + range + " drop\n";
+  text += "add rule " + chain + " udp dport " + range + " drop\n";
   return text;
 }
 

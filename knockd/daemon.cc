@@ -67,7 +67,9 @@ bool Daemon::SetUpFirewall(const knock::ServerConfig& config,
                            std::unique_ptr<knock::Firewall>* firewall,
                            std::string* err) {
   std::vector<knock::Listener> listeners;
-  if (!knock::FindListenersInRange(config.knock.ports, config.knock.protocol,
+  // The firewall silences both transports in the range, so a socket of
+  // either kind there would be cut off.
+  if (!knock::FindListenersInRange(config.knock.ports, knock::KnockProtocol::kBoth,
                                    &listeners, err))
     return false;
   if (!listeners.empty()) {

@@ -100,3 +100,130 @@ client_keys() {
   (umask 077; "$KNOCK" genkey >"$WORK/$1.key")
   "$KNOCK" pubkey <"$WORK/$1.key"
 }
+
+# --- Helpers shared by the later tests (additive). ---
+
+# two_hosts: a server namespace $S (198.18.0.1, 2001:db8::1) and a client
+# namespace $C (198.18.0.2 and 198.18.0.3, 2001:db8::2) joined by one link;
+# $C_DEV is the client's end of it.
+two_hosts() {
+  S=${E2E}s C=${E2E}c
+  ns_add "$S"; ns_add "$C"
+  veth "$S" 198.18.0.1/24 "$C" 198.18.0.2/24 2001:db8::1/64 2001:db8::2/64
+  C_DEV=$(veth_dev "$C")
+  ip -n "$C" addr add 198.18.0.3/24 dev "$C_DEV"
+}
+
+# veth_dev NS: the name of the veth link in NS.
+veth_dev() {
+  ip -n "$1" -o link show type veth | awk -F'[ @:]+' '{print $2; exit}'
+}
+
+# server_config FILE TABLE [PROTOCOL]: the daemon's configuration with
+# service ssh (tcp/2222, open 4 s) and client alice ($ALICE_PUB); more
+# [[client]] tables may be appended to FILE.
+server_config() {
+  cat >"$1" <<TOML
+private_key_file = "$WORK/server.key"
+state_dir = "$WORK/state"
+interfaces = ["any"]
+[knock]
+ports = "16384-32767"
+protocol = "${3:-tcp}"
+seq_timeout = "5s"
+[firewall]
+table = "$2"
+[service.ssh]
+ports = ["tcp/2222"]
+open_for = "4s"
+[[client]]
+name = "alice"
+public_key = "$ALICE_PUB"
+services = ["ssh"]
+TOML
+}
+
+# client_config FILE KEYNAME SERVER_PUBLIC_KEY: a knock client configuration
+# with servers bastion (IPv4) and bastion6 (IPv6), both 198.18.0.1's host.
+client_config() {
+  cat >"$1" <<TOML
+private_key_file = "$WORK/$2.key"
+[server.bastion]
+host = "198.18.0.1"
+public_key = "$3"
+[server.bastion6]
+host = "2001:db8::1"
+public_key = "$3"
+TOML
+}
+
+# knock_with NS CONF ARGS...: the real client in NS, its home and state in
+# $WORK.
+knock_with() {
+  local ns=$1 conf=$2; shift 2
+  in_ns "$ns" env HOME="$WORK/home" XDG_STATE_HOME="$WORK/client-state" \
+    XDG_CONFIG_HOME="$WORK/home/.config" "$KNOCK" -c "$conf" "$@"
+}
+
+# can_connect_from NS SOURCE HOST PORT: as can_connect, from address SOURCE.
+can_connect_from() {
+  timeout 4 ip netns exec "$1" nc -z -w 2 -s "$2" "$3" "$4" >/dev/null 2>&1
+}
+expect_open_from() {
+  can_connect_from "$@" || fail "$3 port $4 is closed to $2 in $1"
+}
+expect_closed_from() {
+  ! can_connect_from "$@" || fail "$3 port $4 answers $2 in $1"
+}
+
+# grant_line LOGNAME CLIENT SOURCE: the last grant line of CLIENT from
+# SOURCE in LOGNAME.log.
+grant_line() {
+  grep -F "granted client $2 service " "$WORK/$1.log" |
+    grep -F " from $3 (window " | tail -n 1
+}
+
+# grant_ports LOGNAME CLIENT SOURCE: that grant's ports, "P1,P2,...".
+grant_ports() {
+  grant_line "$@" | sed -n 's/.* ports \([0-9,]*\) until .*/\1/p'
+}
+
+# grant_window_slot LOGNAME CLIENT SOURCE: that grant's "WINDOW SLOT".
+grant_window_slot() {
+  grant_line "$@" | sed -n 's/.*(window \([0-9]*\) slot \([0-9]*\)).*/\1 \2/p'
+}
+
+# log_count LOGNAME TEXT: how many lines of LOGNAME.log hold TEXT.
+log_count() {
+  grep -c -F -- "$2" "$WORK/$1.log" 2>/dev/null || true
+}
+
+# stop_pid PID [SIGNAL]: signals PID (default TERM) and waits for it, at most
+# 5 s before SIGKILL. Its exit status is in STOPPED_RC.
+stop_pid() {
+  kill -"${2:-TERM}" "$1" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  STOPPED_RC=0
+  wait "$1" 2>/dev/null || STOPPED_RC=$?
+}
+
+# start_capture NS FILE: tcpdump on every interface of NS, writing FILE;
+# returns once it listens. Its pid is in CAPTURE_PID.
+start_capture() {
+  start_bg "$1" "capture-$(basename "$2")" \
+    tcpdump -i any --immediate-mode -U -n -s 256 -w "$2"
+  CAPTURE_PID=$LAST_PID
+  wait_for_log "capture-$(basename "$2")" "listening on" 10
+}
+
+# stop_capture: stops the capture with SIGINT so that the file is complete.
+stop_capture() {
+  sleep 0.5
+  stop_pid "$CAPTURE_PID" INT
+}
+
+# rule_count NS TABLE: rules in the daemon's input chain.
+rule_count() {
+  in_ns "$1" nft -a list chain inet "$2" input | grep -c '# handle'
+}

@@ -78,4 +78,7 @@ kill -TERM "$KNOCKD_PID"; wait "$KNOCKD_PID" || true
 grep -q "stopping on" "$WORK/knockd.log" || fail "no clean stop"
 in_ns "$S" nft list table inet knockd_e2e >/dev/null || fail "table gone after stop"
 pass "the table stays after the daemon stops (fail closed)"
-"$KNOCKD" -c "$WORK/knockd.toml" flush >/dev/null 2>&1 || true
+in_ns "$S" "$KNOCKD" -c "$WORK/knockd.toml" flush >/dev/null || fail "flush failed"
+! in_ns "$S" nft list table inet knockd_e2e >/dev/null 2>&1 || fail "flush left the table"
+expect_open "$C" 198.18.0.1 2222
+pass "knockd flush removes the table: the port is reachable again"
