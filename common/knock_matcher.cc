@@ -134,7 +134,7 @@ bool KnockMatcher::OnKnock(const Knock& knock, MatchEvent* event) {
     ++stats_.duplicates_ignored;
     return false;
   }
-  sources.Append(id, {knock.port, now_ms});
+  sources.Append(id, knock.port, now_ms);
   history = sources.History(id);
 
   // The level only ever rises while the history is intact; it is measured
@@ -146,10 +146,19 @@ bool KnockMatcher::OnKnock(const Knock& knock, MatchEvent* event) {
     sources.Touch(id, progress);
     return false;
   }
-  // The knocks are spent: the same packets must not complete anything again.
-  sources.Remove(id);
+  // Its knocks are spent: the same packets must not complete anything again.
+  // The rest stay, since another client behind the same NAT address may be
+  // halfway through its own sequence.
+  const ExpectedSequence& sequence =
+      table_.sequence(static_cast<uint32_t>(complete));
+  sources.ForgetPorts(id, sequence.ports);
+  if (sources.History(id).empty()) {
+    sources.Remove(id);
+  } else {
+    sources.Touch(id, 0);
+  }
   ++stats_.sequences_completed;
-  return Decide(knock, table_.sequence(static_cast<uint32_t>(complete)), event);
+  return Decide(knock, sequence, event);
 }
 
 bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,

@@ -100,29 +100,48 @@ void SourceTable::EraseFromIndex(uint32_t id) {
   index_[hole] = kNone;
 }
 
-void SourceTable::Append(uint32_t id, RememberedKnock knock) {
+void SourceTable::Append(uint32_t id, uint16_t port, uint32_t now_ms) {
   Record& record = records_[id];
   RememberedKnock* history = &knocks_[size_t{id} * history_];
   if (record.length == history_) {
     std::copy(history + 1, history + history_, history);
     --record.length;
   }
-  history[record.length++] = knock;
+  history[record.length++] = {port, static_cast<uint16_t>(now_ms)};
+  record.last_ms = now_ms;
 }
 
 bool SourceTable::ForgetOlderThan(uint32_t id, uint32_t now_ms,
                                   uint32_t timeout_ms) {
   Record& record = records_[id];
+  if (record.length == 0) return false;
+  if (now_ms - record.last_ms > timeout_ms) {
+    record.length = 0;
+    return true;
+  }
   RememberedKnock* history = &knocks_[size_t{id} * history_];
+  const auto now_ms16 = static_cast<uint16_t>(now_ms);
   int keep_from = 0;
-  // Unsigned differences handle the wrap of the millisecond clock.
+  // Unsigned 16-bit differences handle the wrap: every age here is below
+  // twice the timeout, so below 65.5 s.
   while (keep_from < record.length &&
-         now_ms - history[keep_from].time_ms > timeout_ms)
+         static_cast<uint16_t>(now_ms16 - history[keep_from].time_ms16) >
+             timeout_ms)
     ++keep_from;
   if (keep_from == 0) return false;
   std::copy(history + keep_from, history + record.length, history);
   record.length = static_cast<uint8_t>(record.length - keep_from);
   return true;
+}
+
+void SourceTable::ForgetPorts(uint32_t id, std::span<const uint16_t> ports) {
+  Record& record = records_[id];
+  RememberedKnock* history = &knocks_[size_t{id} * history_];
+  RememberedKnock* end = std::remove_if(
+      history, history + record.length, [ports](const RememberedKnock& k) {
+        return std::find(ports.begin(), ports.end(), k.port) != ports.end();
+      });
+  record.length = static_cast<uint8_t>(end - history);
 }
 
 void SourceTable::Unlink(uint32_t id) {

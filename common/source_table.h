@@ -11,14 +11,15 @@
 
 namespace knock {
 
-/// One knock remembered for a source: its port and its time in milliseconds
-/// on the table's own clock (wrapping; only differences are used).
-/// Packed: a million sources with twelve knocks each must stay small.
-struct __attribute__((packed)) RememberedKnock {
+/// One knock remembered for a source: its port and the low 16 bits of its
+/// time in milliseconds. Four bytes, so that a million sources with sixteen
+/// knocks each stay small; 16 bits suffice because every remembered knock is
+/// within twice seq_timeout (at most 30 s) of now, below the 65.5 s wrap.
+struct RememberedKnock {
   uint16_t port;
-  uint32_t time_ms;
+  uint16_t time_ms16;
 };
-static_assert(sizeof(RememberedKnock) == 6);
+static_assert(sizeof(RememberedKnock) == 4);
 
 /// The recent knocks of up to `max_sources` sources, `history` knocks each,
 /// oldest first. Each source has a progress level: how many ports of one
@@ -39,11 +40,14 @@ class SourceTable {
   uint32_t Insert(const IpAddress& source);
   void Remove(uint32_t id);
 
-  /// Appends a knock, dropping the oldest one if the history is full.
-  void Append(uint32_t id, RememberedKnock knock);
-  /// Forgets knocks more than `timeout_ms` before `now_ms`; returns true if
-  /// anything was forgotten.
+  /// Appends a knock on `port` at `now_ms` (a wrapping millisecond clock),
+  /// dropping the oldest one if the history is full.
+  void Append(uint32_t id, uint16_t port, uint32_t now_ms);
+  /// Forgets knocks more than `timeout_ms` (at most 30 s) before `now_ms`;
+  /// returns true if anything was forgotten.
   bool ForgetOlderThan(uint32_t id, uint32_t now_ms, uint32_t timeout_ms);
+  /// Forgets every remembered knock on one of `ports`.
+  void ForgetPorts(uint32_t id, std::span<const uint16_t> ports);
   std::span<const RememberedKnock> History(uint32_t id) const {
     return {&knocks_[size_t{id} * history_], records_[id].length};
   }
@@ -65,6 +69,9 @@ class SourceTable {
     IpAddress source;
     uint8_t length = 0;
     uint8_t level = 0;
+    /// The full time of the newest knock: a source silent for longer than
+    /// the timeout is cleared whole, so 16-bit times never wrap unseen.
+    uint32_t last_ms = 0;
     bool live = false;
     uint32_t prev = kNone;  // links in its class's recency list
     uint32_t next = kNone;

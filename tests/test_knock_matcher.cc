@@ -190,6 +190,29 @@ TEST_CASE("two sources interleaved each complete their own", "[matcher]") {
   CHECK(events[1].owner.client == 1);
 }
 
+TEST_CASE("two laptops behind one NAT address, knocking at once, both open",
+          "[matcher]") {
+  Fixture f;
+  f.config.knock.slack = 8;  // the default: room for one other sequence
+  f.matcher = std::make_unique<knock::KnockMatcher>(f.config, &f.store, 42);
+  std::string err;
+  REQUIRE(f.matcher->Init(f.server_key, &err));
+  f.matcher->AdvanceTo(kT0Us);
+  const auto a = f.Sequence(f.alice_key, f.Window(), 0);
+  const auto b = f.Sequence(f.bob_key, f.Window(), 0);
+  std::vector<uint16_t> interleaved;
+  for (size_t i = 0; i < a.size(); ++i) {
+    interleaved.push_back(a[i]);
+    interleaved.push_back(b[i]);
+  }
+  const auto events = f.Knock(Addr("198.18.0.254"), interleaved);
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].owner.client == 0);
+  CHECK(events[1].owner.client == 1);
+  CHECK(events[0].verdict == knock::Verdict::kGranted);
+  CHECK(events[1].verdict == knock::Verdict::kGranted);
+}
+
 TEST_CASE("spoofed noise claiming another source does not disturb it",
           "[matcher]") {
   Fixture f;

@@ -51,7 +51,7 @@ TEST_CASE("many inserts and removals keep every lookup right",
 TEST_CASE("history keeps the newest knocks, oldest first", "[source_table]") {
   knock::SourceTable table(10, 3, 1);
   const uint32_t id = table.Insert(V4(1));
-  for (uint16_t port = 1; port <= 5; ++port) table.Append(id, {port, port});
+  for (uint16_t port = 1; port <= 5; ++port) table.Append(id, port, port);
   CHECK(Ports(table, id) == std::vector<uint16_t>{3, 4, 5});
 }
 
@@ -59,12 +59,23 @@ TEST_CASE("knocks older than the timeout are forgotten, across the wrap",
           "[source_table]") {
   knock::SourceTable table(10, 8, 1);
   const uint32_t id = table.Insert(V4(1));
-  table.Append(id, {1, 0xfffffff0u});
-  table.Append(id, {2, 0xfffffffau});
-  table.Append(id, {3, 5});
+  table.Append(id, 1, 0xfffffff0u);
+  table.Append(id, 2, 0xfffffffau);
+  table.Append(id, 3, 5);
   CHECK(table.ForgetOlderThan(id, 10, 20));  // ages 26, 16 and 5 ms
   CHECK(Ports(table, id) == std::vector<uint16_t>{2, 3});
   CHECK_FALSE(table.ForgetOlderThan(id, 10, 100));
+}
+
+TEST_CASE("a source silent longer than the timeout is cleared whole",
+          "[source_table]") {
+  knock::SourceTable table(10, 8, 1);
+  const uint32_t id = table.Insert(V4(1));
+  table.Append(id, 1, 1000);
+  // 70 s later the 16-bit times alone would make the old knock look 4.5 s
+  // old; the full time of the newest knock says otherwise.
+  CHECK(table.ForgetOlderThan(id, 71000, 10000));
+  CHECK(table.History(id).empty());
 }
 
 TEST_CASE("when full, the lowest level goes first, least recent within it",
@@ -94,11 +105,11 @@ TEST_CASE("a table full of progress evicts its least recent", "[source_table]") 
 }
 
 TEST_CASE("a million sources fit the memory goal", "[source_table]") {
-  knock::SourceTable table(1000000, 12, 7);
+  knock::SourceTable table(1000000, 16, 7);  // count 8 + slack 8
   for (uint32_t i = 0; i < 1000000; ++i) {
     uint8_t bytes[16] = {0x20, 0x01, 0x0d, 0xb8};
     std::memcpy(bytes + 12, &i, 4);
-    table.Append(table.Insert(knock::IpAddress::V6(bytes)), {1, 1});
+    table.Append(table.Insert(knock::IpAddress::V6(bytes)), 1, 1);
   }
   CHECK(table.size() == 1000000);
   // The benchmark goal is 128 MB of RSS with a million sources tracked.
