@@ -1,0 +1,141 @@
+// `knock init`: make this machine's key pair if there is none, and print the
+// [[client]] stanza the server's administrator pastes into knockd.toml.
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "common/client_config.h"
+#include "common/key_file.h"
+#include "common/user_dirs.h"
+#include "knock/knock_flow.h"
+#include "knock/options.h"
+#include "knock/subcommands.h"
+
+namespace knock {
+
+namespace {
+
+constexpr char kUsage[] = R"(Usage: knock [-c FILE] init [--name NAME]
+
+Creates the private key file (mode 0600; default
+$XDG_CONFIG_HOME/knock/private.key or ~/.config/knock/private.key, or the
+configuration's private_key_file) unless it exists, then prints the public
+key and the [[client]] stanza to paste into the server's knockd.toml.
+
+Options:
+  -c FILE      configuration file
+  --name NAME  the client's name in the stanza (default: user@hostname)
+  -h, --help   this text
+)";
+
+std::string UserName() {
+  const passwd* entry = getpwuid(getuid());
+  if (entry != nullptr && entry->pw_name != nullptr) return entry->pw_name;
+  const char* user = getenv("USER");
+  return user != nullptr ? user : "user";
+}
+
+std::string ShortHostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "localhost";
+  std::string host = name;
+  return host.substr(0, host.find('.'));
+}
+
+// A TOML basic string: the name is the user's text, so quote it properly.
+std::string TomlString(const std::string& text) {
+  std::string quoted = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      quoted += '\\';
+      quoted += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char escape[8];
+      snprintf(escape, sizeof escape, "\\u%04x", c);
+      quoted += escape;
+    } else {
+      quoted += static_cast<char>(c);
+    }
+  }
+  return quoted + "\"";
+}
+
+// Reads the key at `path`, or creates it (and its directory, 0700) if
+// there is no file yet.
+bool ReadOrCreateKey(const std::string& path, PrivateKey* key, bool* created,
+                     std::string* err) {
+  struct stat info {};
+  *created = stat(path.c_str(), &info) != 0 && errno == ENOENT;
+  if (!*created) return ReadPrivateKeyFile(path, key, err);
+  const size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0 &&
+      !MakePrivateDirectories(path.substr(0, slash), err))
+    return false;
+  *key = PrivateKey::Generate();
+  return WritePrivateKeyFile(path, *key, err);
+}
+
+void PrintStanza(const std::string& path, bool created, const PublicKey& key,
+                 const std::string& name) {
+  printf("# private key: %s (%s)\n", path.c_str(),
+         created ? "created" : "already there");
+  printf("# public key:  %s\n", key.ToText().c_str());
+  printf(
+      "# Paste this into the server's knockd.toml, then run: knockd check\n");
+  printf("[[client]]\n");
+  printf("name = %s\n", TomlString(name).c_str());
+  printf("public_key = \"%s\"\n", key.ToText().c_str());
+  printf("services = [\"ssh\"]\n");
+}
+
+}  // namespace
+
+int RunInit(const Invocation& invocation) {
+  bool help = false;
+  std::optional<std::string> config_path = invocation.config_path;
+  std::optional<std::string> name;
+  std::vector<std::string> positional;
+  std::string err;
+  if (!ParseOptions(invocation.args,
+                    {{"-c", "--config", nullptr, &config_path},
+                     {nullptr, "--name", nullptr, &name},
+                     {"-h", "--help", &help, nullptr}},
+                    "see: knock init --help", &positional, &err)) {
+    PrintError(err);
+    return kExitUsage;
+  }
+  if (help) {
+    fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  if (!positional.empty() || (name && name->empty())) {
+    PrintError((positional.empty()
+                    ? std::string("--name is empty")
+                    : "unexpected argument \"" + positional[0] + "\"") +
+               " (see: knock init --help)");
+    return kExitUsage;
+  }
+  ClientConfig config;
+  if (!LoadConfigIfAny(ConfigPath(config_path), config_path.has_value(),
+                       &config, &err)) {
+    PrintError(err);
+    return kExitError;
+  }
+  const std::string path = PrivateKeyPath(config);
+  PrivateKey key;
+  bool created = false;
+  if (!ReadOrCreateKey(path, &key, &created, &err)) {
+    PrintError(err);
+    return kExitError;
+  }
+  PrintStanza(path, created, key.Public(),
+              name.value_or(UserName() + "@" + ShortHostName()));
+  return kExitOk;
+}
+
+}  // namespace knock
