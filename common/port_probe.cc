@@ -73,6 +73,7 @@ WaitResult WaitForPort(const ResolvedAddress& address, const WaitPlan& plan) {
   WaitResult result;
   const int64_t start_ms = MonotonicMs();
   bool halfway_done = false;
+  int64_t attempt_ms = std::min(plan.first_attempt_ms, plan.attempt_ms);
   for (;;) {
     const int64_t attempt_start_ms = MonotonicMs();
     const int64_t left_ms = plan.timeout_ms - (attempt_start_ms - start_ms);
@@ -84,13 +85,14 @@ WaitResult WaitForPort(const ResolvedAddress& address, const WaitPlan& plan) {
     int error = 0;
     ++result.attempts;
     result.fd =
-        ConnectWithTimeout(address, std::min(plan.attempt_ms, left_ms), &error);
+        ConnectWithTimeout(address, std::min(attempt_ms, left_ms), &error);
     if (result.fd >= 0) {
       result.open = true;
       break;
     }
-    SleepMs(std::min(attempt_start_ms + plan.attempt_ms - MonotonicMs(),
+    SleepMs(std::min(attempt_start_ms + attempt_ms - MonotonicMs(),
                      plan.timeout_ms - (MonotonicMs() - start_ms)));
+    attempt_ms = std::min(attempt_ms * 2, plan.attempt_ms);
   }
   result.elapsed_ms = MonotonicMs() - start_ms;
   return result;

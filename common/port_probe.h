@@ -10,10 +10,15 @@
 
 namespace knock {
 
-/// How --wait probes: the overall budget, each attempt's budget, and what to
-/// do once, halfway, if the port is still closed (knock again).
+/// How --wait probes: the overall budget, each attempt's budget (starting
+/// at `first_attempt_ms` and doubling up to `attempt_ms`), and what to do
+/// once, halfway, if the port is still closed (knock again).
 struct WaitPlan {
   int64_t timeout_ms = 10000;
+  /// Short first attempts: the hole usually opens about a millisecond after
+  /// the last knock, and a SYN that arrived just before it is dropped, not
+  /// answered, so only a fresh attempt sees the port open.
+  int64_t first_attempt_ms = 5;
   int64_t attempt_ms = 250;
   std::function<void()> at_halfway;
 };
@@ -32,8 +37,8 @@ int ConnectWithTimeout(const ResolvedAddress& address, int64_t timeout_ms,
                        int* error);
 
 /// Tries to connect to `address` (port included) until it succeeds or
-/// `plan.timeout_ms` passes. Attempts start at most every
-/// `plan.attempt_ms`, so a port that refuses at once is not hammered.
+/// `plan.timeout_ms` passes. Attempts start at most as often as their
+/// budget, so a port that refuses at once is not hammered.
 WaitResult WaitForPort(const ResolvedAddress& address, const WaitPlan& plan);
 
 }  // namespace knock

@@ -60,6 +60,7 @@ TEST_CASE("a closed port times out after paced attempts and one re-knock",
   LocalPort port;  // bound, not listening: connections are refused at once
   knock::WaitPlan plan;
   plan.timeout_ms = 600;
+  plan.first_attempt_ms = 100;
   plan.attempt_ms = 100;
   int halfway_calls = 0;
   plan.at_halfway = [&] { ++halfway_calls; };
@@ -72,6 +73,20 @@ TEST_CASE("a closed port times out after paced attempts and one re-knock",
   // One attempt per 100 ms, not a busy loop.
   CHECK(result.attempts >= 5);
   CHECK(result.attempts <= 7);
+}
+
+TEST_CASE("attempts start short and double up to their budget",
+          "[port_probe]") {
+  LocalPort port;
+  knock::WaitPlan plan;
+  plan.timeout_ms = 600;
+  plan.first_attempt_ms = 5;
+  plan.attempt_ms = 100;
+  knock::WaitResult result = knock::WaitForPort(port.Address(), plan);
+  CHECK_FALSE(result.open);
+  // 5, 10, 20, 40, 80 ms, then every 100 ms: ten attempts in 600 ms.
+  CHECK(result.attempts >= 9);
+  CHECK(result.attempts <= 11);
 }
 
 TEST_CASE("a port that opens while waiting is found", "[port_probe]") {
