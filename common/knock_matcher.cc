@@ -50,8 +50,7 @@ bool KnockMatcher::Init(const PrivateKey& server_key, std::string* err) {
 }
 
 bool KnockMatcher::Reconfigure(const ServerConfig& config,
-                               const PrivateKey& server_key,
-                               std::string* err) {
+                               const PrivateKey& server_key, std::string* err) {
   const KnockSettings& before = config_->knock;
   const KnockSettings& after = config.knock;
   SequenceTable table;
@@ -179,8 +178,8 @@ bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
   const UsedKey key{client.public_key, service.name, sequence.owner.window,
                     sequence.owner.slot};
   const UsedEntry* used = nullptr;
-  const UseDecision decision = store_->Use(
-      key, knock.source, knock.time_us, service.open_for_ms * 1000, &used);
+  const UseDecision decision = store_->Use(key, knock.source, knock.time_us,
+                                           service.open_for_ms * 1000, &used);
   event->first_source = used->first_source;
   switch (decision) {
     case UseDecision::kFirstUse:

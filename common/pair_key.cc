@@ -17,8 +17,10 @@ PairKey::~PairKey() { sodium_memzero(bytes_.data(), bytes_.size()); }
 bool DerivePairKey(const PrivateKey& own, const PublicKey& peer, PairRole role,
                    PairKey* out, std::string* err) {
   const PublicKey own_public = own.Public();
-  const PublicKey& client_public = role == PairRole::kClient ? own_public : peer;
-  const PublicKey& server_public = role == PairRole::kServer ? own_public : peer;
+  const PublicKey& client_public =
+      role == PairRole::kClient ? own_public : peer;
+  const PublicKey& server_public =
+      role == PairRole::kServer ? own_public : peer;
 
   uint8_t data[3 * kKeyBytes];
   if (crypto_scalarmult(data, own.bytes().data(), peer.bytes.data()) != 0) {

@@ -87,8 +87,9 @@ bool ReplayStore::Load(std::string* err) {
 bool ReplayStore::Save(std::string* err) const {
   if (path_.empty()) return true;
   std::ostringstream out;
-  out << kFileHeader << "\n# window slot service client_key first_source "
-                        "grant_expires_us\n";
+  out << kFileHeader
+      << "\n# window slot service client_key first_source "
+         "grant_expires_us\n";
   for (const auto& [key, entry] : used_) {
     out << key.window << ' ' << unsigned{key.slot} << ' ' << key.service << ' '
         << key.client.ToText() << ' ' << entry.first_source.ToString() << ' '
@@ -96,11 +97,11 @@ bool ReplayStore::Save(std::string* err) const {
   }
   const std::string text = out.str();
   const std::string temporary = path_ + ".tmp";
-  int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                0600);
+  int fd =
+      open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    *err = temporary + ": cannot write the used-sequence store: " +
-           strerror(errno);
+    *err = temporary +
+           ": cannot write the used-sequence store: " + strerror(errno);
     return false;
   }
   // No fsync: rename makes the update atomic against a crash of the daemon;

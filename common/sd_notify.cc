@@ -36,7 +36,8 @@ bool NotifySystemd(const std::string& state, std::string* err) {
       sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
              reinterpret_cast<sockaddr*>(&address),
              address_length) == static_cast<ssize_t>(state.size());
-  if (!sent) *err = "sd_notify to " + std::string(path) + ": " + strerror(errno);
+  if (!sent)
+    *err = "sd_notify to " + std::string(path) + ": " + strerror(errno);
   close(fd);
   return sent;
 }

@@ -62,10 +62,9 @@ SequenceTable::WindowSequences SequenceTable::DeriveWindow(
 bool SequenceTable::RollTo(uint64_t current_window) {
   if (rolled_ && current_window == current_window_) return false;
   // Windows below zero do not exist; the table simply holds fewer then.
-  const uint64_t oldest =
-      current_window > static_cast<uint64_t>(skew_ + 1)
-          ? current_window - skew_ - 1
-          : 0;
+  const uint64_t oldest = current_window > static_cast<uint64_t>(skew_ + 1)
+                              ? current_window - skew_ - 1
+                              : 0;
   const uint64_t newest = current_window + skew_;
   while (!windows_.empty() && windows_.front().window < oldest)
     windows_.pop_front();
@@ -77,7 +76,8 @@ bool SequenceTable::RollTo(uint64_t current_window) {
   }
   // Fill in front and behind what survived.
   uint64_t first_kept = windows_.empty() ? newest + 1 : windows_.front().window;
-  for (uint64_t w = first_kept; w-- > oldest;) windows_.push_front(DeriveWindow(w));
+  for (uint64_t w = first_kept; w-- > oldest;)
+    windows_.push_front(DeriveWindow(w));
   uint64_t next = windows_.empty() ? oldest : windows_.back().window + 1;
   for (uint64_t w = next; w <= newest; ++w) windows_.push_back(DeriveWindow(w));
 

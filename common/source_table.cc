@@ -87,7 +87,8 @@ void SourceTable::EraseFromIndex(uint32_t id) {
   while (index_[hole] != id) hole = (hole + 1) & index_mask_;
   // Backward-shift deletion: no tombstones, so a flood of short-lived
   // sources cannot slowly fill the index with them.
-  for (size_t next = (hole + 1) & index_mask_;; next = (next + 1) & index_mask_) {
+  for (size_t next = (hole + 1) & index_mask_;;
+       next = (next + 1) & index_mask_) {
     const uint32_t moving = index_[next];
     if (moving == kNone) break;
     const size_t home = Bucket(records_[moving].source);
@@ -124,8 +125,8 @@ bool SourceTable::ForgetOlderThan(uint32_t id, uint32_t now_ms,
   int keep_from = 0;
   // Unsigned 16-bit differences handle the wrap: every age here is below
   // twice the timeout, so below 65.5 s.
-  while (keep_from < record.length &&
-         static_cast<uint16_t>(now_ms16 - history[keep_from].time_ms16) >
+  while (keep_from<record.length&& static_cast<uint16_t>(
+             now_ms16 - history[keep_from].time_ms16)>
              timeout_ms)
     ++keep_from;
   if (keep_from == 0) return false;

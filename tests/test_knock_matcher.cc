@@ -2,7 +2,6 @@
 // reordering, duplicates, noise, sweeps, spoofed interference, replays,
 // window edges and floods. No root, no network: knocks are made by hand.
 #include <catch2/catch.hpp>
-
 #include <random>
 
 #include "common/knock_matcher.h"
@@ -150,8 +149,7 @@ TEST_CASE("a sweep of the whole range opens nothing", "[matcher]") {
   CHECK(f.matcher->stats().sequences_completed == 0);
 }
 
-TEST_CASE("a million random knocks from one source open nothing",
-          "[matcher]") {
+TEST_CASE("a million random knocks from one source open nothing", "[matcher]") {
   Fixture f;
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> port(16384, 32767);
@@ -160,10 +158,10 @@ TEST_CASE("a million random knocks from one source open nothing",
   int completed = 0;
   for (int i = 0; i < 1000000; ++i) {
     t += 10;  // 100,000 knocks per second, all inside one window
-    completed += f.matcher->OnKnock({Addr("198.18.0.66"),
-                                     static_cast<uint16_t>(port(rng)),
-                                     knock::Transport::kTcp, t},
-                                    &event);
+    completed += f.matcher->OnKnock(
+        {Addr("198.18.0.66"), static_cast<uint16_t>(port(rng)),
+         knock::Transport::kTcp, t},
+        &event);
   }
   CHECK(completed == 0);
 }
@@ -176,8 +174,8 @@ TEST_CASE("two sources interleaved each complete their own", "[matcher]") {
   std::vector<knock::MatchEvent> events;
   for (size_t i = 0; i < a.size(); ++i) {
     const int64_t t = kT0Us + int64_t(i) * 1000;
-    if (f.matcher->OnKnock({Addr("198.18.0.2"), a[i], knock::Transport::kTcp, t},
-                           &event))
+    if (f.matcher->OnKnock(
+            {Addr("198.18.0.2"), a[i], knock::Transport::kTcp, t}, &event))
       events.push_back(event);
     if (f.matcher->OnKnock(
             {Addr("2001:db8::2"), b[i], knock::Transport::kTcp, t}, &event))
@@ -280,8 +278,7 @@ TEST_CASE("windows at plus and minus skew open, one beyond is refused",
   auto old = f.Knock(Addr("198.18.0.4"), f.Sequence(f.alice_key, w - 2, 0));
   REQUIRE(old.size() == 1);
   CHECK(old[0].verdict == knock::Verdict::kExpiredWindow);
-  CHECK(f.Knock(Addr("198.18.0.5"), f.Sequence(f.alice_key, w + 2, 0))
-            .empty());
+  CHECK(f.Knock(Addr("198.18.0.5"), f.Sequence(f.alice_key, w + 2, 0)).empty());
 }
 
 TEST_CASE("every slot of a window opens once", "[matcher]") {
@@ -303,12 +300,12 @@ TEST_CASE("each client opens only its own services", "[matcher]") {
                        f.Sequence(f.alice_key, f.Window(), 0, "https"));
   REQUIRE(https.size() == 1);
   CHECK(f.config.services[https[0].owner.service].name == "https");
-  CHECK(f.Knock(Addr("198.18.0.3"),
-                f.Sequence(f.bob_key, f.Window(), 0, "https"))
-            .empty());
+  CHECK(
+      f.Knock(Addr("198.18.0.3"), f.Sequence(f.bob_key, f.Window(), 0, "https"))
+          .empty());
   knock::PrivateKey stranger = knock::PrivateKey::Generate();
-  CHECK(f.Knock(Addr("198.18.0.4"), f.Sequence(stranger, f.Window(), 0))
-            .empty());
+  CHECK(
+      f.Knock(Addr("198.18.0.4"), f.Sequence(stranger, f.Window(), 0)).empty());
 }
 
 TEST_CASE("knocks spread beyond seq_timeout do not complete", "[matcher]") {
@@ -317,10 +314,10 @@ TEST_CASE("knocks spread beyond seq_timeout do not complete", "[matcher]") {
   knock::MatchEvent event;
   int completed = 0;
   for (size_t i = 0; i < ports.size(); ++i)
-    completed += f.matcher->OnKnock({Addr("198.18.0.2"), ports[i],
-                                     knock::Transport::kTcp,
-                                     kT0Us + int64_t(i) * 2000000},
-                                    &event);
+    completed += f.matcher->OnKnock(
+        {Addr("198.18.0.2"), ports[i], knock::Transport::kTcp,
+         kT0Us + int64_t(i) * 2000000},
+        &event);
   CHECK(completed == 0);
 }
 

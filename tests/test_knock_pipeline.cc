@@ -1,9 +1,9 @@
 // The daemon's pipeline from frames to firewall, with a capture file as the
 // packet source and a recording firewall: what `knockd replay` and the live
 // daemon share.
-#include <catch2/catch.hpp>
 #include <pcap/dlt.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <random>
 
@@ -52,8 +52,10 @@ struct Fixture {
   std::vector<knock::PipelineEvent> events;
 
   Fixture() {
-    config.services = {{"ssh", {{knock::Transport::kTcp, 22},
-                                {knock::Transport::kUdp, 60001}}, 15000}};
+    config.services = {
+        {"ssh",
+         {{knock::Transport::kTcp, 22}, {knock::Transport::kUdp, 60001}},
+         15000}};
     config.clients = {{"alice", alice_key.Public(), {"ssh"}}};
     logger.set_min_level(knock::LogLevel::kError);
     pipeline = std::make_unique<knock::KnockPipeline>(&config, &firewall,
@@ -75,7 +77,8 @@ struct Fixture {
     return ports;
   }
   /// Writes frames to a capture file and runs the pipeline over it.
-  void Run(const std::vector<std::pair<std::vector<uint8_t>, int64_t>>& frames) {
+  void Run(
+      const std::vector<std::pair<std::vector<uint8_t>, int64_t>>& frames) {
     char path[] = "/tmp/knock-pipeline-XXXXXX";
     const int fd = mkstemp(path);
     REQUIRE(fd >= 0);
@@ -89,8 +92,8 @@ struct Fixture {
     std::unique_ptr<knock::PacketSource> source;
     REQUIRE(knock::OpenFileSource(path, config.knock, &source, &err));
     knock::KnockPipeline* p = pipeline.get();
-    while (source->Dispatch([p](const knock::Frame& f) { p->OnFrame(f); },
-                            &err)) {
+    while (
+        source->Dispatch([p](const knock::Frame& f) { p->OnFrame(f); }, &err)) {
     }
     CHECK(err.empty());
     unlink(path);
@@ -163,8 +166,8 @@ TEST_CASE("malformed frames are counted, not matched", "[pipeline]") {
   std::vector<std::pair<std::vector<uint8_t>, int64_t>> frames;
   const auto good = Syn("198.18.0.2", 20000);
   for (size_t cut = 0; cut < good.size(); ++cut)
-    frames.push_back({std::vector<uint8_t>(good.begin(), good.begin() + cut),
-                      kT0Us});
+    frames.push_back(
+        {std::vector<uint8_t>(good.begin(), good.begin() + cut), kT0Us});
   f.Run(frames);
   CHECK(f.events.empty());
   CHECK(f.pipeline->decode_stats().knocks == 0);

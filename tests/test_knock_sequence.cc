@@ -1,9 +1,8 @@
 // knock/v1 sections 2-3: the shared test vectors, bit for bit, and the
 // properties every sequence has.
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/knock_sequence.h"
@@ -118,8 +117,8 @@ TEST_CASE("a sequence always has count distinct ports inside the range",
   for (const auto& shape : shapes) {
     for (uint64_t window = 0; window < 50; ++window) {
       std::vector<uint16_t> ports;
-      REQUIRE(knock::DeriveSequence(key, {window, 0, "ssh"}, shape, &ports,
-                                    &err));
+      REQUIRE(
+          knock::DeriveSequence(key, {window, 0, "ssh"}, shape, &ports, &err));
       REQUIRE(ports.size() == static_cast<size_t>(shape.count));
       CHECK(std::set<uint16_t>(ports.begin(), ports.end()).size() ==
             ports.size());
@@ -135,11 +134,11 @@ TEST_CASE("impossible shapes and service names are refused", "[sequence]") {
   knock::PairKey key;
   std::vector<uint16_t> ports;
   std::string err;
-  CHECK_FALSE(knock::DeriveSequence(key, {0, 0, "ssh"}, {100, 4, 5}, &ports,
-                                    &err));
+  CHECK_FALSE(
+      knock::DeriveSequence(key, {0, 0, "ssh"}, {100, 4, 5}, &ports, &err));
   CHECK(err == "no sequence of 5 distinct ports fits the range 100+4");
-  CHECK_FALSE(knock::DeriveSequence(key, {0, 0, ""}, {100, 400, 5}, &ports,
-                                    &err));
+  CHECK_FALSE(
+      knock::DeriveSequence(key, {0, 0, ""}, {100, 400, 5}, &ports, &err));
   CHECK(err == "a service name is 1 to 64 bytes, got \"\"");
 }
 

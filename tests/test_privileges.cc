@@ -1,11 +1,11 @@
 // Dropping capabilities after setup, checked in a child process so that the
 // test runner keeps its own.
-#include <catch2/catch.hpp>
-
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <catch2/catch.hpp>
 
 #include "common/privileges.h"
 

@@ -1,9 +1,8 @@
 // The used set: decisions, pruning, and surviving a restart through its file.
-#include <catch2/catch.hpp>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 
@@ -76,7 +75,7 @@ TEST_CASE("the used set survives a restart through its file",
               &entry);
     REQUIRE(store.Save(&err));
   }
-  struct stat st{};
+  struct stat st {};
   REQUIRE(stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   CHECK(access((path + ".tmp").c_str(), F_OK) != 0);
@@ -93,7 +92,8 @@ TEST_CASE("the used set survives a restart through its file",
 
 TEST_CASE("a corrupt store file is refused with its line", "[replay_store]") {
   const std::string path = TempDir() + "/used-sequences";
-  std::ofstream(path) << "# knockd used sequences v1\n1 2 ssh notakey 198.18.0.2 5\n";
+  std::ofstream(path)
+      << "# knockd used sequences v1\n1 2 ssh notakey 198.18.0.2 5\n";
   knock::ReplayStore store(path);
   std::string err;
   CHECK_FALSE(store.Load(&err));

@@ -1,10 +1,9 @@
 // The sd_notify protocol against a real datagram socket.
-#include <catch2/catch.hpp>
-
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 
 #include "common/sd_notify.h"

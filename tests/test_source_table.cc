@@ -94,7 +94,8 @@ TEST_CASE("when full, the lowest level goes first, least recent within it",
   CHECK(table.size() == 3);
 }
 
-TEST_CASE("a table full of progress evicts its least recent", "[source_table]") {
+TEST_CASE("a table full of progress evicts its least recent",
+          "[source_table]") {
   knock::SourceTable table(2, 4, 1);
   table.Touch(table.Insert(V4(1)), 2);
   table.Touch(table.Insert(V4(2)), 5);

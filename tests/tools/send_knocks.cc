@@ -46,8 +46,9 @@ bool SendOne(const std::string& source, const std::string& dest, uint16_t port,
   sockaddr_storage to{}, from{};
   socklen_t to_length = 0, from_length = 0;
   if (!ToSockaddr(dest, port, &to, &to_length)) return false;
-  const int fd = socket(to.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) |
-                                          SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int fd = socket(
+      to.ss_family,
+      (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   if (!source.empty()) {
     if (!ToSockaddr(source, 0, &from, &from_length) ||
@@ -60,7 +61,8 @@ bool SendOne(const std::string& source, const std::string& dest, uint16_t port,
   }
   bool sent;
   if (udp) {
-    sent = sendto(fd, "", 0, 0, reinterpret_cast<sockaddr*>(&to), to_length) == 0;
+    sent =
+        sendto(fd, "", 0, 0, reinterpret_cast<sockaddr*>(&to), to_length) == 0;
   } else {
     // One SYN leaves; closing with linger 0 before any retransmission.
     sent = connect(fd, reinterpret_cast<sockaddr*>(&to), to_length) == 0 ||
