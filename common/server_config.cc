@@ -9,6 +9,7 @@
 #include "common/config_names.h"
 #include "common/config_table.h"
 #include "common/did_you_mean.h"
+#include "common/duration.h"
 #include "common/sequence_shape_config.h"
 #include "common/toml_document.h"
 
@@ -23,8 +24,13 @@ constexpr PortRange kLinuxEphemeralPorts{32768, 60999};
 constexpr size_t kMaxInterfaceNameBytes = 15;
 constexpr int64_t kMaxSkewWindows = 10;
 constexpr int64_t kMaxSlackKnocks = 64;
+// The matcher keeps knock times as 16-bit milliseconds; twice the longest
+// sequence must stay below their 65.5 s wrap.
+constexpr int64_t kMaxSeqTimeoutMs = 30000;
 // Per-source state is small; this bounds it to a few GiB at the worst.
 constexpr int64_t kMaxSources = 16777216;
+// 1 TiB: a bound that catches a unit mistake, not a recommendation.
+constexpr int64_t kMaxAuditBytes = int64_t{1} << 40;
 
 bool IsInterfaceName(std::string_view name) {
   if (name.empty() || name.size() > kMaxInterfaceNameBytes) return false;
@@ -57,16 +63,24 @@ bool ReadInterfaces(const ConfigTable& top, std::vector<std::string>* out) {
 }
 
 bool ReadTopLevel(const ConfigTable& top, ServerConfig* config) {
-  return top.CheckKeys({"private_key_file", "state_dir", "audit_log",
-                        "interfaces", "log_level", "syslog", "knock",
-                        "firewall", "service", "client"}) &&
-         top.String("private_key_file", true, &config->private_key_file) &&
-         top.String("state_dir", false, &config->state_dir) &&
-         top.String("audit_log", false, &config->audit_log) &&
-         ReadInterfaces(top, &config->interfaces) &&
-         top.Choice("log_level", {"debug", "info", "warning", "error"},
-                    &config->log_level) &&
-         top.Bool("syslog", &config->syslog);
+  bool ok =
+      top.CheckKeys({"private_key_file", "state_dir", "audit_log",
+                     "audit_key_file", "audit_max_bytes", "interfaces",
+                     "log_level", "syslog", "knock", "firewall", "service",
+                     "client"}) &&
+      top.String("private_key_file", true, &config->private_key_file) &&
+      top.String("state_dir", false, &config->state_dir) &&
+      top.String("audit_log", false, &config->audit_log) &&
+      top.String("audit_key_file", false, &config->audit_key_file) &&
+      top.Integer("audit_max_bytes", 0, kMaxAuditBytes,
+                  &config->audit_max_bytes) &&
+      ReadInterfaces(top, &config->interfaces) &&
+      top.Choice("log_level", {"debug", "info", "warning", "error"},
+                 &config->log_level) &&
+      top.Bool("syslog", &config->syslog);
+  if (ok && config->audit_key_file.empty())
+    config->audit_key_file = config->state_dir + "/audit.key";
+  return ok;
 }
 
 void WarnEphemeralOverlap(const ConfigTable& knock, ServerConfig* config) {
@@ -77,6 +91,13 @@ void WarnEphemeralOverlap(const ConfigTable& knock, ServerConfig* config) {
                "knock range " + ports.ToString() +
                    " overlaps the Linux ephemeral port range 32768-60999 "
                    "(this host's own connections use those ports)"));
+}
+
+bool CheckSeqTimeout(const ConfigTable& knock, int64_t seq_timeout_ms) {
+  if (seq_timeout_ms <= kMaxSeqTimeoutMs) return true;
+  return knock.Fail(knock.Where("seq_timeout"),
+                    "knock.seq_timeout must be at most 30s (\"" +
+                        FormatDurationMs(seq_timeout_ms) + "\")");
 }
 
 bool ReadKnock(const ConfigTable& top, ServerConfig* config) {
@@ -93,6 +114,7 @@ bool ReadKnock(const ConfigTable& top, ServerConfig* config) {
             knock.Integer("skew", 0, kMaxSkewWindows, &settings.skew) &&
             knock.Integer("slack", 0, kMaxSlackKnocks, &settings.slack) &&
             knock.DurationMs("seq_timeout", &settings.seq_timeout_ms) &&
+            CheckSeqTimeout(knock, settings.seq_timeout_ms) &&
             knock.Integer("max_sources", 1, kMaxSources, &settings.max_sources);
   if (ok) WarnEphemeralOverlap(knock, config);
   return ok;

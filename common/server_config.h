@@ -24,7 +24,9 @@ struct KnockSettings {
   int64_t step_seconds = 30;
   int skew = 1;
   int slots = 4;
-  int slack = 4;
+  /// 8: room for a second laptop behind the same NAT address knocking at
+  /// the same moment (its 8 knocks are unrelated to this sequence).
+  int slack = 8;
   int64_t seq_timeout_ms = 10000;
   uint32_t max_sources = 65536;
 };
@@ -59,6 +61,12 @@ struct ServerConfig {
   std::string private_key_file;
   std::string state_dir = "/var/lib/knockd";
   std::string audit_log = "/var/log/knockd/audit.jsonl";
+  /// The audit sealing state (`knockd audit init`); after loading never
+  /// empty: it defaults to "<state_dir>/audit.key".
+  std::string audit_key_file;
+  /// Rotate the audit log once it holds this many bytes; 0: only when
+  /// logrotate moves it.
+  int64_t audit_max_bytes = 0;
   std::vector<std::string> interfaces{"any"};
   std::string log_level = "info";  // "debug", "info", "warning", "error"
   bool syslog = false;

@@ -2,11 +2,33 @@
 
 #include <cstdio>
 
+#include <unistd.h>
+
+#include "common/audit_log.h"
+#include "common/audit_record.h"
+#include "common/clock.h"
 #include "common/firewall.h"
 #include "common/server_config.h"
 #include "knockd/subcommands.h"
 
 namespace knockd {
+
+namespace {
+
+// The audit trail says who removed the holes; without a sealing key the
+// audit log is off and there is nothing to append to.
+void RecordFlush(const knock::ServerConfig& config) {
+  if (access(config.audit_key_file.c_str(), F_OK) != 0) return;
+  knock::AuditLog audit;
+  std::string err;
+  if (!audit.Open(config.audit_log, config.audit_key_file, &err) ||
+      !audit.Append(knock::AuditFlush(knock::SystemClock().NowMicros(),
+                                      config.firewall.table, "knockd flush"),
+                    &err))
+    PrintError("warning: the audit log has no flush record: " + err);
+}
+
+}  // namespace
 
 int RunFlush(const Invocation& invocation) {
   if (!invocation.args.empty())
@@ -24,6 +46,7 @@ int RunFlush(const Invocation& invocation) {
     return kExitError;
   }
   printf("flushed (%s)\n", firewall->Name());
+  RecordFlush(config);
   return kExitOk;
 }
 

@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "common/audit_grant_tracker.h"
+#include "common/audit_log.h"
 #include "common/firewall.h"
 #include "common/knock_pipeline.h"
 #include "common/logger.h"
@@ -32,6 +34,12 @@ class Daemon {
                      std::unique_ptr<knock::Firewall>* firewall,
                      std::string* err);
   bool DropPrivileges(std::string* err);
+  /// Opens the sealed audit log; without `knockd audit init` it stays off.
+  bool OpenAudit(std::string* err);
+  /// Appends one record; a failure is logged, never fatal.
+  void Audit(const knock::AuditRecord& record);
+  void OnPipelineEvent(const knock::PipelineEvent& event);
+  void RefuseReload(const std::string& err);
   /// SIGHUP: a new configuration atomically, or the old one kept.
   void Reload();
   void ReloadConfig();
@@ -47,6 +55,8 @@ class Daemon {
   std::unique_ptr<knock::ReplayStore> store_;
   std::unique_ptr<knock::PacketSource> source_;
   std::unique_ptr<knock::KnockPipeline> pipeline_;
+  knock::AuditLog audit_;
+  knock::AuditGrantTracker audit_grants_;
   bool stopping_ = false;
 };
 

@@ -51,6 +51,23 @@ const std::vector<Subcommand>& Subcommands() {
        "Deletes the nftables table the daemon owns: the fail-closed rules\n"
        "and every live grant. Protected services are then reachable by\n"
        "anyone until knockd runs again.\n"},
+      {"audit", RunAudit,
+       "create the audit sealing key, verify or summarise the audit log",
+       "Usage: knockd [-c FILE] audit init [--key-file PATH]\n"
+       "       knockd [-c FILE] audit --verify --key KEY [FILES]\n"
+       "       knockd [-c FILE] audit [FILES] [--since T] [--until T]\n"
+       "              [--client NAME] [--source ADDR] [--event KIND] "
+       "[--json]\n\n"
+       "init creates the sealing state (audit_key_file, by default\n"
+       "<state_dir>/audit.key) and prints the verification key once: keep it\n"
+       "off this machine. --verify checks every seal and the chain across\n"
+       "FILES (oldest first) and prints \"OK, N records, sealed through T\"\n"
+       "or the first record that fails and why; exit 1 on failure. KEY - is\n"
+       "read from stdin. Without --verify: a summary (grants per client and\n"
+       "source, refusals per source, holes open now, a timeline), or with a\n"
+       "filter the matching events, one per line (--json: as logged).\n"
+       "T is 2026-11-29, 2026-11-29T18:57:39Z or with .123456 before Z.\n"
+       "FILES default to audit_log and its rotated files (audit_log.N).\n"},
   };
   return kTable;
 }

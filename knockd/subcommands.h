@@ -33,6 +33,7 @@ int RunPubKey(const Invocation& invocation);
 int RunClientConfig(const Invocation& invocation);
 int RunReplay(const Invocation& invocation);
 int RunFlush(const Invocation& invocation);
+int RunAudit(const Invocation& invocation);
 
 /// Prints "knockd: MESSAGE" on standard error.
 void PrintError(const std::string& message);

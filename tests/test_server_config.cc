@@ -76,6 +76,8 @@ TEST_CASE("A minimal server configuration takes every default") {
   CHECK(config.private_key_file == "/etc/knockd/server.key");
   CHECK(config.state_dir == "/var/lib/knockd");
   CHECK(config.audit_log == "/var/log/knockd/audit.jsonl");
+  CHECK(config.audit_key_file == "/var/lib/knockd/audit.key");
+  CHECK(config.audit_max_bytes == 0);
   CHECK(config.interfaces == std::vector<std::string>{"any"});
   CHECK(config.log_level == "info");
   CHECK_FALSE(config.syslog);
@@ -85,7 +87,7 @@ TEST_CASE("A minimal server configuration takes every default") {
   CHECK(config.knock.step_seconds == 30);
   CHECK(config.knock.skew == 1);
   CHECK(config.knock.slots == 4);
-  CHECK(config.knock.slack == 4);
+  CHECK(config.knock.slack == 8);
   CHECK(config.knock.seq_timeout_ms == 10000);
   CHECK(config.knock.max_sources == 65536);
   CHECK(config.firewall.backend == knock::FirewallBackend::kNftables);
@@ -228,6 +230,21 @@ TEST_CASE("A value's error points at the value in the file") {
   CHECK(ParseError(kMinimal + "\n[knock]\nport = \"1-2\"\n") ==
         "knockd.toml:13:1: unknown key \"port\" in [knock]; did you mean "
         "\"ports\"?");
+}
+
+TEST_CASE("The audit keys: the sealing state follows state_dir unless named") {
+  CHECK(Parse("state_dir = \"/s\"\n" + kMinimal).audit_key_file ==
+        "/s/audit.key");
+  knock::ServerConfig config = Parse(
+      "audit_key_file = \"/k/seal\"\naudit_max_bytes = 1048576\n" +
+      kMinimal);
+  CHECK(config.audit_key_file == "/k/seal");
+  CHECK(config.audit_max_bytes == 1048576);
+  CHECK(ParseError("audit_max_bytes = -1\n" + kMinimal) ==
+        "knockd.toml:1:19: audit_max_bytes must be between 0 and "
+        "1099511627776 (-1)");
+  CHECK(ParseError("audit_key_file = \"\"\n" + kMinimal) ==
+        "knockd.toml:1:18: audit_key_file must not be empty (\"\")");
 }
 
 TEST_CASE("The sequence strength check is exact at 96 bits") {

@@ -14,18 +14,36 @@ chmod 755 "$WORK"
 PIDS=()
 NAMESPACES=()
 
+# Sanitized builds (scripts/test.sh's build-asan): every program this test
+# starts writes its ASan/UBSan/LSan reports here rather than to a log that a
+# daemon's stop may never show, and e2e_cleanup fails the test on any report.
+# World-writable because knockd may have dropped privileges by then. Plain
+# builds ignore the variables.
+SANITIZER_DIR=$WORK/sanitizer
+mkdir -p "$SANITIZER_DIR"
+chmod 1777 "$SANITIZER_DIR"
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SANITIZER_DIR/asan
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SANITIZER_DIR/ubsan
+
 e2e_cleanup() {
   local rc=$?
   set +e
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${PIDS[@]}"; do
-    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # 5 s, as stop_pid: a sanitized daemon checks for leaks as it exits.
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
   for ns in "${NAMESPACES[@]}"; do
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null
+  done
+  for report in "$SANITIZER_DIR"/*; do
+    [ -f "$report" ] || continue
+    echo "FAIL: sanitizer report $(basename "$report"):" >&2
+    cat "$report" >&2
+    [ "$rc" -ne 0 ] || rc=1
   done
   if [ "$rc" -ne 0 ]; then
     for log in "$WORK"/*.log; do
