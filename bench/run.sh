@@ -1,0 +1,425 @@
+#!/usr/bin/env bash
+# The benchmarks of issue 6, ours beside Debian's knockd 0.8 and fwknop
+# 2.6.10, in one run on this machine:
+#   1. knock to open (p50, p99)        2. matcher throughput (packets/s/core)
+#   3. valid knocks under a SYN flood  4. scale (10,000 clients, 1M sources)
+#
+#   bench/run.sh [--smoke] [--build-dir DIR] [--no-install] [--parts 1,2,3,4]
+#
+# The full run installs the peers from Debian, builds ours in Release, writes
+# bench/results/ and regenerates the tables of docs/BENCHMARKS.md. --smoke is
+# a seconds-long run of every part (ctest label "bench"): it writes nothing
+# in the tree and skips a peer that is not installed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SMOKE=0 INSTALL=1 PARTS=1,2,3,4 BUILD=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --smoke) SMOKE=1 INSTALL=0 ;;
+    --build-dir) BUILD=$2; shift ;;
+    --no-install) INSTALL=0 ;;
+    --parts) PARTS=$2; shift ;;
+    *) echo "usage: bench/run.sh [--smoke] [--build-dir DIR] [--no-install] [--parts 1,2,3,4]" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces, firewalls)" >&2; exit 1; }
+
+source "$ROOT/bench/lib.sh"
+WORK=$(mktemp -d /tmp/knock-bench.XXXXXX)
+chmod 755 "$WORK"
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "$SMOKE" = 1 ]; then
+  RUNS=5 WAIT_RUNS=1 MATCH_PACKETS=200000 MATCH_PLANTED=20 SPA_PACKETS=5
+  SPA_NOISE=20000 FLOOD_KNOCKS=5 SCALE_CLIENTS=50 FILL_SOURCES=20000
+  RESULTS=$WORK/results
+else
+  RUNS=200 WAIT_RUNS=10 MATCH_PACKETS=10000000 MATCH_PLANTED=200 SPA_PACKETS=100
+  SPA_NOISE=1000000 FLOOD_KNOCKS=100 SCALE_CLIENTS=10000 FILL_SOURCES=1000000
+  RESULTS=$ROOT/bench/results
+fi
+mkdir -p "$RESULTS"
+SUMMARY=$RESULTS/summary.txt
+: >"$SUMMARY"
+result() { echo "$1 $2" | tee -a "$SUMMARY"; }
+part() { [[ ",$PARTS," == *",$1,"* ]]; }
+
+# --- Peers and our build -------------------------------------------------
+
+if [ "$INSTALL" = 1 ]; then
+  # Debian would start the peers' services on install; policy-rc.d says no.
+  POLICY=/usr/sbin/policy-rc.d
+  [ -e "$POLICY" ] || { printf '#!/bin/sh\nexit 101\n' >"$POLICY"; chmod 755 "$POLICY"; ADDED_POLICY=1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    knockd fwknop-server fwknop-client iptables nftables tcpdump time >"$WORK/apt.log" 2>&1 ||
+    { tail "$WORK/apt.log"; exit 1; }
+  [ -n "${ADDED_POLICY:-}" ] && rm -f "$POLICY"
+fi
+HAVE_KNOCKD=0 HAVE_FWKNOP=0
+[ -x /usr/sbin/knockd ] && HAVE_KNOCKD=1
+[ -x /usr/sbin/fwknopd ] && [ -x /usr/bin/fwknop ] && command -v iptables >/dev/null && HAVE_FWKNOP=1
+
+if [ -z "$BUILD" ]; then
+  BUILD=$ROOT/build-bench
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    >"$WORK/cmake.log" 2>&1 || { tail "$WORK/cmake.log"; exit 1; }
+  cmake --build "$BUILD" >>"$WORK/cmake.log" 2>&1 || { tail -n 30 "$WORK/cmake.log"; exit 1; }
+fi
+BUILD=$(cd "$BUILD" && pwd)
+OURS=$BUILD/knockd CLIENT=$BUILD/knock TOOLS=$BUILD/bench
+for tool in "$OURS" "$CLIENT" "$TOOLS"/bench_{gen_config,gen_capture,open_latency,syn_flood,matcher_scale}; do
+  [ -x "$tool" ] || { echo "bench: $tool is not built" >&2; exit 1; }
+done
+
+# --- Keys and configurations ----------------------------------------------
+
+(umask 077; "$OURS" genkey >"$WORK/server.key"; "$CLIENT" genkey >"$WORK/alice.key")
+SERVER_PUB=$("$OURS" pubkey <"$WORK/server.key")
+ALICE_PUB=$("$CLIENT" pubkey <"$WORK/alice.key")
+
+# ours_config FILE STATE_DIR DEV: one service on tcp/2222, slots enough for
+# every run to use a fresh sequence.
+ours_config() {
+  cat >"$1" <<TOML
+private_key_file = "$WORK/server.key"
+state_dir = "$2"
+audit_log = "$WORK/audit.jsonl"
+interfaces = ["$3"]
+[knock]
+ports = "16384-32767"
+slots = 256
+seq_timeout = "5s"
+[firewall]
+table = "kbench"
+[service.ssh]
+ports = ["tcp/2222"]
+open_for = "2s"
+[[client]]
+name = "alice"
+public_key = "$ALICE_PUB"
+services = ["ssh"]
+TOML
+}
+
+cat >"$WORK/client.toml" <<TOML
+private_key_file = "$WORK/alice.key"
+[server.bench]
+host = "198.18.0.1"
+public_key = "$SERVER_PUB"
+slots = 256
+service = "ssh"
+TOML
+client() {
+  env HOME="$WORK/home" XDG_STATE_HOME="$WORK/client-state" \
+    XDG_CONFIG_HOME="$WORK/home/.config" "$CLIENT" -c "$WORK/client.toml" "$@"
+}
+
+KNOCKD_PORTS=7000,8000,9000
+knockd_config() {
+  cat >"$1" <<CONF
+[options]
+  LogFile = $WORK/theirs-knockd-events.log
+  Interface = $S_DEV
+[open]
+  sequence = $KNOCKD_PORTS
+  seq_timeout = 5
+  tcpflags = syn
+  start_command = /usr/sbin/nft insert rule inet kdbench input ip saddr %IP% tcp dport 2222 accept
+CONF
+}
+
+FWKNOP_KEY=$(head -c 32 /dev/urandom | base64)
+FWKNOP_HMAC=$(head -c 64 /dev/urandom | base64 -w0)
+fwknop_configs() {
+  mkdir -p "$WORK/fwknop-run"
+  cat >"$WORK/fwknopd.conf" <<CONF
+PCAP_INTF $S_DEV;
+ENABLE_PCAP_PROMISC N;
+FIREWALL_EXE /usr/sbin/iptables;
+CONF
+  cat >"$WORK/access.conf" <<CONF
+SOURCE ANY
+KEY_BASE64 $FWKNOP_KEY
+HMAC_KEY_BASE64 $FWKNOP_HMAC
+FW_ACCESS_TIMEOUT 30
+CONF
+  chmod 600 "$WORK/fwknopd.conf" "$WORK/access.conf"
+}
+fwknopd_args() {
+  echo -c "$WORK/fwknopd.conf" -a "$WORK/access.conf" -d "$WORK/digest.cache" \
+    -p "$WORK/fwknopd.pid" -r "$WORK/fwknop-run"
+}
+# spa_packet ALLOW_IP FILE: one fresh SPA packet for ALLOW_IP appended to FILE.
+spa_packet() {
+  HOME=$WORK/home fwknop -A tcp/2222 -a "$1" -D 198.18.0.1 --use-hmac \
+    --key-base64-rijndael "$FWKNOP_KEY" --key-base64-hmac "$FWKNOP_HMAC" \
+    --no-save-args -T -B "$2" -b >/dev/null 2>&1
+}
+mkdir -p "$WORK/home"
+
+# --- Daemons in the server namespace ---------------------------------------
+
+start_ours() {  # start_ours NAME
+  ours_config "$WORK/$1.toml" "$WORK/state-$1" "$S_DEV"
+  start_bg "$S" "$WORK/$1.log" "$OURS" -c "$WORK/$1.toml" run
+  DAEMON_PID=$LAST_PID
+  wait_for_log "$WORK/$1.log" "started:" 20
+}
+# stop_ours NAME: our daemon leaves its table (fail closed); the peers'
+# runs need tcp/2222 without it.
+stop_ours() { stop_pid "$DAEMON_PID"; in_ns "$S" nft delete table inet kbench 2>/dev/null || true; }
+start_knockd() {  # start_knockd NAME
+  in_ns "$S" nft -f - <<NFT
+table inet kdbench {
+  chain input {
+    type filter hook input priority 0;
+    tcp dport 2222 drop
+  }
+}
+NFT
+  knockd_config "$WORK/$1.conf"
+  start_bg "$S" "$WORK/$1.log" /usr/sbin/knockd -c "$WORK/$1.conf" -i "$S_DEV" -v
+  DAEMON_PID=$LAST_PID
+  wait_for_log "$WORK/$1.log" "listening on" 20
+}
+stop_knockd() { stop_pid "$DAEMON_PID"; in_ns "$S" nft delete table inet kdbench 2>/dev/null || true; }
+start_fwknopd() {  # start_fwknopd NAME
+  fwknop_configs
+  rm -f "$WORK/digest.cache"
+  # shellcheck disable=SC2046
+  start_bg "$S" "$WORK/$1.log" fwknopd $(fwknopd_args) -f -i "$S_DEV"
+  DAEMON_PID=$LAST_PID
+  wait_for_log "$WORK/$1.log" "main event loop" 20
+  in_ns "$S" iptables -A INPUT -p tcp --dport 2222 -j DROP
+}
+stop_fwknopd() { stop_pid "$DAEMON_PID"; in_ns "$S" iptables -F; in_ns "$S" iptables -X 2>/dev/null || true; }
+
+# knock_once N KIND TIMEOUT_MS: one knock-to-open from client address N;
+# prints the milliseconds, or "timeout".
+knock_once() {
+  local n=$1 source ports
+  source=$(client_address "$n")
+  local args=(knock --dest 198.18.0.1 --port 2222 --source "$source" --timeout-ms "$3")
+  case $2 in
+    ours) ports=$(client --dry-run --at "$T0" --slot $(((n - 1) % 256)) bench | tr ' ' ',')
+          args+=(--syn "$ports") ;;
+    knockd) args+=(--syn "$KNOCKD_PORTS") ;;
+    fwknop) rm -f "$WORK/spa.one"; spa_packet "$source" "$WORK/spa.one"
+            args+=(--udp-payload-file "$WORK/spa.one" --udp-port 62201) ;;
+  esac
+  { in_ns "$C" "$TOOLS/bench_open_latency" "${args[@]}" || true; } |
+    awk '{print ($1 == "open_ms") ? $2 : "timeout"}'
+}
+
+hosts "$RUNS"
+start_bg "$S" "$WORK/service.log" "$TOOLS/bench_open_latency" listen 2222 3600
+wait_for_log "$WORK/service.log" listening 10
+T0=$(date +%s)
+
+# --- 1. Knock to open -----------------------------------------------------
+
+latency_runs() {  # latency_runs KIND
+  local file=$RESULTS/open-$1.txt i
+  : >"$file"
+  for i in $(seq 1 "$RUNS"); do knock_once "$i" "$1" 3000 >>"$file"; done
+  local ok
+  ok=$(grep -cv timeout "$file" || true)
+  grep -v timeout "$file" >"$WORK/ok.txt" || true
+  result "open_${1}_p50_ms" "$(percentile "$WORK/ok.txt" 50)"
+  result "open_${1}_p99_ms" "$(percentile "$WORK/ok.txt" 99)"
+  result "open_${1}_opened" "$ok/$RUNS"
+}
+
+if part 1; then
+  T0=$(date +%s)
+  echo "== 1. knock to open, $RUNS runs each"
+  start_ours ours1
+  latency_runs ours
+  # The real client, as a person runs it: knock, then --wait for the port.
+  : >"$RESULTS/open-client-wait.txt"
+  for w in $(seq 1 "$WAIT_RUNS"); do
+    t=$(in_ns "$C" bash -c 'a=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || exit 1; b=$EPOCHREALTIME;
+        awk -v a="$a" -v b="$b" "BEGIN {printf \"%.3f\n\", (b - a) * 1000}"' _ \
+        env HOME="$WORK/home" XDG_STATE_HOME="$WORK/client-state" "$CLIENT" \
+        -c "$WORK/client.toml" bench --slot $((256 - w)) --wait 2222 --timeout 5s) || t=timeout
+    echo "$t" >>"$RESULTS/open-client-wait.txt"
+    sleep 2.2  # the grant (open_for 2s) lapses before the next run
+  done
+  grep -v timeout "$RESULTS/open-client-wait.txt" >"$WORK/ok.txt" || true
+  result open_client_wait_p50_ms "$(percentile "$WORK/ok.txt" 50)"
+  stop_ours ours1
+  if [ "$HAVE_KNOCKD" = 1 ]; then start_knockd knockd1; latency_runs knockd; stop_knockd; fi
+  if [ "$HAVE_FWKNOP" = 1 ]; then start_fwknopd fwknop1; latency_runs fwknop; stop_fwknopd; fi
+fi
+
+# --- 2. Matcher throughput ------------------------------------------------
+
+# timed OUT CMD...: runs CMD pinned to one core; "user sys wall maxrss_kb" in OUT.
+timed() {
+  local out=$1; shift
+  /usr/bin/time -f "%U %S %e %M" -o "$out.raw" taskset -c 1 "$@" || true
+  tail -n 1 "$out.raw" >"$out"
+}
+
+per_cpu_second() { awk -v n="$1" -v u="$2" -v s="$3" 'BEGIN {printf "%.0f", n / (u + s + 1e-9)}'; }
+
+if part 2; then
+  T0=$(date +%s)
+  echo "== 2. matcher throughput, $MATCH_PACKETS packets"
+  "$TOOLS/bench_gen_config" --out "$WORK/match.toml" --server-key "$WORK/server.key" \
+    --clients 8 --state-dir "$WORK/state-match"
+  planted=$("$TOOLS/bench_gen_capture" -c "$WORK/match.toml" --out "$WORK/match.pcap" \
+    --packets "$MATCH_PACKETS" --planted "$MATCH_PLANTED" --pps 33333 | awk '{print $2}')
+  timed "$WORK/match.time" "$OURS" -c "$WORK/match.toml" replay --pcap "$WORK/match.pcap" >"$WORK/match.out"
+  rm -f "$WORK/match.pcap"
+  read -r user sys wall rss <"$WORK/match.time"
+  grants=$(grep -c ' granted ' "$WORK/match.out" || true)
+  grep '^counters:' "$WORK/match.out" >"$RESULTS/match-ours-counters.txt"
+  result match_ours_pps_per_core "$(per_cpu_second "$MATCH_PACKETS" "$user" "$sys")"
+  result match_ours_cpu_s "$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')"
+  result match_ours_wall_s "$wall"
+  result match_ours_grants "$grants/$planted"
+  if [ "$HAVE_FWKNOP" = 1 ]; then
+    fwknop_configs
+    rm -f "$WORK/spa.txt" "$WORK/digest.cache"
+    for i in $(seq 1 "$SPA_PACKETS"); do spa_packet "$(client_address "$i")" "$WORK/spa.txt"; done
+    spa_planted=$("$TOOLS/bench_gen_capture" --spa-file "$WORK/spa.txt" --out "$WORK/spa.pcap" \
+      --packets "$SPA_NOISE" | awk '{print $2}')
+    # shellcheck disable=SC2046
+    # -C: exit after the file (at its end fwknopd otherwise signals its whole
+    # process group); no sleep between dispatches, as a file never waits.
+    printf 'PCAP_DISPATCH_COUNT 1000000;\nPCAP_LOOP_SLEEP 1;\n' >>"$WORK/fwknopd.conf"
+    timed "$WORK/spa.time" timeout 600 fwknopd $(fwknopd_args) -f -t -C "$SPA_NOISE" --pcap-file "$WORK/spa.pcap" >"$WORK/spa.out" 2>&1 || true
+    read -r user sys wall rss <"$WORK/spa.time"
+    grants=$(grep -c 'test mode enabled, skipping firewall' "$WORK/spa.out" || true)
+    result match_fwknop_pps_per_core "$(per_cpu_second "$SPA_NOISE" "$user" "$sys")"
+    result match_fwknop_packets "$SPA_NOISE"
+    result match_fwknop_grants "$grants/$spa_planted"
+  fi
+fi
+
+# --- 3. Under a SYN flood -------------------------------------------------
+
+flood_part() {  # flood_part KIND FLOOD_PORTS
+  local kind=$1 file=$RESULTS/flood-$1.txt i
+  T0=$(date +%s)
+  case $kind in
+    ours) start_ours flood-ours ;;
+    knockd) start_knockd flood-knockd ;;
+    fwknop) start_fwknopd flood-fwknop ;;
+  esac
+  local cpu0 start_s
+  cpu0=$(cpu_ticks "$DAEMON_PID")
+  start_s=$EPOCHREALTIME
+  start_bg "$C" "$WORK/flood-$kind-gen.log" "$TOOLS/bench_syn_flood" --dev "$C_DEV" \
+    --dst-mac "$S_MAC" --dest 198.18.0.1 --ports "$2" --seconds $((FLOOD_KNOCKS + 10))
+  local flood_pid=$LAST_PID
+  sleep 0.5
+  : >"$file"
+  for i in $(seq 1 "$FLOOD_KNOCKS"); do knock_once "$i" "$kind" 2000 >>"$file"; sleep 0.1; done
+  stop_pid "$flood_pid" INT
+  local cpu1 hwm elapsed
+  cpu1=$(cpu_ticks "$DAEMON_PID")
+  hwm=$(peak_rss_kb "$DAEMON_PID")
+  elapsed=$(awk -v a="$start_s" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')
+  case $kind in
+    ours) stop_ours flood-ours
+          result "flood_ours_capture" "$(sed -n 's/.*capture: \(received.*\)/\1/p' "$WORK/flood-ours.log" | tr ' ' '_')" ;;
+    knockd) stop_knockd ;;
+    fwknop) stop_fwknopd ;;
+  esac
+  grep -v timeout "$file" >"$WORK/ok.txt" || true
+  result "flood_${kind}_opened" "$(grep -cv timeout "$file" || true)/$FLOOD_KNOCKS"
+  result "flood_${kind}_open_p50_ms" "$(percentile "$WORK/ok.txt" 50)"
+  result "flood_${kind}_flood_pps" "$(awk '{print int($6)}' "$WORK/flood-$kind-gen.log")"
+  result "flood_${kind}_cpu_pct" "$(awk -v t="$((cpu1 - cpu0))" -v e="$elapsed" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", 100 * t / hz / e}')"
+  result "flood_${kind}_peak_rss_kb" "$hwm"
+}
+
+if part 3; then
+  echo "== 3. under a SYN flood, $FLOOD_KNOCKS valid knocks each"
+  flood_part ours 16384-32767
+  [ "$HAVE_KNOCKD" = 1 ] && flood_part knockd "$KNOCKD_PORTS"
+  [ "$HAVE_FWKNOP" = 1 ] && flood_part fwknop 16384-32767
+fi
+
+# --- 4. Scale ---------------------------------------------------------------
+
+# start_time_ms NAME READY_PATTERN CMD...: milliseconds from exec to the
+# pattern in its log, in the server namespace; leaves RSS_KB set.
+start_time_ms() {
+  local name=$1 pattern=$2; shift 2
+  local a=$EPOCHREALTIME
+  start_bg "$S" "$WORK/$name.log" "$@"
+  local pid=$LAST_PID
+  if wait_for_log "$WORK/$name.log" "$pattern" 120; then
+    STARTED_MS=$(awk -v a="$a" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.0f", (b - a) * 1000}')
+    RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+  else
+    STARTED_MS=n/a RSS_KB=n/a
+  fi
+  stop_pid "$pid"
+}
+
+if part 4; then
+  echo "== 4. scale: $SCALE_CLIENTS clients x 2 services"
+  "$TOOLS/bench_gen_config" --out "$WORK/scale.toml" --server-key "$WORK/server.key" \
+    --clients "$SCALE_CLIENTS" --services 2 --state-dir "$WORK/state-scale"
+  "$TOOLS/bench_matcher_scale" -c "$WORK/scale.toml" --rolls 3 >"$RESULTS/scale-matcher.txt"
+  result scale_clients "$SCALE_CLIENTS"
+  result scale_matcher_start_ms "$(awk '$1 == "start_wall_ms" {print $2}' "$RESULTS/scale-matcher.txt")"
+  result scale_roll_cpu_ms "$(awk '$1 == "roll_cpu_ms" {print $2}' "$RESULTS/scale-matcher.txt")"
+  start_time_ms scale-ours "started:" "$OURS" -c "$WORK/scale.toml" run
+  result scale_ours_start_ms "$STARTED_MS"
+  result scale_ours_rss_kb "$RSS_KB"
+  "$TOOLS/bench_gen_config" --out "$WORK/full.toml" --server-key "$WORK/server.key" \
+    --clients "$SCALE_CLIENTS" --services 2 --state-dir "$WORK/state-full" --max-sources "$FILL_SOURCES"
+  "$TOOLS/bench_matcher_scale" -c "$WORK/full.toml" --rolls 0 --fill "$FILL_SOURCES" >"$RESULTS/scale-full.txt"
+  result full_sources_tracked "$(awk '$1 == "sources_tracked" {print $2}' "$RESULTS/scale-full.txt")"
+  result full_matcher_rss_kb "$(awk '$1 == "rss_full_kb" {print $2}' "$RESULTS/scale-full.txt")"
+  "$TOOLS/bench_gen_capture" --distinct-sources --out "$WORK/full.pcap" --packets "$FILL_SOURCES" >/dev/null
+  timed "$WORK/full.time" "$OURS" -c "$WORK/full.toml" replay --pcap "$WORK/full.pcap" >"$WORK/full.out"
+  rm -f "$WORK/full.pcap"
+  result full_replay_peak_rss_kb "$(awk '{print $4}' "$WORK/full.time")"
+  result full_replay_counters "$(sed -n 's/^counters: .*\(sources [0-9]*\).*/\1/p' "$WORK/full.out" | tr ' ' '_')"
+  if [ "$HAVE_KNOCKD" = 1 ]; then
+    # knockd has no clients: one door (a static 3-port sequence) per client
+    # and service is its nearest equivalent.
+    { printf '[options]\n  LogFile = %s/scale-knockd-events.log\n' "$WORK"
+      for d in $(seq 1 $((SCALE_CLIENTS * 2))); do
+        printf '[door%d]\n  sequence = %d,%d,%d\n  seq_timeout = 5\n  tcpflags = syn\n  start_command = /bin/true\n' \
+          "$d" $((1024 + RANDOM % 30000)) $((1024 + RANDOM % 30000)) $((1024 + RANDOM % 30000))
+      done; } >"$WORK/scale-knockd.conf"
+    start_time_ms scale-knockd "listening on" /usr/sbin/knockd -c "$WORK/scale-knockd.conf" -i "$S_DEV" -v
+    result scale_knockd_start_ms "$STARTED_MS"
+    result scale_knockd_rss_kb "$RSS_KB"
+  fi
+  if [ "$HAVE_FWKNOP" = 1 ]; then
+    fwknop_configs
+    for c in $(seq 1 "$SCALE_CLIENTS"); do
+      printf 'SOURCE ANY\nKEY_BASE64 %s\nHMAC_KEY_BASE64 %s\nFW_ACCESS_TIMEOUT 30\n\n' \
+        "$(head -c 32 /dev/urandom | base64)" "$FWKNOP_HMAC"
+    done >"$WORK/access.conf"
+    # shellcheck disable=SC2046
+    start_time_ms scale-fwknop "main event loop" fwknopd $(fwknopd_args) -f -i "$S_DEV"
+    result scale_fwknop_start_ms "$STARTED_MS"
+    result scale_fwknop_rss_kb "$RSS_KB"
+  fi
+fi
+
+# --- Report ----------------------------------------------------------------
+
+{
+  echo "machine $(nproc)_cores_$(awk '/MemTotal/ {printf "%.0fGiB", $2 / 1048576}' /proc/meminfo)"
+  echo "cpu $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1 | tr ' ' '_')"
+  echo "kernel $(uname -r)"
+  echo "load_at_end $(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/')"
+  echo "date $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+} >>"$SUMMARY"
+if [ "$SMOKE" = 0 ]; then
+  bash "$ROOT/bench/report.sh" "$SUMMARY" "$ROOT/docs/BENCHMARKS.md"
+fi
+echo "bench: done ($SUMMARY)"
