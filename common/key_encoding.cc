@@ -18,6 +18,20 @@ std::string Quoted(std::string_view text, bool secret) {
   return "\"" + std::string(text) + "\"";
 }
 
+bool IsBase64Char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+         (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+// libsodium 1.0.18 (Debian 12) decodes every byte from 0x80 to 0xff as a
+// base64 digit (fuzz_key_text found it), so one key would have many texts.
+bool AllBase64(std::string_view digits) {
+  for (char c : digits) {
+    if (!IsBase64Char(c)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool DecodeKey(std::string_view text, KeyBytes* out, std::string* err,
@@ -39,7 +53,8 @@ bool DecodeKey(std::string_view text, KeyBytes* out, std::string* err,
   int rc = sodium_base642bin(decoded.data(), decoded.size(), text.data(),
                              text.size(), nullptr, &decoded_len, &end,
                              sodium_base64_VARIANT_ORIGINAL);
-  if (rc != 0 || end != text.data() + text.size() || decoded_len != kKeyBytes) {
+  if (rc != 0 || end != text.data() + text.size() || decoded_len != kKeyBytes ||
+      !AllBase64(text.substr(0, kKeyTextChars - 1))) {
     *err = "a key is standard base64 (A-Z a-z 0-9 + /) " +
            Quoted(text, text_is_secret);
     sodium_memzero(decoded.data(), decoded.size());

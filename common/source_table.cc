@@ -20,7 +20,13 @@ SourceTable::SourceTable(uint32_t max_sources, int history, uint64_t hash_seed)
       history_(std::max(history, 1)),
       hash_{hash_seed},
       index_(IndexCapacityFor(max_sources_), kNone),
-      index_mask_(index_.size() - 1) {}
+      index_mask_(index_.size() - 1) {
+  // Reserved, not touched: the pages become resident only as sources
+  // arrive, and the table never reallocates (a reallocation would hold the
+  // old and the new copy at once, 1.5 times the memory at the peak).
+  records_.reserve(max_sources_);
+  knocks_.reserve(size_t{max_sources_} * history_);
+}
 
 size_t SourceTable::Bucket(const IpAddress& source) const {
   return hash_(source) & index_mask_;

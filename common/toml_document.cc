@@ -13,9 +13,10 @@ namespace knock {
 
 namespace {
 
-// A configuration file is a few kilobytes; this only stops a wrong path
-// (a device, a huge log) from being read whole.
-constexpr size_t kMaxConfigBytes = 1 << 20;
+// A server with tens of thousands of clients has a configuration of a few
+// megabytes; this only stops a wrong path (a device, a huge log) from being
+// read whole.
+constexpr size_t kMaxConfigBytes = size_t{64} << 20;
 
 bool CannotRead(const std::string& path, const char* reason, std::string* err) {
   *err = path + ": cannot read (" + reason + ")";
@@ -41,7 +42,7 @@ bool ReadConfigText(const std::string& path, std::string* text,
     contents.append(buffer, static_cast<size_t>(got));
     if (contents.size() > kMaxConfigBytes) {
       close(fd);
-      return CannotRead(path, "larger than 1 MiB", err);
+      return CannotRead(path, "larger than 64 MiB", err);
     }
   }
   int read_errno = errno;

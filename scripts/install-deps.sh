@@ -7,7 +7,9 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libsodium-dev libpcap-dev libtomlplusplus-dev libnftables-dev
   catch2 nlohmann-json3-dev
+  clang libclang-rt-14-dev  # the fuzz targets (scripts/fuzz.sh)
   nftables iproute2 tcpdump procps psmisc netcat-openbsd
+  mandoc groff-base dpkg-dev
   openssh-server openssh-client
 )
 

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds, runs every test
-# (unit and end-to-end in network namespaces; needs root) under ctest.
+# (unit and end-to-end in network namespaces; needs root) under ctest; then
+# the hardening runs (issue 7): the unit and end-to-end tests again built
+# with ASan and UBSan in ./build-asan, and every fuzz target for a short
+# bounded time (scripts/fuzz.sh). KNOCK_QUICK=1 skips the hardening runs
+# (for developers; CI runs everything). Arguments go to the first ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
@@ -9,5 +13,26 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 scripts/install-deps.sh
 scripts/build.sh
-cd "${BUILD_DIR:-build}"
-ctest --output-on-failure --timeout 600 "$@"
+(cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 600 "$@")
+
+if [ "${KNOCK_QUICK:-0}" = 1 ]; then
+  echo "KNOCK_QUICK=1: sanitizer and fuzz runs skipped"
+  exit 0
+fi
+
+# Sanitizers: any ASan, UBSan or leak report fails the test that caused it
+# (the end-to-end tests also collect the reports of the programs they start;
+# see tests/e2e/lib.sh). Benchmarks and packaging are not run twice.
+asan_start=$SECONDS
+cmake -S . -B build-asan -G Ninja -DKNOCK_SANITIZE=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-asan -j"$(nproc)"
+(cd build-asan &&
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --output-on-failure --timeout 600 -j"$(nproc)" -LE "bench|package")
+echo "sanitizers: $((SECONDS - asan_start)) s"
+
+fuzz_start=$SECONDS
+scripts/fuzz.sh "${KNOCK_FUZZ_SECONDS:-20}"
+echo "fuzz: $((SECONDS - fuzz_start)) s"

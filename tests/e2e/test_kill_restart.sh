@@ -28,16 +28,17 @@ read -r WINDOW SLOT <<<"$(grant_window_slot knockd alice 198.18.0.2)"
 
 stop_pid "$KNOCKD_PID" KILL
 [ "$STOPPED_RC" -eq 137 ] || fail "knockd did not die of SIGKILL ($STOPPED_RC)"
-expect_open_from "$C" 198.18.0.2 198.18.0.1 2222
-in_ns "$S" nft list set inet "$TABLE" allowed4 | grep -q "198.18.0.2 . tcp . 2222 timeout" ||
+# Look at the set first: the element lives only open_for (4 s).
+grep -q "198.18.0.2 . tcp . 2222 timeout" <<<"$(in_ns "$S" nft list set inet "$TABLE" allowed4)" ||
   fail "no timed element for 198.18.0.2 in allowed4"
+expect_open_from "$C" 198.18.0.2 198.18.0.1 2222
 pass "the hole stays open after kill -9"
 
 # open_for is 4 s: wait until the element must be gone, then look.
 sleep "$(awk -v t="$GRANTED_AT" -v now="$(date +%s.%N)" \
   'BEGIN { s = t + 4.5 - now; print (s > 0 ? s : 0) }')"
 expect_closed_from "$C" 198.18.0.2 198.18.0.1 2222
-! in_ns "$S" nft list set inet "$TABLE" allowed4 | grep -q "198.18.0.2" ||
+! grep -q "198.18.0.2" <<<"$(in_ns "$S" nft list set inet "$TABLE" allowed4)" ||
   fail "the element outlived its timeout"
 pass "the kernel closed the hole at the grant's timeout, daemon dead"
 
