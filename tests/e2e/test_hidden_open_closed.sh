@@ -5,30 +5,10 @@
 # connection survives, and the same over IPv6.
 source "$(dirname "$0")/lib.sh"
 
-ns_add "${E2E}s"; ns_add "${E2E}c"
-S=${E2E}s C=${E2E}c
-veth "$S" 198.18.0.1/24 "$C" 198.18.0.2/24 2001:db8::1/64 2001:db8::2/64
-ip -n "$C" addr add 198.18.0.3/24 dev "$(ip -n "$C" -o link show type veth | awk -F'[ @:]+' '{print $2}')"
-
+two_hosts
 server_keys
 ALICE_PUB=$(client_keys alice)
-cat >"$WORK/knockd.toml" <<TOML
-private_key_file = "$WORK/server.key"
-state_dir = "$WORK/state"
-interfaces = ["any"]
-[knock]
-ports = "16384-32767"
-seq_timeout = "5s"
-[firewall]
-table = "knockd_e2e"
-[service.ssh]
-ports = ["tcp/2222"]
-open_for = "4s"
-[[client]]
-name = "alice"
-public_key = "$ALICE_PUB"
-services = ["ssh"]
-TOML
+server_config "$WORK/knockd.toml" knockd_e2e
 "$KNOCKD" -c "$WORK/knockd.toml" check >/dev/null
 
 start_bg "$S" listener nc -lk 198.18.0.1 2222
@@ -40,19 +20,8 @@ wait_for_log knockd "started" 10
 expect_closed "$C" 198.18.0.1 2222
 pass "hidden before any knock (connect timed out)"
 
-cat >"$WORK/knock.toml" <<TOML
-private_key_file = "$WORK/alice.key"
-[server.bastion]
-host = "198.18.0.1"
-public_key = "$SERVER_PUB"
-[server.bastion6]
-host = "2001:db8::1"
-public_key = "$SERVER_PUB"
-TOML
-knock_from() {
-  in_ns "$C" env HOME="$WORK/home" XDG_STATE_HOME="$WORK/client-state" \
-    "$KNOCK" -c "$WORK/knock.toml" "$@"
-}
+client_config "$WORK/knock.toml" alice "$SERVER_PUB"
+knock_from() { knock_with "$C" "$WORK/knock.toml" "$@"; }
 knock_from bastion ssh --wait 2222 --timeout 5s || fail "knock --wait did not open"
 wait_for_log knockd "granted client alice service ssh from 198.18.0.2" 5
 expect_open "$C" 198.18.0.1 2222
