@@ -6,6 +6,7 @@
 //   bench_matcher_scale -c SERVER_CONF [--rolls N] [--fill N]
 // Prints "key value" lines.
 
+#include <sodium.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -79,6 +80,9 @@ int main(int argc, char** argv) {
             "usage: bench_matcher_scale -c CONF [--rolls N] [--fill N]\n");
     return 2;
   }
+  // As knockd does: without it libsodium keeps its portable X25519 and
+  // BLAKE2b, and the start would be timed on code the daemon never runs.
+  if (sodium_init() < 0) return 1;
   const long rss_before_kb = RssKb();
   const double wall0 = WallMs(), cpu0 = CpuMs();
   knock::ServerConfig config;
@@ -90,17 +94,30 @@ int main(int argc, char** argv) {
     fprintf(stderr, "bench_matcher_scale: %s\n", err.c_str());
     return 1;
   }
+  const double wall_config = WallMs(), cpu_config = CpuMs();
+  const long rss_config_kb = RssKb();
   knock::KnockMatcher matcher(config, &store, 42);
   const int64_t now_us = int64_t(time(nullptr)) * 1000000;
   if (!matcher.Init(key, &err)) {
     fprintf(stderr, "bench_matcher_scale: %s\n", err.c_str());
     return 1;
   }
+  const double wall_keys = WallMs(), cpu_keys = CpuMs();
   matcher.AdvanceTo(now_us);
+  const double wall_table = WallMs(), cpu_table = CpuMs();
   printf("clients %zu\nsequences %zu\nstart_wall_ms %.1f\nstart_cpu_ms %.1f\n",
-         config.clients.size(), matcher.table().size(), WallMs() - wall0,
+         config.clients.size(), matcher.table().size(), wall_table - wall0,
          CpuMs() - cpu0);
-  printf("rss_started_kb %ld\nrss_baseline_kb %ld\n", RssKb(), rss_before_kb);
+  // Where the start goes: configuration (parsing, key checks), pair keys
+  // (one X25519 per client), the first table (every sequence of 2 * skew + 2
+  // windows and the port index).
+  printf("start_config_ms %.1f\nstart_pair_keys_ms %.1f\nstart_table_ms %.1f\n",
+         wall_config - wall0, wall_keys - wall_config, wall_table - wall_keys);
+  printf("cpu_config_ms %.1f\ncpu_pair_keys_ms %.1f\ncpu_table_ms %.1f\n",
+         cpu_config - cpu0, cpu_keys - cpu_config, cpu_table - cpu_keys);
+  printf("sequence_table_bytes %zu\n", matcher.table().MemoryBytes());
+  printf("rss_started_kb %ld\nrss_config_kb %ld\nrss_baseline_kb %ld\n",
+         RssKb(), rss_config_kb, rss_before_kb);
   const int64_t step_us = config.knock.step_seconds * 1000000;
   double roll_cpu_ms = 0;
   for (long r = 1; r <= rolls; ++r) {

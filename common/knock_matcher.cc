@@ -1,5 +1,7 @@
 #include "common/knock_matcher.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 
 namespace knock {
@@ -46,7 +48,16 @@ bool KnockMatcher::Init(const PrivateKey& server_key, std::string* err) {
   const KnockProtocol protocol = config_->knock.protocol;
   accept_tcp_ = protocol != KnockProtocol::kUdp;
   accept_udp_ = protocol != KnockProtocol::kTcp;
-  return table_.Init(*config_, server_key, err);
+  if (!table_.Init(*config_, server_key, err)) return false;
+  ReleaseFreedHeap();
+  return true;
+}
+
+void KnockMatcher::ReleaseFreedHeap() {
+  // Parsing a configuration of 10,000 clients frees megabytes of small
+  // blocks that glibc keeps resident (13 MB at 10,000 clients); the source
+  // table about to grow to max_sources is better served by giving them back.
+  malloc_trim(0);
 }
 
 bool KnockMatcher::Reconfigure(const ServerConfig& config,
@@ -66,6 +77,7 @@ bool KnockMatcher::Reconfigure(const ServerConfig& config,
   config_ = &config;
   accept_tcp_ = after.protocol != KnockProtocol::kUdp;
   accept_udp_ = after.protocol != KnockProtocol::kTcp;
+  ReleaseFreedHeap();
   return true;
 }
 
@@ -89,7 +101,7 @@ uint32_t KnockMatcher::ToTableMs(int64_t time_us) const {
 int KnockMatcher::FindComplete(std::span<const RememberedKnock> history,
                                uint16_t port, int* best_progress) const {
   for (uint32_t id : table_.SequencesWith(port)) {
-    const std::vector<uint16_t>& ports = table_.sequence(id).ports;
+    const std::span<const uint16_t> ports = table_.Ports(id);
     const int total = static_cast<int>(ports.size());
     int present = 0;
     int missing = 0;
@@ -148,7 +160,7 @@ bool KnockMatcher::OnKnock(const Knock& knock, MatchEvent* event) {
   // Its knocks are spent: the same packets must not complete anything again.
   // The rest stay, since another client behind the same NAT address may be
   // halfway through its own sequence.
-  const ExpectedSequence& sequence =
+  const ExpectedSequence sequence =
       table_.sequence(static_cast<uint32_t>(complete));
   sources.ForgetPorts(id, sequence.ports);
   if (sources.History(id).empty()) {
@@ -165,7 +177,7 @@ bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
   event->source = knock.source;
   event->first_source = knock.source;
   event->owner = sequence.owner;
-  event->ports = sequence.ports;
+  event->ports.assign(sequence.ports.begin(), sequence.ports.end());
   event->time_us = knock.time_us;
   event->expires_us = 0;
   if (sequence.expired) {

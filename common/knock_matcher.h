@@ -84,6 +84,8 @@ class KnockMatcher {
   bool Decide(const Knock& knock, const ExpectedSequence& sequence,
               MatchEvent* event);
   uint32_t ToTableMs(int64_t time_us) const;
+  /// Returns the free heap start-up left behind to the system.
+  static void ReleaseFreedHeap();
 
   const ServerConfig* config_;
   ReplayStore* store_;

@@ -17,16 +17,23 @@ constexpr size_t kMaxServiceBytes = 64;
 // The block counter is one byte, so the stream is at most 256 blocks long.
 constexpr int kMaxBlocks = 256;
 
-// Everything hashed for one block except its final counter byte.
-std::vector<uint8_t> BlockPrefix(const SequenceId& id) {
-  std::vector<uint8_t> prefix(kSequenceLabel,
-                              kSequenceLabel + kSequenceLabelBytes);
+// Label, window, slot, service length, service and the counter byte.
+constexpr size_t kMaxInputBytes =
+    kSequenceLabelBytes + 8 + 1 + 1 + kMaxServiceBytes + 1;
+
+// Everything hashed for one block, its final byte the block counter; returns
+// the length.
+size_t BlockInput(const SequenceId& id, uint8_t* input) {
+  size_t n = 0;
+  for (size_t i = 0; i < kSequenceLabelBytes; ++i)
+    input[n++] = static_cast<uint8_t>(kSequenceLabel[i]);
   for (int shift = 56; shift >= 0; shift -= 8)
-    prefix.push_back(static_cast<uint8_t>(id.window >> shift));
-  prefix.push_back(id.slot);
-  prefix.push_back(static_cast<uint8_t>(id.service.size()));
-  prefix.insert(prefix.end(), id.service.begin(), id.service.end());
-  return prefix;
+    input[n++] = static_cast<uint8_t>(id.window >> shift);
+  input[n++] = id.slot;
+  input[n++] = static_cast<uint8_t>(id.service.size());
+  for (char c : id.service) input[n++] = static_cast<uint8_t>(c);
+  input[n++] = 0;
+  return n;
 }
 
 }  // namespace
@@ -39,6 +46,15 @@ uint64_t WindowAt(int64_t unix_seconds, int64_t step_seconds) {
 bool DeriveSequence(const PairKey& key, const SequenceId& id,
                     const SequenceShape& shape, std::vector<uint16_t>* ports,
                     std::string* err) {
+  ports->assign(shape.count > 0 ? static_cast<size_t>(shape.count) : 0, 0);
+  if (DeriveSequenceInto(key, id, shape, ports->data(), err)) return true;
+  ports->clear();
+  return false;
+}
+
+bool DeriveSequenceInto(const PairKey& key, const SequenceId& id,
+                        const SequenceShape& shape, uint16_t* out,
+                        std::string* err) {
   if (id.service.empty() || id.service.size() > kMaxServiceBytes) {
     *err = "a service name is 1 to 64 bytes, got \"" + std::string(id.service) +
            "\"";
@@ -52,21 +68,20 @@ bool DeriveSequence(const PairKey& key, const SequenceId& id,
            "+" + std::to_string(shape.range);
     return false;
   }
-  ports->clear();
-  std::vector<uint8_t> input = BlockPrefix(id);
-  input.push_back(0);
+  uint8_t input[kMaxInputBytes];
+  const size_t input_bytes = BlockInput(id, input);
   uint8_t block[kBlockBytes];
+  int found = 0;
   for (int counter = 0; counter < kMaxBlocks; ++counter) {
-    input.back() = static_cast<uint8_t>(counter);
-    crypto_generichash(block, sizeof block, input.data(), input.size(),
+    input[input_bytes - 1] = static_cast<uint8_t>(counter);
+    crypto_generichash(block, sizeof block, input, input_bytes,
                        key.bytes().data(), key.bytes().size());
     for (size_t i = 0; i + 1 < kBlockBytes; i += 2) {
       uint32_t value = (uint32_t{block[i]} << 8) | block[i + 1];
       auto port = static_cast<uint16_t>(shape.base + value % shape.range);
-      if (std::find(ports->begin(), ports->end(), port) != ports->end())
-        continue;
-      ports->push_back(port);
-      if (ports->size() == static_cast<size_t>(shape.count)) {
+      if (std::find(out, out + found, port) != out + found) continue;
+      out[found++] = port;
+      if (found == shape.count) {
         sodium_memzero(block, sizeof block);
         return true;
       }

@@ -34,6 +34,11 @@ uint64_t WindowAt(int64_t unix_seconds, int64_t step_seconds);
 bool DeriveSequence(const PairKey& key, const SequenceId& id,
                     const SequenceShape& shape, std::vector<uint16_t>* ports,
                     std::string* err);
+/// DeriveSequence into `out`, which holds `shape.count` ports, without
+/// touching the heap: the server derives hundreds of thousands at start.
+bool DeriveSequenceInto(const PairKey& key, const SequenceId& id,
+                        const SequenceShape& shape, uint16_t* out,
+                        std::string* err);
 
 /// Bits of authenticator a sequence of this shape carries: count * log2(range).
 double SequenceBits(const SequenceShape& shape);

@@ -16,7 +16,12 @@ PairKey::~PairKey() { sodium_memzero(bytes_.data(), bytes_.size()); }
 
 bool DerivePairKey(const PrivateKey& own, const PublicKey& peer, PairRole role,
                    PairKey* out, std::string* err) {
-  const PublicKey own_public = own.Public();
+  return DerivePairKey(own, own.Public(), peer, role, out, err);
+}
+
+bool DerivePairKey(const PrivateKey& own, const PublicKey& own_public,
+                   const PublicKey& peer, PairRole role, PairKey* out,
+                   std::string* err) {
   const PublicKey& client_public =
       role == PairRole::kClient ? own_public : peer;
   const PublicKey& server_public =

@@ -33,5 +33,10 @@ enum class PairRole { kClient, kServer };
 /// Fails, with a message, when the Diffie-Hellman output is all zero.
 bool DerivePairKey(const PrivateKey& own, const PublicKey& peer, PairRole role,
                    PairKey* out, std::string* err);
+/// The same with `own_public` (own.Public()) given: a server deriving ten
+/// thousand pair keys computes its own public key once, not every time.
+bool DerivePairKey(const PrivateKey& own, const PublicKey& own_public,
+                   const PublicKey& peer, PairRole role, PairKey* out,
+                   std::string* err);
 
 }  // namespace knock

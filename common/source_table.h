@@ -65,17 +65,20 @@ class SourceTable {
 
  private:
   /// A source's fixed part; its knocks live in `knocks_` at id * history.
+  /// Laid out without padding (the 17-byte address, then the bytes, then
+  /// the words): a million of them are 32 MB, not 36.
   struct Record {
     IpAddress source;
     uint8_t length = 0;
     uint8_t level = 0;
+    bool live = false;
     /// The full time of the newest knock: a source silent for longer than
     /// the timeout is cleared whole, so 16-bit times never wrap unseen.
     uint32_t last_ms = 0;
-    bool live = false;
     uint32_t prev = kNone;  // links in its class's recency list
     uint32_t next = kNone;
   };
+  static_assert(sizeof(Record) == 32);
   /// A doubly linked recency list: head is the least recently active.
   struct RecencyList {
     uint32_t head = kNone;
