@@ -46,6 +46,10 @@ class PrivateKey {
 
 /// Parses a public key's text form, refusing the all-zero key and points of
 /// small order (which would make every shared secret predictable).
+/// True for the points whose X25519 with any private key is all zero (small
+/// order, bit 255 ignored as X25519 ignores it).
+bool IsSmallOrderPoint(const KeyBytes& point);
+
 bool ParsePublicKey(std::string_view text, PublicKey* out, std::string* err);
 
 }  // namespace knock
