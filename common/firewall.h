@@ -9,6 +9,7 @@
 
 #include "common/ip_address.h"
 #include "common/port_range.h"
+#include "common/sequence_table.h"
 #include "common/server_config.h"
 #include "common/service_port.h"
 
@@ -30,6 +31,9 @@ struct Grant {
   int64_t timeout_ms = 0;
   std::string client;
   std::string service;
+  /// The sequence that earned the hole; the privilege-separated daemon's
+  /// helper checks it against the used set.
+  SequenceOwner owner;
 };
 
 /// Enforces grants. Implementations: NftablesFirewall, CommandFirewall,

@@ -117,6 +117,7 @@ void KnockPipeline::Enforce(const MatchEvent& match, PipelineEvent* event) {
   grant.timeout_ms = service.open_for_ms;
   grant.client = event->client;
   grant.service = event->service;
+  grant.owner = match.owner;
   std::string err;
   if (!firewall_->Open(grant, &err)) {
     ++stats_.firewall_errors;

@@ -185,18 +185,18 @@ bool FindListenersInRange(const PortRange& range, KnockProtocol protocol,
                           std::vector<Listener>* out, std::string* err) {
   std::vector<Listener> found;
   if (protocol != KnockProtocol::kUdp) {
-    if (!ScanProcNet("/proc/net/tcp", Transport::kTcp, range, false, &found,
-                     err) ||
-        !ScanProcNet("/proc/net/tcp6", Transport::kTcp, range, true, &found,
-                     err)) {
+    if (!ScanProcNet("/proc/self/net/tcp", Transport::kTcp, range, false,
+                     &found, err) ||
+        !ScanProcNet("/proc/self/net/tcp6", Transport::kTcp, range, true,
+                     &found, err)) {
       return false;
     }
   }
   if (protocol != KnockProtocol::kTcp) {
-    if (!ScanProcNet("/proc/net/udp", Transport::kUdp, range, false, &found,
-                     err) ||
-        !ScanProcNet("/proc/net/udp6", Transport::kUdp, range, true, &found,
-                     err)) {
+    if (!ScanProcNet("/proc/self/net/udp", Transport::kUdp, range, false,
+                     &found, err) ||
+        !ScanProcNet("/proc/self/net/udp6", Transport::kUdp, range, true,
+                     &found, err)) {
       return false;
     }
   }

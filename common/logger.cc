@@ -59,9 +59,18 @@ Logger::~Logger() {
 }
 
 void Logger::set_syslog(bool enabled) {
-  if (enabled && !syslog_) openlog(program_.c_str(), LOG_PID, LOG_AUTHPRIV);
+  // Connected at once (LOG_NDELAY), so that a process about to chroot keeps
+  // a working socket to /dev/log.
+  if (enabled && !syslog_)
+    openlog(program_.c_str(), LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
   if (!enabled && syslog_) closelog();
   syslog_ = enabled;
+}
+
+void Logger::ReconnectSyslog() {
+  if (!syslog_) return;
+  closelog();
+  openlog(program_.c_str(), LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 }
 
 void Logger::Log(LogLevel level, std::string_view message) {

@@ -21,6 +21,9 @@ class Logger {
   ~Logger();
   void set_min_level(LogLevel level) { min_level_ = level; }
   void set_syslog(bool enabled);
+  /// Opens the syslog socket anew: for a process that just closed every
+  /// descriptor it did not list, before it chroots.
+  void ReconnectSyslog();
   bool Enabled(LogLevel level) const { return level >= min_level_; }
   void Log(LogLevel level, std::string_view message);
 

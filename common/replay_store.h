@@ -54,6 +54,13 @@ class ReplayStore {
   void PruneBefore(uint64_t oldest_window);
   /// Writes the file atomically (temporary file, then rename).
   bool Save(std::string* err) const;
+  /// The same used set, kept in memory only: the sniffer's copy, whose
+  /// writes the firewall helper makes.
+  ReplayStore InMemoryCopy() const {
+    ReplayStore copy;
+    copy.used_ = used_;
+    return copy;
+  }
   size_t size() const { return used_.size(); }
 
  private:

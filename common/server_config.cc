@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "common/command_placeholders.h"
 #include "common/config_error.h"
@@ -63,21 +64,21 @@ bool ReadInterfaces(const ConfigTable& top, std::vector<std::string>* out) {
 }
 
 bool ReadTopLevel(const ConfigTable& top, ServerConfig* config) {
-  bool ok =
-      top.CheckKeys({"private_key_file", "state_dir", "audit_log",
-                     "audit_key_file", "audit_max_bytes", "interfaces",
-                     "log_level", "syslog", "knock", "firewall", "service",
-                     "client"}) &&
-      top.String("private_key_file", true, &config->private_key_file) &&
-      top.String("state_dir", false, &config->state_dir) &&
-      top.String("audit_log", false, &config->audit_log) &&
-      top.String("audit_key_file", false, &config->audit_key_file) &&
-      top.Integer("audit_max_bytes", 0, kMaxAuditBytes,
-                  &config->audit_max_bytes) &&
-      ReadInterfaces(top, &config->interfaces) &&
-      top.Choice("log_level", {"debug", "info", "warning", "error"},
-                 &config->log_level) &&
-      top.Bool("syslog", &config->syslog);
+  bool ok = top.CheckKeys({"private_key_file", "state_dir", "user", "audit_log",
+                           "audit_key_file", "audit_max_bytes", "interfaces",
+                           "log_level", "syslog", "knock", "firewall",
+                           "service", "client"}) &&
+            top.String("private_key_file", true, &config->private_key_file) &&
+            top.String("state_dir", false, &config->state_dir) &&
+            top.String("user", false, &config->user) &&
+            top.String("audit_log", false, &config->audit_log) &&
+            top.String("audit_key_file", false, &config->audit_key_file) &&
+            top.Integer("audit_max_bytes", 0, kMaxAuditBytes,
+                        &config->audit_max_bytes) &&
+            ReadInterfaces(top, &config->interfaces) &&
+            top.Choice("log_level", {"debug", "info", "warning", "error"},
+                       &config->log_level) &&
+            top.Bool("syslog", &config->syslog);
   if (ok && config->audit_key_file.empty())
     config->audit_key_file = config->state_dir + "/audit.key";
   return ok;
@@ -289,7 +290,14 @@ bool ReadClientServices(const ConfigTable& client, const ServerConfig& config,
   return true;
 }
 
-bool ReadClientName(const ConfigTable& client, const ServerConfig& config,
+/// Names and keys of the clients read so far, so that a duplicate is found
+/// without comparing every client with every earlier one (10,000 clients).
+struct SeenClients {
+  std::unordered_map<std::string, size_t> names;
+  std::unordered_map<std::string, size_t> keys;  // key bytes → client index
+};
+
+bool ReadClientName(const ConfigTable& client, const SeenClients& seen,
                     std::string* out) {
   if (!client.String("name", true, out)) return false;
   if (!IsPeerName(*out)) {
@@ -298,7 +306,7 @@ bool ReadClientName(const ConfigTable& client, const ServerConfig& config,
                        "_ . - (" +
                            Quote(*out) + ")");
   }
-  if (config.FindClient(*out) != nullptr) {
+  if (seen.names.count(*out) != 0) {
     return client.Fail(client.Where("name"),
                        "duplicate client name (" + Quote(*out) + ")");
   }
@@ -306,7 +314,8 @@ bool ReadClientName(const ConfigTable& client, const ServerConfig& config,
 }
 
 bool ReadClientKey(const ConfigTable& client, const ServerConfig& config,
-                   const std::string& name, PublicKey* out) {
+                   const SeenClients& seen, const std::string& name,
+                   PublicKey* out) {
   std::string text;
   std::string key_err;
   if (!client.String("public_key", true, &text)) return false;
@@ -314,19 +323,20 @@ bool ReadClientKey(const ConfigTable& client, const ServerConfig& config,
     return client.Fail(client.Where("public_key"),
                        "client.public_key: " + key_err);
   }
-  for (const ClientSettings& other : config.clients) {
-    if (other.public_key == *out) {
-      return client.Fail(client.Where("public_key"),
-                         "client " + Quote(name) +
-                             " has the same public key as client " +
-                             Quote(other.name) + " (" + Quote(text) + ")");
-    }
+  const auto other =
+      seen.keys.find(std::string(out->bytes.begin(), out->bytes.end()));
+  if (other != seen.keys.end()) {
+    return client.Fail(client.Where("public_key"),
+                       "client " + Quote(name) +
+                           " has the same public key as client " +
+                           Quote(config.clients[other->second].name) + " (" +
+                           Quote(text) + ")");
   }
   return true;
 }
 
 bool ReadClient(const ConfigTable& clients, const toml::node& node,
-                ServerConfig* config) {
+                SeenClients* seen, ServerConfig* config) {
   const toml::table* table = node.as_table();
   if (table == nullptr) {
     return clients.Fail(node.source(),
@@ -337,11 +347,16 @@ bool ReadClient(const ConfigTable& clients, const toml::node& node,
   ConfigTable client = clients.Child(*table, "client", "in [[client]]");
   ClientSettings settings;
   if (!client.CheckKeys({"name", "public_key", "services"}) ||
-      !ReadClientName(client, *config, &settings.name) ||
-      !ReadClientKey(client, *config, settings.name, &settings.public_key) ||
+      !ReadClientName(client, *seen, &settings.name) ||
+      !ReadClientKey(client, *config, *seen, settings.name,
+                     &settings.public_key) ||
       !ReadClientServices(client, *config, &settings.services)) {
     return false;
   }
+  seen->names.emplace(settings.name, config->clients.size());
+  seen->keys.emplace(std::string(settings.public_key.bytes.begin(),
+                                 settings.public_key.bytes.end()),
+                     config->clients.size());
   config->clients.push_back(std::move(settings));
   return true;
 }
@@ -360,8 +375,9 @@ bool ReadClients(const ConfigTable& top, ServerConfig* config) {
                     "client must be an array of tables ([[client]]), not " +
                         DescribeTypeAndValue(*node));
   }
+  SeenClients seen;
   for (const toml::node& element : *array) {
-    if (!ReadClient(top, element, config)) return false;
+    if (!ReadClient(top, element, &seen, config)) return false;
   }
   return true;
 }

@@ -60,6 +60,8 @@ struct ServerConfig {
   std::string path;
   std::string private_key_file;
   std::string state_dir = "/var/lib/knockd";
+  /// The unprivileged account the packet sniffer runs as.
+  std::string user = "knockd";
   std::string audit_log = "/var/log/knockd/audit.jsonl";
   /// The audit sealing state (`knockd audit init`); after loading never
   /// empty: it defaults to "<state_dir>/audit.key".

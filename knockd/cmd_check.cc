@@ -5,6 +5,7 @@
 #include "common/duration.h"
 #include "common/knock_sequence.h"
 #include "common/server_config.h"
+#include "common/sniffer_confinement.h"
 #include "knockd/subcommands.h"
 
 namespace knockd {
@@ -80,6 +81,11 @@ int RunCheck(const Invocation& invocation) {
   }
   for (const std::string& warning : config.warnings)
     fprintf(stderr, "%s\n", warning.c_str());
+  // Only a warning: the file may be checked on a machine other than the
+  // server; `knockd run` refuses to start without the account.
+  knock::SnifferAccount account;
+  if (!knock::LookUpSnifferAccount(config.user, &account, &err))
+    fprintf(stderr, "%s: warning: %s\n", config.path.c_str(), err.c_str());
   PrintSummary(config);
   return kExitOk;
 }

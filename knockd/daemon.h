@@ -1,6 +1,11 @@
 #pragma once
-// `knockd run`: the live daemon around the knock pipeline — capture,
-// firewall setup, signals, reloads and the timer.
+// `knockd run`: sets everything up with root's power, then splits in two
+// (docs/ARCHITECTURE.md, "Privilege separation"). This process becomes the
+// firewall helper: it keeps only CAP_NET_ADMIN, enforces the grants the
+// sniffer asks for after checking them, keeps the used set and writes the
+// audit log. The sniffer it forks (knockd/sniffer.h) parses the packets.
+
+#include <sys/types.h>
 
 #include <memory>
 #include <string>
@@ -8,16 +13,17 @@
 #include "common/audit_grant_tracker.h"
 #include "common/audit_log.h"
 #include "common/firewall.h"
-#include "common/knock_pipeline.h"
 #include "common/logger.h"
-#include "common/packet_source.h"
+#include "common/privsep_channel.h"
+#include "common/privsep_message.h"
 #include "common/replay_store.h"
 #include "common/server_config.h"
 
 namespace knockd {
 
-/// The running daemon. Start() does everything that needs privilege and
-/// can fail; Loop() runs until SIGTERM or SIGINT.
+/// The running daemon, seen from the firewall helper. Start() does
+/// everything that needs privilege and can fail; Loop() runs until SIGTERM
+/// or SIGINT, or until the sniffer misbehaves or dies.
 class Daemon {
  public:
   explicit Daemon(std::string config_path);
@@ -25,7 +31,14 @@ class Daemon {
   int Loop();
 
  private:
-  bool LoadConfig(std::unique_ptr<knock::ServerConfig>* config,
+  /// A reload the sniffer has not answered yet.
+  struct PendingReload {
+    std::unique_ptr<knock::ServerConfig> config;
+    std::unique_ptr<knock::Firewall> firewall;
+  };
+
+  bool LoadConfig(const std::string& text,
+                  std::unique_ptr<knock::ServerConfig>* config,
                   knock::PrivateKey* key, std::string* err);
   bool OpenState(std::string* err);
   /// Refuses a knock range with listeners, then makes and sets up the
@@ -33,31 +46,50 @@ class Daemon {
   bool SetUpFirewall(const knock::ServerConfig& config,
                      std::unique_ptr<knock::Firewall>* firewall,
                      std::string* err);
+  /// Forks the sniffer; the child never returns from here.
+  bool ForkSniffer(knock::PrivateKey server_key, std::string* err);
   bool DropPrivileges(std::string* err);
   /// Opens the sealed audit log; without `knockd audit init` it stays off.
   bool OpenAudit(std::string* err);
   /// Appends one record; a failure is logged, never fatal.
   void Audit(const knock::AuditRecord& record);
-  void OnPipelineEvent(const knock::PipelineEvent& event);
+
+  /// Reads every waiting message; false once the helper must stop.
+  bool HandleSniffer();
+  bool HandleMessage(const knock::PrivsepMessage& message);
+  void OnReady();
+  void OnGrant(const knock::PrivsepMessage& message);
+  void OnRefusal(const knock::PrivsepMessage& message);
+  /// The sniffer misbehaved or died: log it and stop, failing closed.
+  bool Abandon(const std::string& why);
+
   void RefuseReload(const std::string& err);
-  /// SIGHUP: a new configuration atomically, or the old one kept.
+  /// SIGHUP: checks the new configuration and hands it to the sniffer.
   void Reload();
-  void ReloadConfig();
+  void StartReload();
+  /// The sniffer's answer to a reload: commit it or roll back.
+  void FinishReload(bool accepted);
   void Notify(const std::string& state);
+  void OnTimer();
   void PollOnce(int signal_fd);
-  bool HandleSignals(int signal_fd);
+  void HandleSignals(int signal_fd);
+  /// Tells the sniffer to stop and waits (bounded) for it to go.
+  void StopSniffer();
 
   std::string config_path_;
   knock::Logger logger_;
   std::unique_ptr<knock::ServerConfig> config_;
-  knock::PrivateKey server_key_;
   std::unique_ptr<knock::Firewall> firewall_;
   std::unique_ptr<knock::ReplayStore> store_;
-  std::unique_ptr<knock::PacketSource> source_;
-  std::unique_ptr<knock::KnockPipeline> pipeline_;
   knock::AuditLog audit_;
   knock::AuditGrantTracker audit_grants_;
+  knock::PrivsepChannel channel_;
+  int signal_fd_ = -1;
+  pid_t sniffer_pid_ = -1;
+  std::unique_ptr<PendingReload> pending_reload_;
+  bool ready_ = false;
   bool stopping_ = false;
+  int exit_status_ = 0;
 };
 
 }  // namespace knockd

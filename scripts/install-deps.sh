@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libsodium-dev libpcap-dev libtomlplusplus-dev libnftables-dev
+  libseccomp-dev  # the sniffer's syscall filter (common/seccomp_filter.cc)
   catch2 nlohmann-json3-dev
   clang libclang-rt-14-dev  # the fuzz targets (scripts/fuzz.sh)
   nftables iproute2 tcpdump procps psmisc netcat-openbsd
@@ -22,4 +23,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The unprivileged account knockd's packet sniffer runs as (`user` in
+# knockd.toml; the Debian package's postinst creates it the same way).
+if ! id knockd >/dev/null 2>&1; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin knockd
 fi
