@@ -286,6 +286,9 @@ TEST_CASE("the sniffer's work runs under the filter", "[seccomp]") {
   const std::string content = "a helper's reply in a memfd";
   const int memfd = MemfdWith(content);
   REQUIRE(memfd >= 0);
+  const int sealed = memfd_create("knock-seccomp-sealed", MFD_ALLOW_SEALING);
+  REQUIRE(sealed >= 0);
+  REQUIRE(fcntl(sealed, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_WRITE) == 0);
   const std::vector<std::pair<const char*, std::function<bool()>>> steps = {
       {"malloc, realloc and free of 100 MB", BigAllocation},
       {"std::thread with libsodium", ThreadsAndCrypto},
@@ -294,6 +297,10 @@ TEST_CASE("the sniffer's work runs under the filter", "[seccomp]") {
       {"send and recv", [&] { return SendRecv(pair); }},
       {"a memfd through sendmsg and recvmsg",
        [&] { return PassMemfd(pair, memfd, content); }},
+      {"fcntl(F_GET_SEALS) of a sealed memfd",
+       [&] {
+         return fcntl(sealed, F_GET_SEALS) == (F_SEAL_SEAL | F_SEAL_WRITE);
+       }},
       {"syslog",
        [] {
          // With a syslog daemon this sends; without one glibc's reconnect
@@ -314,6 +321,7 @@ TEST_CASE("the sniffer's work runs under the filter", "[seccomp]") {
   close(pair[0]);
   close(pair[1]);
   close(memfd);
+  close(sealed);
   const int code = ExitCode(status);
   if (code >= 1 && code <= static_cast<int>(steps.size()))
     FAIL("step failed under the filter: " << steps[code - 1].first);
@@ -350,6 +358,7 @@ TEST_CASE("forbidden calls kill the process with SIGSYS", "[seccomp]") {
        [] { return static_cast<int>(ptrace(PTRACE_TRACEME, 0, 0, 0)); }},
       {"kill", [] { return kill(getppid(), 0); }},
       {"setuid", [] { return setuid(0); }},
+      {"fcntl(F_SETFL)", [] { return fcntl(0, F_SETFL, O_NONBLOCK); }},
       {"fork", [] { return static_cast<int>(fork()); }},
       {"mmap with PROT_EXEC",
        [] {
