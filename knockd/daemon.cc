@@ -481,8 +481,11 @@ void Daemon::StopSniffer() {
   bool closed = false;
   for (int waited_ms = 0; waited_ms < kSnifferStopWaitMs;
        waited_ms += kStopPollMs) {
-    if (waitpid(sniffer_pid_, nullptr, WNOHANG) == sniffer_pid_) {
+    int status = 0;
+    if (waitpid(sniffer_pid_, &status, WNOHANG) == sniffer_pid_) {
       sniffer_pid_ = -1;
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        logger_.Warning("the sniffer " + DescribeExit(status) + " at stop");
       return;
     }
     if (closed || !channel_.WaitReadable(kStopPollMs)) {
