@@ -61,6 +61,12 @@ start_bg "$SERVER" service nc -lk 198.18.0.1 22
 start_bg "$SERVER" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
 wait_for_log knockd started 10
 sed 's/^/   /' "$WORK/knockd.log"
+SNIFFER_PID=$(sed -n 's/.*, sniffer pid \([0-9]*\) as .*/\1/p' "$WORK/knockd.log")
+HELPER_PID=$(ps -o ppid= -p "$SNIFFER_PID" | tr -d ' ')
+caps() { awk '$1 == "Uid:" {u = $2} $1 == "CapEff:" {c = $2} $1 == "Seccomp:" {s = $2}
+  END {printf "uid %s, capabilities %s, seccomp mode %s", u, c, s}' "/proc/$1/status"; }
+echo "   two processes: the firewall helper (pid $HELPER_PID: $(caps "$HELPER_PID"))"
+echo "   and the packet sniffer, chrooted to an empty directory (pid $SNIFFER_PID: $(caps "$SNIFFER_PID"))"
 echo "   nftables table the daemon owns:"
 in_ns "$SERVER" nft list table inet knockd_demo | sed 's/^/     /'
 
