@@ -82,10 +82,30 @@ stop_pid() {
   wait "$1" 2>/dev/null || true
 }
 
-# cpu_ticks PID: user + system clock ticks so far.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# peak_rss_kb PID: VmHWM.
-peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+# family PID: PID and its children. Our knockd is two processes (the
+# firewall helper and its sniffer child); every daemon is measured whole.
+family() { echo "$1"; pgrep -P "$1" || true; }
+# sum_status PID FIELD: FIELD of /proc/*/status summed over the family
+# (shared pages count once per process: an upper bound).
+sum_status() {
+  local total=0 pid value
+  for pid in $(family "$1"); do
+    value=$(awk -v f="$2:" '$1 == f {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    total=$((total + ${value:-0}))
+  done
+  echo "$total"
+}
+# cpu_ticks PID: user + system clock ticks so far, over the family.
+cpu_ticks() {
+  local total=0 pid value
+  for pid in $(family "$1"); do
+    value=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || true)
+    total=$((total + ${value:-0}))
+  done
+  echo "$total"
+}
+# peak_rss_kb PID: VmHWM over the family.
+peak_rss_kb() { sum_status "$1" VmHWM; }
 
 # percentile FILE P: the P-th percentile (nearest rank) of FILE's numbers.
 percentile() {

@@ -357,7 +357,7 @@ start_time_ms() {
   local pid=$LAST_PID
   if wait_for_log "$WORK/$name.log" "$pattern" 120; then
     STARTED_MS=$(awk -v a="$a" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.0f", (b - a) * 1000}')
-    RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+    RSS_KB=$(sum_status "$pid" VmRSS)
   else
     STARTED_MS=n/a RSS_KB=n/a
   fi
