@@ -23,9 +23,8 @@ bool Wanted(const std::vector<int>& capabilities, int cap) {
 
 }  // namespace
 
-bool KeepOnlyCapabilities(const std::vector<int>& capabilities,
-                          std::string* err) {
-  // The bounding set first, while CAP_SETPCAP is still ours.
+bool DropBoundingSetExcept(const std::vector<int>& capabilities,
+                           std::string* err) {
   for (int cap = 0; cap < kLastCapabilityProbeLimit; ++cap) {
     if (Wanted(capabilities, cap)) continue;
     if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1) continue;
@@ -34,6 +33,16 @@ bool KeepOnlyCapabilities(const std::vector<int>& capabilities,
              " from the bounding set: " + strerror(errno);
       return false;
     }
+  }
+  return true;
+}
+
+bool SetCapabilities(const std::vector<int>& capabilities, std::string* err) {
+  // Ambient capabilities would come back to life in an exec'd child.
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
+    *err = std::string("cannot clear the ambient capabilities: ") +
+           strerror(errno);
+    return false;
   }
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
@@ -45,6 +54,15 @@ bool KeepOnlyCapabilities(const std::vector<int>& capabilities,
     *err = std::string("cannot set capabilities: ") + strerror(errno);
     return false;
   }
+  return true;
+}
+
+bool KeepOnlyCapabilities(const std::vector<int>& capabilities,
+                          std::string* err) {
+  // The bounding set first, while CAP_SETPCAP is still ours.
+  if (!DropBoundingSetExcept(capabilities, err) ||
+      !SetCapabilities(capabilities, err))
+    return false;
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     *err = std::string("cannot set no_new_privs: ") + strerror(errno);
     return false;

@@ -13,6 +13,15 @@ namespace knock {
 bool KeepOnlyCapabilities(const std::vector<int>& capabilities,
                           std::string* err);
 
+/// Drops every capability but `capabilities` from the bounding set (needs
+/// CAP_SETPCAP, so it comes before SetCapabilities).
+bool DropBoundingSetExcept(const std::vector<int>& capabilities,
+                           std::string* err);
+
+/// Makes the permitted and effective sets exactly `capabilities` and clears
+/// the ambient set.
+bool SetCapabilities(const std::vector<int>& capabilities, std::string* err);
+
 /// The effective capability mask of this process, from /proc/self/status.
 bool EffectiveCapabilities(unsigned long long* mask, std::string* err);
 

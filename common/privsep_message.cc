@@ -20,8 +20,6 @@ constexpr size_t kReconfiguredBytes = 2;
 constexpr size_t kShutdownBytes = 1;
 static_assert(kRefusalBytes < kMaxPrivsepMessageBytes);
 
-constexpr uint8_t kNoAddress = 0;
-
 /// Appends fields little-endian.
 class Writer {
  public:
@@ -61,17 +59,10 @@ class Reader {
       value |= uint64_t{data_[offset_++]} << (8 * i);
     return value;
   }
-  bool Address(const char* field, bool may_be_none, IpAddress* out,
-               std::string* err) {
+  bool Address(const char* field, IpAddress* out, std::string* err) {
     const uint8_t family = U8();
     const uint8_t* bytes = data_ + offset_;
     offset_ += 16;
-    const bool all_zero =
-        std::all_of(bytes, bytes + 16, [](uint8_t b) { return b == 0; });
-    if (family == kNoAddress && may_be_none && all_zero) {
-      *out = IpAddress();
-      return true;
-    }
     if (family == 6) {
       *out = IpAddress::V6(bytes);
       return true;
@@ -159,7 +150,7 @@ bool CheckFrame(const uint8_t* data, size_t size,
 }
 
 bool DecodeGrant(Reader* reader, PrivsepMessage* out, std::string* err) {
-  if (!reader->Address("source", false, &out->source, err)) return false;
+  if (!reader->Address("source", &out->source, err)) return false;
   reader->Owner(&out->owner);
   out->timeout_ms = reader->Uint(4);
   if (out->timeout_ms == 0) return reader->Fail("timeout_ms is 0", err);
@@ -174,12 +165,12 @@ bool DecodeRefusal(Reader* reader, PrivsepMessage* out, std::string* err) {
         "verdict " + std::to_string(verdict) + " is not a refusal", err);
   }
   out->verdict = static_cast<Verdict>(verdict);
-  if (!reader->Address("source", false, &out->source, err)) return false;
+  if (!reader->Address("source", &out->source, err)) return false;
   // A replay always names who used the sequence first and an expired window
   // never does, so that each refusal has exactly one form on the wire.
   const bool has_first_source = out->verdict == Verdict::kReplay;
   if (has_first_source
-          ? !reader->Address("first_source", false, &out->first_source, err)
+          ? !reader->Address("first_source", &out->first_source, err)
           : !reader->NoAddress("first_source", "an expired window", err))
     return false;
   reader->Owner(&out->owner);

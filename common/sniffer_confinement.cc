@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <grp.h>
-#include <linux/capability.h>
 #include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -14,12 +13,13 @@
 #include <climits>
 #include <cstring>
 
+#include "common/privileges.h"
+
 namespace knock {
 
 namespace {
 
 constexpr mode_t kEmptyRootMode = 0555;
-constexpr int kLastCapabilityProbeLimit = 64;
 
 bool Fail(const std::string& what, std::string* err) {
   *err = what + ": " + strerror(errno);
@@ -42,27 +42,6 @@ bool IsEmptyDirectory(const std::string& dir, std::string* err) {
   *err = dir + ": the sniffer's root directory must be empty, but holds \"" +
          found + "\"";
   return false;
-}
-
-bool DropBoundingSet(std::string* err) {
-  for (int cap = 0; cap < kLastCapabilityProbeLimit; ++cap) {
-    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1) continue;
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
-      return Fail("dropping capability " + std::to_string(cap) +
-                      " from the bounding set",
-                  err);
-  }
-  return true;
-}
-
-bool ClearCapabilities(std::string* err) {
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
-    return Fail("clearing the ambient capabilities", err);
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
-  if (syscall(SYS_capset, &header, none) != 0)
-    return Fail("clearing the capabilities", err);
-  return true;
 }
 
 }  // namespace
@@ -133,7 +112,7 @@ bool ConfineToAccount(const SnifferAccount& account,
                       const std::string& empty_root, std::string* err) {
   if (chroot(empty_root.c_str()) != 0 || chdir("/") != 0)
     return Fail("chroot to " + empty_root, err);
-  if (!DropBoundingSet(err)) return false;
+  if (!DropBoundingSetExcept({}, err)) return false;
   if (setgroups(0, nullptr) != 0) return Fail("setgroups", err);
   if (setresgid(account.gid, account.gid, account.gid) != 0)
     return Fail("setresgid " + std::to_string(account.gid), err);
@@ -142,7 +121,7 @@ bool ConfineToAccount(const SnifferAccount& account,
   // Leaving uid 0 clears the sets by itself, but a helper that already runs
   // as the account (systemd's User= with ambient capabilities) changes no
   // uid here: clear them explicitly.
-  if (!ClearCapabilities(err)) return false;
+  if (!SetCapabilities({}, err)) return false;
   if (setuid(0) == 0) {
     *err =
         "the sniffer could become root again after dropping to " + account.name;

@@ -492,19 +492,20 @@ void Daemon::StopSniffer() {
       if (closed) usleep(kStopPollMs * 1000);
       continue;
     }
-    // Grants already on their way are still checked, enforced and audited.
+    // Grants already on their way are still checked, enforced and audited,
+    // under the same rules as before the stop.
     std::vector<uint8_t> bytes;
     knock::PrivsepMessage message;
     const knock::ReceiveResult got = channel_.Receive(&bytes, nullptr, &err);
     closed = got == knock::ReceiveResult::kClosed ||
              got == knock::ReceiveResult::kError;
-    if (got == knock::ReceiveResult::kMessage &&
-        knock::DecodeSnifferMessage(bytes.data(), bytes.size(), &message,
-                                    &err) &&
-        knock::CheckSnifferRequest(message, *config_,
-                                   knock::SystemClock().NowMicros(), &err) &&
-        message.type == knock::PrivsepMessageType::kGrant)
-      OnGrant(message);
+    if (got != knock::ReceiveResult::kMessage) continue;
+    if (!knock::DecodeSnifferMessage(bytes.data(), bytes.size(), &message,
+                                     &err)) {
+      Abandon("the sniffer sent a bad message: " + err);
+      return;
+    }
+    if (!HandleMessage(message)) return;
   }
   logger_.Warning("the sniffer did not stop; killing it");
   kill(sniffer_pid_, SIGKILL);
