@@ -23,8 +23,8 @@
 #include "common/key_file.h"
 #include "common/knock_sequence.h"
 #include "common/pair_key.h"
-#include "common/pcap_writer.h"
-#include "common/server_config.h"
+#include "knockd/shared/server_config.h"
+#include "knockd/sniffer/pcap_writer.h"
 
 namespace {
 

@@ -16,7 +16,7 @@
 #include <string>
 
 #include "common/key_file.h"
-#include "common/knock_matcher.h"
+#include "knockd/sniffer/knock_matcher.h"
 
 namespace {
 

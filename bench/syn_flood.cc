@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "common/pcap_writer.h"
+#include "knockd/sniffer/pcap_writer.h"
 
 namespace {
 

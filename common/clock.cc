@@ -2,12 +2,26 @@
 
 #include <time.h>
 
+#include <cstdio>
+#include <ctime>
+
 namespace knock {
 
 int64_t SystemClock::NowMicros() const {
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);
   return int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
+}
+
+std::string FormatTimestampUs(int64_t time_us) {
+  const time_t seconds = static_cast<time_t>(time_us / 1000000);
+  tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[96];
+  snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+           utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
+           utc.tm_min, utc.tm_sec, static_cast<int>(time_us % 1000000));
+  return text;
 }
 
 }  // namespace knock

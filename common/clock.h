@@ -3,6 +3,7 @@
 // fake clock.
 
 #include <cstdint>
+#include <string>
 
 namespace knock {
 
@@ -18,5 +19,8 @@ class SystemClock : public Clock {
  public:
   int64_t NowMicros() const override;
 };
+
+/// "2026-11-29T18:57:39.123456Z" for microseconds since the epoch.
+std::string FormatTimestampUs(int64_t time_us);
 
 }  // namespace knock

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "common/user_dirs.h"
+#include "common/private_directories.h"
 
 namespace knock {
 

@@ -7,7 +7,7 @@
 
 #include "common/config_table.h"
 #include "common/port_range.h"
-#include "common/server_config.h"
+#include "common/transport.h"
 
 namespace knock {
 

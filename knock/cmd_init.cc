@@ -9,11 +9,12 @@
 
 #include <cstdio>
 
-#include "common/client_config.h"
 #include "common/key_file.h"
-#include "common/user_dirs.h"
-#include "knock/knock_flow.h"
-#include "knock/options.h"
+#include "common/private_directories.h"
+#include "knock/lib/client_config.h"
+#include "knock/lib/knock_flow.h"
+#include "knock/lib/options.h"
+#include "knock/lib/user_dirs.h"
 #include "knock/subcommands.h"
 
 namespace knock {

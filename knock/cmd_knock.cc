@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-#include "knock/knock_flow.h"
+#include "knock/lib/knock_flow.h"
 #include "knock/subcommands.h"
 
 namespace knock {

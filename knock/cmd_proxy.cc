@@ -8,8 +8,8 @@
 #include <charconv>
 #include <cstdio>
 
-#include "common/relay.h"
-#include "knock/knock_flow.h"
+#include "knock/lib/knock_flow.h"
+#include "knock/lib/relay.h"
 #include "knock/subcommands.h"
 
 namespace knock {

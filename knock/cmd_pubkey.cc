@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "common/key_commands.h"
-#include "knock/options.h"
+#include "knock/lib/options.h"
 #include "knock/subcommands.h"
 
 namespace knock {

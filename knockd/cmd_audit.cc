@@ -10,12 +10,12 @@
 #include <iostream>
 #include <optional>
 
-#include "common/audit_seal.h"
-#include "common/audit_summary.h"
-#include "common/audit_verify.h"
 #include "common/clock.h"
 #include "common/ip_address.h"
-#include "common/server_config.h"
+#include "knockd/audit/audit_seal.h"
+#include "knockd/audit/audit_summary.h"
+#include "knockd/audit/audit_verify.h"
+#include "knockd/shared/server_config.h"
 #include "knockd/subcommands.h"
 
 namespace knockd {

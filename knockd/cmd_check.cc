@@ -4,8 +4,8 @@
 
 #include "common/duration.h"
 #include "common/knock_sequence.h"
-#include "common/server_config.h"
-#include "common/sniffer_confinement.h"
+#include "knockd/shared/server_config.h"
+#include "knockd/sniffer/sniffer_confinement.h"
 #include "knockd/subcommands.h"
 
 namespace knockd {

@@ -7,7 +7,7 @@
 
 #include "common/duration.h"
 #include "common/key_file.h"
-#include "common/server_config.h"
+#include "knockd/shared/server_config.h"
 #include "knockd/subcommands.h"
 
 namespace knockd {

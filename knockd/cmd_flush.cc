@@ -1,14 +1,15 @@
 // `knockd flush`: remove everything the daemon installed in the firewall.
 
-#include <cstdio>
-
 #include <unistd.h>
 
-#include "common/audit_log.h"
-#include "common/audit_record.h"
+#include <cstdio>
+
 #include "common/clock.h"
-#include "common/firewall.h"
-#include "common/server_config.h"
+#include "knockd/audit/audit_log.h"
+#include "knockd/audit/audit_record.h"
+#include "knockd/helper/make_firewall.h"
+#include "knockd/shared/firewall.h"
+#include "knockd/shared/server_config.h"
 #include "knockd/subcommands.h"
 
 namespace knockd {

@@ -5,16 +5,17 @@
 #include <cstdio>
 #include <random>
 
+#include "common/clock.h"
 #include "common/key_file.h"
-#include "common/knock_pipeline.h"
-#include "common/no_firewall.h"
+#include "knockd/helper/no_firewall.h"
+#include "knockd/sniffer/knock_pipeline.h"
 #include "knockd/subcommands.h"
 
 namespace knockd {
 
 namespace {
 
-void PrintEvent(const knock::PipelineEvent& event) {
+void PrintEvent(const knock::KnockOutcome& event) {
   const knock::MatchEvent& m = event.match;
   printf("%s %s client=%s service=%s source=%s window=%llu slot=%u",
          knock::FormatTimestampUs(m.time_us).c_str(),

@@ -1,6 +1,7 @@
 // `knockd run`: the daemon in the foreground, systemd style.
 
-#include "knockd/daemon.h"
+#include "knockd/helper/helper.h"
+#include "knockd/sniffer/sniffer.h"
 #include "knockd/subcommands.h"
 
 namespace knockd {
@@ -8,7 +9,8 @@ namespace knockd {
 int RunDaemon(const Invocation& invocation) {
   if (!invocation.args.empty())
     return UsageError("run", "run takes no arguments");
-  Daemon daemon(invocation.config_path);
+  ConfinedSnifferLauncher sniffer;
+  Helper daemon(invocation.config_path, &sniffer);
   std::string err;
   if (!daemon.Start(&err)) {
     PrintError(err);

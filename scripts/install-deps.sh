@@ -12,6 +12,10 @@ packages=(
   nftables iproute2 tcpdump procps psmisc netcat-openbsd
   mandoc groff-base dpkg-dev
   openssh-server openssh-client
+  # What a minbase Debian 12 lacks and the tests use: col (the man page
+  # test), file (CPack's shlibdeps), /usr/bin/time (the bench smoke run),
+  # systemd-analyze (the package test), /etc/protocols (nft prints names).
+  bsdextrautils file time systemd netbase
 )
 
 missing=()

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/audit_verify.h"
+#include "knockd/audit/audit_verify.h"
 
 namespace {
 

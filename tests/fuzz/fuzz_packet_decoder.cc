@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "common/packet_decoder.h"
-#include "common/server_config.h"
+#include "knockd/shared/server_config.h"
+#include "knockd/sniffer/packet_decoder.h"
 
 namespace {
 

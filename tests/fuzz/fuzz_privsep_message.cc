@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "common/privsep_message.h"
+#include "knockd/shared/privsep_message.h"
 
 namespace {
 

@@ -1,0 +1,83 @@
+#pragma once
+// What `knock SERVER` and `knock proxy` share: their options, turning them
+// and the configuration into one knock job, and knocking (then waiting).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/pair_key.h"
+#include "common/transport.h"
+#include "knock/lib/client_config.h"
+#include "knock/lib/knock_sender.h"
+#include "knock/lib/options.h"
+
+namespace knock {
+
+/// Between knocks. Order does not matter to the server (any order within
+/// n + slack knocks completes), so the gap only spaces the packets so that a
+/// shallow queue or a new-connection rate limiter on the way does not drop
+/// a burst: 2 ms is ~30 kbit/s of SYNs, far below any policer, and eight
+/// knocks still take 14 ms, nothing next to seq_timeout.
+inline constexpr int64_t kDefaultGapMs = 2;
+inline constexpr int64_t kDefaultWaitTimeoutMs = 10000;
+inline constexpr int64_t kWaitAttemptMs = 250;
+
+/// The options of `knock SERVER` and `knock proxy`, as typed.
+struct KnockOptions {
+  std::optional<std::string> config, wait, timeout, at, slot, server_key, ports,
+      count, step, slots, gap;
+  bool udp = false, v4 = false, v6 = false, verbose = false, dry_run = false,
+       help = false;
+};
+
+/// The option table for `options`.
+std::vector<OptionSpec> KnockOptionSpecs(KnockOptions* options);
+
+/// One knock, fully decided: where, which sequence shape, how to send.
+struct KnockJob {
+  ServerEntry server;  // the config entry, or --server-key's, overridden
+  std::string service;
+  PairKey pair_key;
+  std::optional<int64_t> at_unix;  // --at
+  std::optional<int> slot;         // --slot
+  Transport transport = Transport::kTcp;
+  AddressFamily family = AddressFamily::kAny;
+  int64_t gap_ms = kDefaultGapMs;
+  std::optional<uint16_t> wait_port;
+  int64_t timeout_ms = kDefaultWaitTimeoutMs;
+  bool verbose = false;
+  bool dry_run = false;
+  std::string state_path;
+};
+
+/// Builds the job for SERVER [SERVICE]; returns kExitOk, or kExitUsage or
+/// kExitError after printing the one-line error.
+int BuildKnockJob(const KnockOptions& options, const std::string& server_name,
+                  const std::optional<std::string>& service, KnockJob* job);
+
+/// The outcome of knocking: an exit status and, for proxy, the connected
+/// socket (-1 unless the job waited and the port opened).
+struct KnockOutcome {
+  int exit_status = 0;
+  int fd = -1;
+};
+
+/// Knocks (or prints the ports for --dry-run) and, if `job.wait_port` is
+/// set, waits for it to open. Errors are printed here.
+KnockOutcome RunKnockJob(const KnockJob& job);
+
+/// The configuration file: -c, or $XDG_CONFIG_HOME/knock/knock.toml.
+std::string ConfigPath(const std::optional<std::string>& option);
+
+/// Loads `path`. A missing default file is an empty configuration; a
+/// missing file named with -c is an error.
+bool LoadConfigIfAny(const std::string& path, bool named, ClientConfig* out,
+                     std::string* err);
+
+/// The private key file: the configuration's private_key_file with ~
+/// expanded, defaulting to $XDG_CONFIG_HOME/knock/private.key.
+std::string PrivateKeyPath(const ClientConfig& config);
+
+}  // namespace knock

@@ -1,0 +1,40 @@
+#pragma once
+// Which sequence a knock sends: the time window now, an unused slot (or the
+// pinned one) and the ports knock/v1 derives for them.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/pair_key.h"
+#include "knock/lib/client_config.h"
+
+namespace knock {
+
+/// Everything a plan is made from. `server` carries the sequence shape;
+/// `state_path` is the client state file (DefaultClientStatePath()).
+struct PlanRequest {
+  const ServerEntry* server = nullptr;
+  std::string service;
+  PairKey pair_key;
+  int64_t at_unix = 0;   // the time whose window is knocked (--at or now)
+  int64_t now_unix = 0;  // the clock, for pruning and "wait 12s"
+  std::optional<int> pinned_slot;
+  bool record = true;  // false for --dry-run: the slot stays unused
+  std::string state_path;
+};
+
+/// One sequence, ready to send.
+struct KnockPlan {
+  uint64_t window = 0;
+  int slot = 0;
+  std::vector<uint16_t> ports;
+};
+
+/// Picks the slot (recording it unless `record` is false) and derives the
+/// ports. Errors are one line: all slots used, a damaged state file, ...
+bool MakeKnockPlan(const PlanRequest& request, KnockPlan* plan,
+                   std::string* err);
+
+}  // namespace knock

@@ -1,0 +1,123 @@
+#include "knockd/shared/replay_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace knock {
+
+namespace {
+constexpr char kFileHeader[] = "# knockd used sequences v1";
+}
+
+size_t UsedKeyHash::operator()(const UsedKey& key) const {
+  uint64_t h;
+  std::memcpy(&h, key.client.bytes.data(), sizeof h);
+  h ^= std::hash<std::string>()(key.service) + 0x9e3779b97f4a7c15ULL;
+  h ^= (key.window * 0xbf58476d1ce4e5b9ULL) ^ key.slot;
+  return static_cast<size_t>(h);
+}
+
+UseDecision ReplayStore::Use(const UsedKey& key, const IpAddress& source,
+                             int64_t now_us, int64_t open_for_us,
+                             const UsedEntry** entry) {
+  auto [it, inserted] = used_.try_emplace(key);
+  UsedEntry& used = it->second;
+  *entry = &used;
+  if (inserted) {
+    used.first_source = source;
+    used.grant_expires_us = now_us + open_for_us;
+    return UseDecision::kFirstUse;
+  }
+  if (used.first_source == source && now_us < used.grant_expires_us) {
+    used.grant_expires_us = now_us + open_for_us;
+    return UseDecision::kRefresh;
+  }
+  return UseDecision::kReplay;
+}
+
+void ReplayStore::PruneBefore(uint64_t oldest_window) {
+  std::erase_if(used_, [oldest_window](const auto& item) {
+    return item.first.window < oldest_window;
+  });
+}
+
+bool ReplayStore::Load(std::string* err) {
+  if (path_.empty()) return true;
+  if (access(path_.c_str(), F_OK) != 0 && errno == ENOENT) return true;
+  std::ifstream in(path_);
+  if (!in) {
+    *err = path_ + ": cannot read the used-sequence store: " + strerror(errno);
+    return false;
+  }
+  std::string line;
+  int line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string client, service, source;
+    uint64_t window = 0;
+    unsigned slot = 0;
+    int64_t expires_us = 0;
+    UsedKey key;
+    UsedEntry entry;
+    std::string field_err;
+    if (!(fields >> window >> slot >> service >> client >> source >>
+          expires_us) ||
+        slot > 255 || !ParsePublicKey(client, &key.client, &field_err) ||
+        !IpAddress::Parse(source, &entry.first_source, &field_err)) {
+      *err = path_ + ":" + std::to_string(line_number) +
+             ": corrupt used-sequence line \"" + line + "\"";
+      return false;
+    }
+    key.service = service;
+    key.window = window;
+    key.slot = static_cast<uint8_t>(slot);
+    entry.grant_expires_us = expires_us;
+    used_[key] = entry;
+  }
+  return true;
+}
+
+bool ReplayStore::Save(std::string* err) const {
+  if (path_.empty()) return true;
+  std::ostringstream out;
+  out << kFileHeader
+      << "\n# window slot service client_key first_source "
+         "grant_expires_us\n";
+  for (const auto& [key, entry] : used_) {
+    out << key.window << ' ' << unsigned{key.slot} << ' ' << key.service << ' '
+        << key.client.ToText() << ' ' << entry.first_source.ToString() << ' '
+        << entry.grant_expires_us << '\n';
+  }
+  const std::string text = out.str();
+  const std::string temporary = path_ + ".tmp";
+  int fd =
+      open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    *err = temporary +
+           ": cannot write the used-sequence store: " + strerror(errno);
+    return false;
+  }
+  // No fsync: rename makes the update atomic against a crash of the daemon;
+  // a power loss outlasting the accepted windows (a minute or two) makes the
+  // lost entries worthless to a replayer anyway.
+  const bool written =
+      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const int write_errno = errno;
+  close(fd);
+  if (!written || rename(temporary.c_str(), path_.c_str()) != 0) {
+    *err = path_ + ": cannot write the used-sequence store: " +
+           strerror(written ? errno : write_errno);
+    unlink(temporary.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace knock

@@ -1,0 +1,196 @@
+#include "knockd/shared/sequence_table.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "knockd/shared/parallel_chunks.h"
+
+namespace knock {
+
+namespace {
+
+// An X25519 takes tens of microseconds and a sequence about one: below these
+// a thread costs more to start than it saves.
+constexpr size_t kMinClientsPerThread = 64;
+constexpr size_t kMinSequencesPerThread = 4096;
+
+}  // namespace
+
+bool SequenceTable::Init(const ServerConfig& config,
+                         const PrivateKey& server_key, std::string* err) {
+  const KnockSettings& knock = config.knock;
+  range_ = knock.ports;
+  shape_ = {knock.ports.first, knock.ports.size(), knock.count};
+  count_ = knock.count > 0 ? static_cast<size_t>(knock.count) : 0;
+  skew_ = knock.skew > 0 ? static_cast<uint64_t>(knock.skew) : 0;
+  service_names_.clear();
+  for (const ServiceSettings& service : config.services)
+    service_names_.push_back(service.name);
+
+  owners_.clear();
+  for (uint32_t client = 0; client < config.clients.size(); ++client) {
+    for (const std::string& name : config.clients[client].services) {
+      for (uint32_t service = 0; service < config.services.size(); ++service) {
+        if (config.services[service].name != name) continue;
+        for (int slot = 0; slot < knock.slots; ++slot)
+          owners_.push_back({client, service, static_cast<uint8_t>(slot)});
+      }
+    }
+  }
+  // Checked once here, derivation cannot fail later (the stream has 8192
+  // draws for at most 64 distinct ports), so no sequence can go missing.
+  std::vector<uint16_t> probe(count_);
+  for (const std::string& name : service_names_) {
+    if (!DeriveSequenceInto(PairKey(), {0, 0, name}, shape_, probe.data(), err))
+      return false;
+  }
+  if (!DerivePairKeys(config, server_key, err)) return false;
+  window_count_ = 0;
+  ports_.clear();
+  // Reserved for the widest table, so that rolling never reallocates.
+  ports_.reserve((2 * skew_ + 2) * owners_.size() * count_);
+  index_offsets_.clear();
+  index_units_.clear();
+  rolled_ = false;
+  return true;
+}
+
+bool SequenceTable::DerivePairKeys(const ServerConfig& config,
+                                   const PrivateKey& server_key,
+                                   std::string* err) {
+  const size_t clients = config.clients.size();
+  pair_keys_.assign(clients, PairKey());
+  // Each client's verdict in its own slot: the error names the first bad
+  // client in configuration order, however the work was split.
+  std::vector<std::string> errors(clients);
+  std::vector<uint8_t> failed(clients, 0);
+  const PublicKey server_public = server_key.Public();
+  ParallelChunks(
+      clients, threads_, kMinClientsPerThread, [&](size_t begin, size_t end) {
+        for (size_t i = begin; i < end; ++i) {
+          failed[i] = !DerivePairKey(
+              server_key, server_public, config.clients[i].public_key,
+              PairRole::kServer, &pair_keys_[i], &errors[i]);
+        }
+      });
+  for (size_t i = 0; i < clients; ++i) {
+    if (failed[i]) {
+      *err = "client \"" + config.clients[i].name + "\": " + errors[i];
+      pair_keys_.clear();
+      return false;
+    }
+  }
+  return true;
+}
+
+void SequenceTable::DeriveWindows(const std::vector<uint64_t>& windows) {
+  const size_t per_window = owners_.size();
+  ParallelChunks(per_window, threads_,
+                 kMinSequencesPerThread / std::max<size_t>(windows.size(), 1),
+                 [&](size_t begin, size_t end) {
+                   std::string unused_err;
+                   for (uint64_t window : windows) {
+                     uint16_t* block =
+                         ports_.data() +
+                         (window - oldest_window_) * per_window * count_;
+                     for (size_t i = begin; i < end; ++i) {
+                       const WindowOwner& owner = owners_[i];
+                       const SequenceId id{window, owner.slot,
+                                           service_names_[owner.service]};
+                       DeriveSequenceInto(pair_keys_[owner.client], id, shape_,
+                                          block + i * count_, &unused_err);
+                     }
+                   }
+                 });
+}
+
+bool SequenceTable::RollTo(uint64_t current_window) {
+  if (rolled_ && current_window == current_window_) return false;
+  // Windows below zero do not exist; the table simply holds fewer then.
+  const uint64_t oldest =
+      current_window > skew_ + 1 ? current_window - skew_ - 1 : 0;
+  const uint64_t newest = current_window + skew_;
+  const size_t block = owners_.size() * count_;
+  const size_t windows = newest - oldest + 1;
+
+  // Windows present before and after keep their ports; they only move to
+  // their new block.
+  const uint64_t had_newest = oldest_window_ + window_count_ - 1;
+  const uint64_t keep_first = std::max(oldest, oldest_window_);
+  const uint64_t keep_last = std::min(newest, had_newest);
+  const bool keep = window_count_ > 0 && keep_first <= keep_last;
+  ports_.resize(std::max(ports_.size(), windows * block));
+  if (keep) {
+    std::memmove(ports_.data() + (keep_first - oldest) * block,
+                 ports_.data() + (keep_first - oldest_window_) * block,
+                 (keep_last - keep_first + 1) * block * sizeof(uint16_t));
+  }
+  ports_.resize(windows * block);
+  oldest_window_ = oldest;
+  window_count_ = windows;
+
+  std::vector<uint64_t> missing;
+  for (uint64_t w = oldest; w <= newest; ++w)
+    if (!keep || w < keep_first || w > keep_last) missing.push_back(w);
+  DeriveWindows(missing);
+
+  current_window_ = current_window;
+  rolled_ = true;
+  RebuildIndex();
+  return true;
+}
+
+ExpectedSequence SequenceTable::sequence(uint32_t id) const {
+  const size_t per_window = owners_.size();
+  const WindowOwner& owner = owners_[id % per_window];
+  const uint64_t window = oldest_window_ + id / per_window;
+  ExpectedSequence result;
+  result.owner = {owner.client, owner.service, window, owner.slot};
+  result.ports = Ports(id);
+  result.expired = window + skew_ < current_window_;
+  return result;
+}
+
+void SequenceTable::RebuildIndex() {
+  // Two passes over the ports in id order, so every port's ids come
+  // ascending: the first sizes each port's encoded list, the second writes.
+  const uint32_t range_size = range_.size();
+  const auto sequences = static_cast<uint32_t>(size());
+  std::vector<uint32_t> previous(range_size, 0);
+  index_offsets_.assign(range_size + 1, 0);
+  const uint16_t* port = ports_.data();
+  for (uint32_t id = 0; id < sequences; ++id) {
+    for (size_t k = 0; k < count_; ++k, ++port) {
+      const uint32_t i = *port - range_.first;
+      index_offsets_[i + 1] += EncodeSequenceId(previous[i], id, nullptr);
+      previous[i] = id;
+    }
+  }
+  for (uint32_t i = 0; i < range_size; ++i)
+    index_offsets_[i + 1] += index_offsets_[i];
+  const size_t units = index_offsets_[range_size];
+  // Rolls vary the size by a few escapes; a little room now keeps resize
+  // from doubling the capacity later.
+  if (units > index_units_.capacity()) index_units_.reserve(units + units / 64);
+  index_units_.resize(units);
+  std::vector<uint32_t> fill(index_offsets_.begin(), index_offsets_.end() - 1);
+  previous.assign(range_size, 0);
+  port = ports_.data();
+  for (uint32_t id = 0; id < sequences; ++id) {
+    for (size_t k = 0; k < count_; ++k, ++port) {
+      const uint32_t i = *port - range_.first;
+      fill[i] += EncodeSequenceId(previous[i], id, &index_units_[fill[i]]);
+      previous[i] = id;
+    }
+  }
+}
+
+size_t SequenceTable::MemoryBytes() const {
+  return ports_.capacity() * sizeof(uint16_t) +
+         index_offsets_.capacity() * sizeof(uint32_t) +
+         index_units_.capacity() * sizeof(uint16_t) +
+         owners_.capacity() * sizeof(WindowOwner) +
+         pair_keys_.capacity() * sizeof(PairKey);
+}
+
+}  // namespace knock

@@ -1,0 +1,103 @@
+#pragma once
+// The server's table of expected sequences (knock/v1 section 4): every
+// client x allowed service x window x slot, derived ahead of time so that no
+// cryptography runs per packet, indexed by port.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/knock_sequence.h"
+#include "common/pair_key.h"
+#include "knockd/shared/sequence_ids.h"
+#include "knockd/shared/sequence_owner.h"
+#include "knockd/shared/server_config.h"
+
+namespace knock {
+
+/// One expected sequence as the table lends it out: its ports (in sending
+/// order, a view into the table, valid until the next Init or RollTo) and
+/// its owner.
+struct ExpectedSequence {
+  SequenceOwner owner;
+  std::span<const uint16_t> ports;
+  /// True for the window just behind the accepted span: still recognised so
+  /// that a late knock is refused by name instead of looking like noise.
+  bool expired = false;
+};
+
+/// Expected sequences for the windows [w - skew - 1, w + skew], rolled
+/// forward as time passes, with a port -> sequences index. Every window
+/// holds the same owners in the same order, so the ports live in one flat
+/// array (window, owner, knock) and a sequence id is window * owners + owner:
+/// a million sequences cost 2 bytes a port and no allocation each.
+class SequenceTable {
+ public:
+  /// Derives every client's pair key with `server_key`. Fails on a key that
+  /// gives an all-zero secret (naming the first such client) or a shape no
+  /// sequence fits.
+  bool Init(const ServerConfig& config, const PrivateKey& server_key,
+            std::string* err);
+  /// Makes `current_window` the centre of the table; derives only windows
+  /// that were not there before. Returns true if anything changed.
+  bool RollTo(uint64_t current_window);
+  /// How many threads Init and RollTo derive on; 0 (the default) is one per
+  /// core. The table is the same bit for bit whatever the number.
+  void set_threads(unsigned threads) { threads_ = threads; }
+
+  /// Sequences that contain `port`, ascending (empty outside the knock
+  /// range).
+  SequenceIds SequencesWith(uint16_t port) const {
+    if (!range_.Contains(port)) return {};
+    const uint32_t i = port - range_.first;
+    return {index_units_.data() + index_offsets_[i],
+            index_units_.data() + index_offsets_[i + 1]};
+  }
+  /// The ports of sequence `id`, in sending order: the matcher's hot path.
+  std::span<const uint16_t> Ports(uint32_t id) const {
+    return {ports_.data() + size_t{id} * count_, count_};
+  }
+  ExpectedSequence sequence(uint32_t id) const;
+  size_t size() const { return window_count_ * owners_.size(); }
+  uint64_t current_window() const { return current_window_; }
+  bool rolled() const { return rolled_; }
+  int count() const { return shape_.count; }
+  /// Bytes the table holds (ports, index, owners, pair keys).
+  size_t MemoryBytes() const;
+
+ private:
+  /// A sequence's owner within one window; the window is its block's.
+  struct WindowOwner {
+    uint32_t client = 0;
+    uint32_t service = 0;
+    uint8_t slot = 0;
+  };
+  bool DerivePairKeys(const ServerConfig& config, const PrivateKey& server_key,
+                      std::string* err);
+  /// Derives `windows`, each into its block (window - oldest_window_).
+  void DeriveWindows(const std::vector<uint64_t>& windows);
+  void RebuildIndex();
+
+  SequenceShape shape_;
+  size_t count_ = 0;
+  PortRange range_;
+  uint64_t skew_ = 1;
+  unsigned threads_ = 0;
+  std::vector<std::string> service_names_;
+  std::vector<PairKey> pair_keys_;
+  /// The owners of one window, in id order: client, then its services in
+  /// configuration order, then slot.
+  std::vector<WindowOwner> owners_;
+  uint64_t current_window_ = 0;
+  bool rolled_ = false;
+  uint64_t oldest_window_ = 0;
+  size_t window_count_ = 0;
+  /// window_count_ blocks of owners_.size() sequences of count_ ports.
+  std::vector<uint16_t> ports_;
+  /// Per port, where its ids start in index_units_ (SequenceIds encoding).
+  std::vector<uint32_t> index_offsets_;
+  std::vector<uint16_t> index_units_;
+};
+
+}  // namespace knock

@@ -1,0 +1,201 @@
+#include "knockd/sniffer/knock_matcher.h"
+
+#include <malloc.h>
+
+#include <algorithm>
+
+namespace knock {
+
+namespace {
+
+constexpr int64_t kMicrosPerSecond = 1000000;
+constexpr int kMaxHistoryKnocks = 255;
+
+int HistoryFor(const KnockSettings& knock) {
+  return std::min(knock.count + knock.slack, kMaxHistoryKnocks);
+}
+
+bool InHistory(std::span<const RememberedKnock> history, uint16_t port) {
+  for (const RememberedKnock& k : history)
+    if (k.port == port) return true;
+  return false;
+}
+
+}  // namespace
+
+KnockMatcher::KnockMatcher(const ServerConfig& config, ReplayStore* store,
+                           uint64_t hash_seed)
+    : config_(&config), store_(store), hash_seed_(hash_seed) {
+  sources_ = std::make_unique<SourceTable>(
+      config.knock.max_sources, HistoryFor(config.knock), hash_seed_);
+}
+
+bool KnockMatcher::Init(const PrivateKey& server_key, std::string* err) {
+  const KnockProtocol protocol = config_->knock.protocol;
+  accept_tcp_ = protocol != KnockProtocol::kUdp;
+  accept_udp_ = protocol != KnockProtocol::kTcp;
+  if (!table_.Init(*config_, server_key, err)) return false;
+  ReleaseFreedHeap();
+  return true;
+}
+
+void KnockMatcher::ReleaseFreedHeap() {
+  // Parsing a configuration of 10,000 clients frees megabytes of small
+  // blocks that glibc keeps resident (13 MB at 10,000 clients); the source
+  // table about to grow to max_sources is better served by giving them back.
+  malloc_trim(0);
+}
+
+bool KnockMatcher::Reconfigure(const ServerConfig& config,
+                               const PrivateKey& server_key, std::string* err) {
+  const KnockSettings& before = config_->knock;
+  const KnockSettings& after = config.knock;
+  SequenceTable table;
+  if (!table.Init(config, server_key, err)) return false;
+  const uint64_t window = table_.current_window();
+  table_ = std::move(table);
+  table_.RollTo(window);
+  // Progress in flight is kept unless its shape changed under it.
+  if (before.max_sources != after.max_sources ||
+      HistoryFor(before) != HistoryFor(after) || !(before.ports == after.ports))
+    sources_ = std::make_unique<SourceTable>(after.max_sources,
+                                             HistoryFor(after), hash_seed_);
+  config_ = &config;
+  accept_tcp_ = after.protocol != KnockProtocol::kUdp;
+  accept_udp_ = after.protocol != KnockProtocol::kTcp;
+  ReleaseFreedHeap();
+  return true;
+}
+
+bool KnockMatcher::AdvanceTo(int64_t now_us) {
+  const uint64_t window =
+      WindowAt(now_us / kMicrosPerSecond, config_->knock.step_seconds);
+  // Time only moves forward here: frames from several interfaces may arrive
+  // a little out of order, and rolling back would re-derive for nothing.
+  if (table_.rolled() && window <= table_.current_window()) return false;
+  if (!table_.RollTo(window)) return false;
+  const uint64_t skew = static_cast<uint64_t>(config_->knock.skew);
+  store_->PruneBefore(window > skew ? window - skew : 0);
+  return true;
+}
+
+uint32_t KnockMatcher::ToTableMs(int64_t time_us) const {
+  // Wrapping milliseconds: only differences within seq_timeout matter.
+  return static_cast<uint32_t>(time_us / 1000);
+}
+
+int KnockMatcher::FindComplete(std::span<const RememberedKnock> history,
+                               uint16_t port, int* best_progress) const {
+  for (uint32_t id : table_.SequencesWith(port)) {
+    const std::span<const uint16_t> ports = table_.Ports(id);
+    const int total = static_cast<int>(ports.size());
+    int present = 0;
+    int missing = 0;
+    for (uint16_t p : ports) {
+      if (InHistory(history, p)) {
+        ++present;
+        continue;
+      }
+      ++missing;
+      // Stop once this sequence can neither complete nor raise the level:
+      // most candidates end here after a port or two.
+      if (total - missing <= *best_progress) break;
+    }
+    *best_progress = std::max(*best_progress, present);
+    if (missing == 0) return static_cast<int>(id);
+  }
+  return -1;
+}
+
+bool KnockMatcher::OnKnock(const Knock& knock, MatchEvent* event) {
+  if (knock.transport == Transport::kTcp ? !accept_tcp_ : !accept_udp_)
+    return false;
+  ++stats_.knocks;
+  SourceTable& sources = *sources_;
+  uint32_t id = sources.Find(knock.source);
+  const bool on_some_sequence = !table_.SequencesWith(knock.port).empty();
+  if (id == SourceTable::kNone) {
+    // A source seen only on ports no sequence uses cannot be making
+    // progress; tracking it would only let a spray fill the table.
+    if (!on_some_sequence) {
+      ++stats_.noise_ignored;
+      return false;
+    }
+    id = sources.Insert(knock.source);
+  }
+  const uint32_t now_ms = ToTableMs(knock.time_us);
+  const auto timeout_ms = static_cast<uint32_t>(config_->knock.seq_timeout_ms);
+  const bool forgot = sources.ForgetOlderThan(id, now_ms, timeout_ms);
+  std::span<const RememberedKnock> history = sources.History(id);
+  if (!history.empty() && history.back().port == knock.port) {
+    ++stats_.duplicates_ignored;
+    return false;
+  }
+  sources.Append(id, knock.port, now_ms);
+  history = sources.History(id);
+
+  // The level only ever rises while the history is intact; it is measured
+  // afresh once knocks it was based on have been forgotten.
+  int progress = forgot ? 0 : sources.LevelOf(id);
+  const int complete =
+      on_some_sequence ? FindComplete(history, knock.port, &progress) : -1;
+  if (complete < 0) {
+    sources.Touch(id, progress);
+    return false;
+  }
+  // Its knocks are spent: the same packets must not complete anything again.
+  // The rest stay, since another client behind the same NAT address may be
+  // halfway through its own sequence.
+  const ExpectedSequence sequence =
+      table_.sequence(static_cast<uint32_t>(complete));
+  sources.ForgetPorts(id, sequence.ports);
+  if (sources.History(id).empty()) {
+    sources.Remove(id);
+  } else {
+    sources.Touch(id, 0);
+  }
+  ++stats_.sequences_completed;
+  return Decide(knock, sequence, event);
+}
+
+bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
+                          MatchEvent* event) {
+  event->source = knock.source;
+  event->first_source = knock.source;
+  event->owner = sequence.owner;
+  event->ports.assign(sequence.ports.begin(), sequence.ports.end());
+  event->time_us = knock.time_us;
+  event->expires_us = 0;
+  if (sequence.expired) {
+    event->verdict = Verdict::kExpiredWindow;
+    ++stats_.expired;
+    return true;
+  }
+  const ClientSettings& client = config_->clients[sequence.owner.client];
+  const ServiceSettings& service = config_->services[sequence.owner.service];
+  const UsedKey key{client.public_key, service.name, sequence.owner.window,
+                    sequence.owner.slot};
+  const UsedEntry* used = nullptr;
+  const UseDecision decision = store_->Use(key, knock.source, knock.time_us,
+                                           service.open_for_ms * 1000, &used);
+  event->first_source = used->first_source;
+  switch (decision) {
+    case UseDecision::kFirstUse:
+      event->verdict = Verdict::kGranted;
+      event->expires_us = used->grant_expires_us;
+      ++stats_.grants;
+      break;
+    case UseDecision::kRefresh:
+      event->verdict = Verdict::kRefreshed;
+      event->expires_us = used->grant_expires_us;
+      ++stats_.refreshes;
+      break;
+    case UseDecision::kReplay:
+      event->verdict = Verdict::kReplay;
+      ++stats_.replays;
+      break;
+  }
+  return true;
+}
+
+}  // namespace knock

@@ -1,0 +1,60 @@
+#pragma once
+// The seam between capture and matching: frames come from live interfaces
+// or a pcap file, and the same code handles them after this point.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "knockd/shared/server_config.h"
+
+namespace knock {
+
+/// One captured frame: its link type (a pcap DLT_* value), bytes and time.
+struct Frame {
+  int link_type = 0;
+  const uint8_t* data = nullptr;
+  uint32_t length = 0;
+  int64_t time_us = 0;
+};
+
+/// Capture counters, reported on exit and on demand.
+struct CaptureStats {
+  uint64_t received = 0;
+  uint64_t dropped_by_kernel = 0;
+};
+
+/// Where frames come from.
+class PacketSource {
+ public:
+  using FrameHandler = std::function<void(const Frame&)>;
+  virtual ~PacketSource() = default;
+  /// File descriptors to poll() for readability; empty for a file source.
+  virtual std::vector<int> PollFds() const = 0;
+  /// Hands every frame available now to `handler`. Returns false at end of
+  /// file, or on an error (then `err` says what).
+  virtual bool Dispatch(const FrameHandler& handler, std::string* err) = 0;
+  virtual CaptureStats Stats() const = 0;
+};
+
+/// The BPF program text that passes only knocks to `knock` settings' range.
+/// A conservative prefilter (the decoder re-checks everything); it compiles
+/// for every link type, but does not see inside VLAN tags.
+std::string KnockFilterExpression(const KnockSettings& knock);
+/// The same, plus VLAN-tagged variants where libpcap supports `vlan` for
+/// `link_type` (a DLT_* value; Ethernet). This is what sources install.
+std::string KnockFilterExpression(const KnockSettings& knock, int link_type);
+
+/// Opens live capture on `interfaces` ("any" or names), immediate mode,
+/// filtered to knocks.
+bool OpenLiveSource(const std::vector<std::string>& interfaces,
+                    const KnockSettings& knock,
+                    std::unique_ptr<PacketSource>* out, std::string* err);
+
+/// Opens a pcap or pcapng file; the same filter is applied.
+bool OpenFileSource(const std::string& path, const KnockSettings& knock,
+                    std::unique_ptr<PacketSource>* out, std::string* err);
+
+}  // namespace knock

@@ -1,0 +1,298 @@
+// PacketSource over libpcap: live interfaces and capture files.
+#include <pcap/pcap.h>
+
+#include <string>
+#include <vector>
+
+#include "knockd/sniffer/packet_decoder.h"
+#include "knockd/sniffer/packet_source.h"
+
+namespace knock {
+namespace {
+
+// Headers only: Ethernet, two VLAN tags, IPv6 with a few extension headers
+// and a TCP header with options all fit.
+constexpr int kSnaplenBytes = 256;
+constexpr int kBufferBytes = 4 << 20;
+// A file delivers this many frames per Dispatch, so that a daemon replaying
+// a large file still returns to its loop now and then.
+constexpr int kFileBatchFrames = 4096;
+constexpr int64_t kMicrosPerSecond = 1000000;
+
+/// One pcap handle and the name its errors quote.
+struct PcapHandle {
+  pcap_t* pcap = nullptr;
+  std::string name;
+  int link_type = 0;
+};
+
+/// What the pcap callback needs to turn a pcap record into a Frame.
+struct DispatchContext {
+  const PacketSource::FrameHandler* handler;
+  int link_type;
+  uint64_t frames;
+};
+
+void OnPacket(u_char* user, const pcap_pkthdr* header, const u_char* bytes) {
+  auto* context = reinterpret_cast<DispatchContext*>(user);
+  Frame frame;
+  frame.link_type = context->link_type;
+  frame.data = bytes;
+  frame.length = header->caplen;
+  frame.time_us =
+      int64_t{header->ts.tv_sec} * kMicrosPerSecond + header->ts.tv_usec;
+  ++context->frames;
+  (*context->handler)(frame);
+}
+
+/// Live interfaces or one file, behind the PacketSource seam.
+class PcapPacketSource : public PacketSource {
+ public:
+  explicit PcapPacketSource(bool is_file) : is_file_(is_file) {}
+  ~PcapPacketSource() override {
+    for (PcapHandle& handle : handles_) pcap_close(handle.pcap);
+  }
+
+  /// Takes ownership of `pcap`; the pointer returned is valid until the next
+  /// Add.
+  PcapHandle* Add(pcap_t* pcap, const std::string& name) {
+    handles_.push_back({pcap, name, pcap_datalink(pcap)});
+    return &handles_.back();
+  }
+
+  std::vector<int> PollFds() const override {
+    std::vector<int> fds;
+    if (is_file_) return fds;
+    for (const PcapHandle& handle : handles_) {
+      fds.push_back(pcap_get_selectable_fd(handle.pcap));
+    }
+    return fds;
+  }
+
+  bool Dispatch(const FrameHandler& handler, std::string* err) override {
+    for (PcapHandle& handle : handles_) {
+      DispatchContext context{&handler, handle.link_type, 0};
+      const int count =
+          pcap_dispatch(handle.pcap, is_file_ ? kFileBatchFrames : -1, OnPacket,
+                        reinterpret_cast<u_char*>(&context));
+      frames_ += context.frames;
+      if (count == PCAP_ERROR) {
+        *err = "capture on \"" + handle.name +
+               "\" failed: " + pcap_geterr(handle.pcap);
+        return false;
+      }
+      if (is_file_ && count == 0) {
+        err->clear();
+        return false;
+      }
+    }
+    return true;
+  }
+
+  CaptureStats Stats() const override {
+    CaptureStats stats;
+    if (is_file_) {
+      // pcap_stats() does not work on files; every frame read counts.
+      stats.received = frames_;
+      return stats;
+    }
+    for (const PcapHandle& handle : handles_) {
+      pcap_stat counters = {};
+      if (pcap_stats(handle.pcap, &counters) != 0) continue;
+      stats.received += counters.ps_recv;
+      stats.dropped_by_kernel +=
+          uint64_t{counters.ps_drop} + counters.ps_ifdrop;
+    }
+    return stats;
+  }
+
+ private:
+  bool is_file_;
+  uint64_t frames_ = 0;
+  std::vector<PcapHandle> handles_;
+};
+
+std::string Quote(const std::string& text) { return "\"" + text + "\""; }
+
+bool ApplyFilter(const PcapHandle& handle, const KnockSettings& knock,
+                 std::string* err) {
+  const std::string expression = KnockFilterExpression(knock, handle.link_type);
+  bpf_program program;
+  if (pcap_compile(handle.pcap, &program, expression.c_str(), 1,
+                   PCAP_NETMASK_UNKNOWN) != 0) {
+    *err = "cannot compile the knock filter for " + Quote(handle.name) + ": " +
+           pcap_geterr(handle.pcap);
+    return false;
+  }
+  const int status = pcap_setfilter(handle.pcap, &program);
+  pcap_freecode(&program);
+  if (status != 0) {
+    *err = "cannot install the knock filter on " + Quote(handle.name) + ": " +
+           pcap_geterr(handle.pcap);
+    return false;
+  }
+  return true;
+}
+
+bool CheckLinkType(const PcapHandle& handle, std::string* err) {
+  if (IsDecodableLinkType(handle.link_type)) return true;
+  const char* name = pcap_datalink_val_to_name(handle.link_type);
+  *err = "cannot decode link type " +
+         (name ? std::string(name) : std::to_string(handle.link_type)) +
+         " of " + Quote(handle.name);
+  return false;
+}
+
+// Cooked v2 carries the interface index and the real ethertype where v1
+// has only the ethertype; libpcap still defaults "any" to v1.
+void PreferCookedV2(pcap_t* pcap) {
+  int* links = nullptr;
+  const int count = pcap_list_datalinks(pcap, &links);
+  for (int i = 0; i < count; ++i) {
+    if (links[i] == DLT_LINUX_SLL2) {
+      pcap_set_datalink(pcap, DLT_LINUX_SLL2);
+      break;
+    }
+  }
+  if (count >= 0) pcap_free_datalinks(links);
+}
+
+// pcap_activate reports some failures only as a status, others with text.
+std::string ActivateError(pcap_t* pcap, int status) {
+  const std::string text = pcap_geterr(pcap);
+  return text.empty() ? pcap_statustostr(status) : text;
+}
+
+bool ActivateLive(PcapHandle* handle, std::string* err) {
+  pcap_t* pcap = handle->pcap;
+  if (pcap_set_snaplen(pcap, kSnaplenBytes) != 0 ||
+      pcap_set_promisc(pcap, 0) != 0 || pcap_set_immediate_mode(pcap, 1) != 0 ||
+      pcap_set_buffer_size(pcap, kBufferBytes) != 0) {
+    *err = "cannot configure capture on " + Quote(handle->name);
+    return false;
+  }
+  const int status = pcap_activate(pcap);
+  if (status < 0) {
+    *err = "cannot capture on " + Quote(handle->name) + ": " +
+           ActivateError(pcap, status);
+    return false;
+  }
+  if (handle->name == "any") PreferCookedV2(pcap);
+  handle->link_type = pcap_datalink(pcap);
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  if (pcap_setnonblock(pcap, 1, errbuf) != 0) {
+    *err = "cannot make capture on " + Quote(handle->name) +
+           " non-blocking: " + errbuf;
+    return false;
+  }
+  return true;
+}
+
+std::string PortRangeText(const PortRange& range) {
+  return std::to_string(range.first) + "-" + std::to_string(range.last);
+}
+
+// IPv6 behind extension headers, conservatively: the first next-header is
+// one the decoder walks, and the one after it is either `transports` or
+// another such header. Neither port nor flags can be read at a fixed
+// offset there; libpcap's `protochain` could, but it compiles to backward
+// jumps, which the kernel refuses (libpcap then filters in user space).
+std::string ExtensionHeaderTerm(const std::vector<int>& transports) {
+  static const int kWalked[] = {0, 43, 51, 60};  // hop-by-hop, routing, AH,
+                                                 // destination options
+  std::string first, second;
+  for (int type : kWalked) {
+    const std::string number = std::to_string(type);
+    first += (first.empty() ? "" : " or ") + std::string("ip6[6] == ") + number;
+    second += " or ip6[40] == " + number;
+  }
+  std::string next;
+  for (int transport : transports) {
+    next += (next.empty() ? "" : " or ") + std::string("ip6[40] == ") +
+            std::to_string(transport);
+  }
+  return "(ip6 and (" + first + ") and (" + next + second + "))";
+}
+
+}  // namespace
+
+std::string KnockFilterExpression(const KnockSettings& knock) {
+  const std::string range = PortRangeText(knock.ports);
+  std::vector<std::string> terms;
+  std::vector<int> transports;
+  if (knock.protocol != KnockProtocol::kUdp) {
+    // tcp[] indexes from an IPv4 header only, so IPv6 reads the flags at a
+    // fixed offset, which holds when TCP follows the IPv6 header directly.
+    terms.push_back("(ip and tcp dst portrange " + range +
+                    " and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn)");
+    terms.push_back("(ip6 and tcp dst portrange " + range +
+                    " and ip6[53] & 0x12 == 0x02)");
+    transports.push_back(6);
+  }
+  if (knock.protocol != KnockProtocol::kTcp) {
+    terms.push_back("(udp dst portrange " + range + ")");
+    transports.push_back(17);
+  }
+  terms.push_back(ExtensionHeaderTerm(transports));
+  std::string expression;
+  for (const std::string& term : terms) {
+    if (!expression.empty()) expression += " or ";
+    expression += term;
+  }
+  return expression;
+}
+
+std::string KnockFilterExpression(const KnockSettings& knock, int link_type) {
+  const std::string plain = KnockFilterExpression(knock);
+  if (link_type != DLT_EN10MB) return plain;
+  // Each `vlan` moves the offsets of everything after it by one tag, so
+  // the double-tagged case nests inside the single-tagged one. (Linux
+  // mostly strips tags before the filter runs; then `plain` matches.)
+  return plain + " or (vlan and (" + plain + " or (vlan and (" + plain + "))))";
+}
+
+bool OpenLiveSource(const std::vector<std::string>& interfaces,
+                    const KnockSettings& knock,
+                    std::unique_ptr<PacketSource>* out, std::string* err) {
+  if (interfaces.empty()) {
+    *err = "no interfaces to capture on";
+    return false;
+  }
+  auto source = std::make_unique<PcapPacketSource>(/*is_file=*/false);
+  for (const std::string& name : interfaces) {
+    char errbuf[PCAP_ERRBUF_SIZE] = {};
+    pcap_t* pcap = pcap_create(name.c_str(), errbuf);
+    if (pcap == nullptr) {
+      *err = "cannot capture on " + Quote(name) + ": " + errbuf;
+      return false;
+    }
+    PcapHandle* handle = source->Add(pcap, name);
+    if (!ActivateLive(handle, err) || !CheckLinkType(*handle, err) ||
+        !ApplyFilter(*handle, knock, err)) {
+      return false;
+    }
+  }
+  *out = std::move(source);
+  return true;
+}
+
+bool OpenFileSource(const std::string& path, const KnockSettings& knock,
+                    std::unique_ptr<PacketSource>* out, std::string* err) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  // Nanosecond files are scaled down by libpcap; Frame carries microseconds.
+  pcap_t* pcap = pcap_open_offline_with_tstamp_precision(
+      path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+  if (pcap == nullptr) {
+    *err = "cannot read " + Quote(path) + ": " + errbuf;
+    return false;
+  }
+  auto source = std::make_unique<PcapPacketSource>(/*is_file=*/true);
+  const PcapHandle* handle = source->Add(pcap, path);
+  if (!CheckLinkType(*handle, err) || !ApplyFilter(*handle, knock, err)) {
+    return false;
+  }
+  *out = std::move(source);
+  return true;
+}
+
+}  // namespace knock

@@ -1,0 +1,196 @@
+// The client's record of sent sequences: lowest free slot, never twice,
+// pruning, locking between processes.
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "knock/lib/client_state.h"
+
+namespace {
+
+constexpr char kServerKey[] = "NYBy1jZYgNGu6jKa35EhODhR7SGijjt16WXQ0s0WYlQ=";
+constexpr char kOtherKey[] = "V9tLNZ8jrl4Ubk4lEgVnBHIlBjSMFQwUdT0Mkz0E1CE=";
+constexpr int64_t kStepSeconds = 30;
+constexpr uint64_t kWindow = 58000000;
+// 18 s into kWindow: 12 s left.
+constexpr int64_t kNowUnix = kWindow * kStepSeconds + 18;
+
+/// A private directory for one test, removed afterwards.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char pattern[] = "/tmp/knock-state-test-XXXXXX";
+    REQUIRE(mkdtemp(pattern) != nullptr);
+    path = pattern;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+knock::SlotScope Scope(const char* key = kServerKey, uint64_t window = kWindow,
+                       const char* service = "ssh") {
+  knock::SlotScope scope;
+  std::string err;
+  REQUIRE(knock::ParsePublicKey(key, &scope.server_key, &err));
+  scope.service = service;
+  scope.step_seconds = kStepSeconds;
+  scope.window = window;
+  scope.label = std::string("bastion/") + service;
+  return scope;
+}
+
+int Reserve(const std::string& path, const knock::SlotScope& scope,
+            int slots = 4, int64_t now = kNowUnix) {
+  int slot = -1;
+  std::string err;
+  REQUIRE(knock::ReserveFreeSlot(path, scope, slots, now, &slot, &err));
+  return slot;
+}
+
+int DataLines(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  int count = 0;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] != '#') ++count;
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("slots are handed out lowest first until all are used",
+          "[client_state]") {
+  TempDir dir;
+  const std::string path = dir.path + "/state/knock/used";
+  for (int expected = 0; expected < 4; ++expected)
+    CHECK(Reserve(path, Scope()) == expected);
+  int slot = -1;
+  std::string err;
+  CHECK_FALSE(knock::ReserveFreeSlot(path, Scope(), 4, kNowUnix, &slot, &err));
+  CHECK(err ==
+        "all 4 slots of this 30s window are used for bastion/ssh; wait 12s");
+  CHECK_FALSE(knock::PeekFreeSlot(path, Scope(), 4, kNowUnix, &slot, &err));
+
+  // Another server, service or window has slots of its own.
+  CHECK(Reserve(path, Scope(kOtherKey)) == 0);
+  CHECK(Reserve(path, Scope(kServerKey, kWindow, "https")) == 0);
+  CHECK(Reserve(path, Scope(kServerKey, kWindow + 1)) == 0);
+
+  struct stat info {};
+  REQUIRE(stat(path.c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0600);
+  REQUIRE(stat((dir.path + "/state/knock").c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0700);
+}
+
+TEST_CASE("peeking neither records nor creates anything", "[client_state]") {
+  TempDir dir;
+  const std::string path = dir.path + "/knock/used";
+  int slot = -1;
+  std::string err;
+  REQUIRE(knock::PeekFreeSlot(path, Scope(), 4, kNowUnix, &slot, &err));
+  CHECK(slot == 0);
+  CHECK_FALSE(std::filesystem::exists(dir.path + "/knock"));
+  CHECK(Reserve(path, Scope()) == 0);
+  REQUIRE(knock::PeekFreeSlot(path, Scope(), 4, kNowUnix, &slot, &err));
+  CHECK(slot == 1);
+  REQUIRE(knock::PeekFreeSlot(path, Scope(), 4, kNowUnix, &slot, &err));
+  CHECK(slot == 1);
+}
+
+TEST_CASE("a pinned slot is refused the second time", "[client_state]") {
+  TempDir dir;
+  const std::string path = dir.path + "/used";
+  std::string err;
+  REQUIRE(knock::ReserveSlot(path, Scope(), 2, kNowUnix, &err));
+  CHECK_FALSE(knock::ReserveSlot(path, Scope(), 2, kNowUnix, &err));
+  CHECK(err ==
+        "slot 2 of this 30s window was already sent for bastion/ssh; a "
+        "sequence is never sent twice (leave out --slot)");
+  CHECK(Reserve(path, Scope()) == 0);
+  CHECK(Reserve(path, Scope()) == 1);
+  CHECK(Reserve(path, Scope()) == 3);
+}
+
+TEST_CASE("a window pinned far from now keeps its slots and names itself",
+          "[client_state]") {
+  TempDir dir;
+  const std::string path = dir.path + "/used";
+  const knock::SlotScope old = Scope(kServerKey, 7);
+  CHECK(Reserve(path, old, 2) == 0);
+  CHECK(Reserve(path, old, 2) == 1);
+  int slot = -1;
+  std::string err;
+  CHECK_FALSE(knock::ReserveFreeSlot(path, old, 2, kNowUnix, &slot, &err));
+  CHECK(err ==
+        "all 2 slots of window 7 are used for bastion/ssh; pick another --at");
+}
+
+TEST_CASE("entries older than two windows are pruned", "[client_state]") {
+  TempDir dir;
+  const std::string path = dir.path + "/used";
+  Reserve(path, Scope(kServerKey, kWindow - 3));
+  CHECK(DataLines(path) == 1);
+  // kWindow - 3 goes; kWindow - 2 stays: a server's skew may accept it.
+  Reserve(path, Scope(kServerKey, kWindow - 2));
+  CHECK(DataLines(path) == 1);
+  Reserve(path, Scope(kOtherKey));
+  CHECK(DataLines(path) == 2);
+  CHECK(Reserve(path, Scope(kServerKey, kWindow - 2)) == 1);
+}
+
+TEST_CASE("a damaged state file is an error and not a guess",
+          "[client_state]") {
+  TempDir dir;
+  const std::string path = dir.path + "/used";
+  std::ofstream(path) << "# comment\n"
+                      << kServerKey << " ssh 30 58000000 0\n"
+                      << "garbage\n";
+  int slot = -1;
+  std::string err;
+  CHECK_FALSE(knock::ReserveFreeSlot(path, Scope(), 4, kNowUnix, &slot, &err));
+  CHECK(err == path +
+                   ":3: not a line of the knock state file; remove the file "
+                   "if it is damaged");
+}
+
+TEST_CASE("processes reserving at once never share a slot", "[client_state]") {
+  TempDir dir;
+  const std::string path = dir.path + "/used";
+  constexpr int kProcesses = 8;
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  std::vector<pid_t> children;
+  for (int i = 0; i < kProcesses; ++i) {
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      int slot = -1;
+      std::string err;
+      char byte =
+          knock::ReserveFreeSlot(path, Scope(), 16, kNowUnix, &slot, &err)
+              ? static_cast<char>(slot)
+              : static_cast<char>(-1);
+      _exit(write(fds[1], &byte, 1) == 1 ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  close(fds[1]);
+  for (pid_t pid : children) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(status == 0);
+  }
+  std::set<int> slots;
+  char byte;
+  while (read(fds[0], &byte, 1) == 1) slots.insert(byte);
+  close(fds[0]);
+  CHECK(slots == std::set<int>{0, 1, 2, 3, 4, 5, 6, 7});
+  CHECK(DataLines(path) == kProcesses);
+}

@@ -1,0 +1,389 @@
+// The matcher against the behaviours knock/v1 promises and knockd 0.8 lacks:
+// reordering, duplicates, noise, sweeps, spoofed interference, replays,
+// window edges and floods. No root, no network: knocks are made by hand.
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "knockd/sniffer/knock_matcher.h"
+
+namespace {
+
+constexpr int64_t kStepSeconds = 30;
+constexpr int64_t kT0Us = int64_t{1800000000} * 1000000;  // a window start
+
+knock::IpAddress Addr(const char* text) {
+  knock::IpAddress address;
+  std::string err;
+  REQUIRE(knock::IpAddress::Parse(text, &address, &err));
+  return address;
+}
+
+/// A server with two clients and two services, and the client side's view
+/// of the sequences it may knock.
+struct Fixture {
+  knock::PrivateKey server_key = knock::PrivateKey::Generate();
+  knock::PrivateKey alice_key = knock::PrivateKey::Generate();
+  knock::PrivateKey bob_key = knock::PrivateKey::Generate();
+  knock::ServerConfig config;
+  knock::ReplayStore store;
+  std::unique_ptr<knock::KnockMatcher> matcher;
+
+  explicit Fixture(uint32_t max_sources = 1024) {
+    config.knock.ports = {16384, 32767};
+    config.knock.count = 8;
+    config.knock.step_seconds = kStepSeconds;
+    config.knock.skew = 1;
+    config.knock.slots = 4;
+    config.knock.slack = 4;
+    config.knock.seq_timeout_ms = 10000;
+    config.knock.max_sources = max_sources;
+    config.services = {{"ssh", {{knock::Transport::kTcp, 22}}, 30000},
+                       {"https", {{knock::Transport::kTcp, 443}}, 30000}};
+    config.clients = {{"alice", alice_key.Public(), {"ssh", "https"}},
+                      {"bob", bob_key.Public(), {"ssh"}}};
+    matcher = std::make_unique<knock::KnockMatcher>(config, &store, 42);
+    std::string err;
+    REQUIRE(matcher->Init(server_key, &err));
+    REQUIRE(matcher->AdvanceTo(kT0Us));
+  }
+
+  std::vector<uint16_t> Sequence(const knock::PrivateKey& client,
+                                 uint64_t window, uint8_t slot,
+                                 const char* service = "ssh") {
+    knock::PairKey key;
+    std::string err;
+    REQUIRE(knock::DerivePairKey(client, server_key.Public(),
+                                 knock::PairRole::kClient, &key, &err));
+    std::vector<uint16_t> ports;
+    REQUIRE(knock::DeriveSequence(key, {window, slot, service},
+                                  {16384, 16384, 8}, &ports, &err));
+    return ports;
+  }
+  uint64_t Window() const { return matcher->table().current_window(); }
+
+  /// Feeds the ports 1 ms apart from `source`; returns the events.
+  std::vector<knock::MatchEvent> Knock(const knock::IpAddress& source,
+                                       const std::vector<uint16_t>& ports,
+                                       int64_t start_us = kT0Us) {
+    std::vector<knock::MatchEvent> events;
+    int64_t t = start_us;
+    for (uint16_t port : ports) {
+      knock::MatchEvent event;
+      if (matcher->OnKnock({source, port, knock::Transport::kTcp, t}, &event))
+        events.push_back(event);
+      t += 1000;
+    }
+    return events;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a sequence in order is granted once, to its sender", "[matcher]") {
+  Fixture f;
+  const auto events =
+      f.Knock(Addr("198.18.0.2"), f.Sequence(f.alice_key, f.Window(), 0));
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].verdict == knock::Verdict::kGranted);
+  CHECK(events[0].source == Addr("198.18.0.2"));
+  CHECK(events[0].owner.client == 0);
+  CHECK(events[0].owner.service == 0);
+  CHECK(events[0].owner.slot == 0);
+  CHECK(events[0].expires_us == kT0Us + 7000 + 30000000);
+}
+
+TEST_CASE("seven of eight knocks open nothing", "[matcher]") {
+  Fixture f;
+  auto ports = f.Sequence(f.alice_key, f.Window(), 0);
+  ports.pop_back();
+  CHECK(f.Knock(Addr("198.18.0.2"), ports).empty());
+}
+
+TEST_CASE("reordered knocks still complete", "[matcher]") {
+  Fixture f;
+  auto ports = f.Sequence(f.alice_key, f.Window(), 1);
+  std::swap(ports[0], ports[1]);
+  std::swap(ports[4], ports[5]);
+  std::reverse(ports.begin(), ports.end());
+  CHECK(f.Knock(Addr("198.18.0.2"), ports).size() == 1);
+}
+
+TEST_CASE("every knock duplicated (retransmissions) still completes",
+          "[matcher]") {
+  Fixture f;
+  std::vector<uint16_t> doubled;
+  for (uint16_t port : f.Sequence(f.alice_key, f.Window(), 0)) {
+    doubled.push_back(port);
+    doubled.push_back(port);
+  }
+  CHECK(f.Knock(Addr("198.18.0.2"), doubled).size() == 1);
+  // The last retransmission comes after the grant: a new, harmless start.
+  CHECK(f.matcher->stats().duplicates_ignored == 7);
+}
+
+TEST_CASE("noise up to slack is tolerated, beyond it is not", "[matcher]") {
+  Fixture f;
+  const auto ports = f.Sequence(f.alice_key, f.Window(), 0);
+  auto with_noise = [&](int noise) {
+    std::vector<uint16_t> knocks(ports.begin(), ports.begin() + 4);
+    for (int i = 0; i < noise; ++i) knocks.push_back(16384 + 2 * i);
+    knocks.insert(knocks.end(), ports.begin() + 4, ports.end());
+    return knocks;
+  };
+  CHECK(f.Knock(Addr("198.18.0.2"), with_noise(4)).size() == 1);
+  f.matcher->AdvanceTo(kT0Us + 31 * 1000000);  // a fresh window: new ports
+  const auto next = f.Sequence(f.alice_key, f.Window(), 0);
+  std::vector<uint16_t> knocks(next.begin(), next.begin() + 4);
+  for (int i = 0; i < 5; ++i) knocks.push_back(16385 + 2 * i);
+  knocks.insert(knocks.end(), next.begin() + 4, next.end());
+  CHECK(f.Knock(Addr("198.18.0.3"), knocks, kT0Us + 31 * 1000000).empty());
+}
+
+TEST_CASE("a sweep of the whole range opens nothing", "[matcher]") {
+  Fixture f;
+  std::vector<uint16_t> up, down;
+  for (int port = 16384; port <= 32767; ++port) up.push_back(port);
+  down.assign(up.rbegin(), up.rend());
+  CHECK(f.Knock(Addr("198.18.0.9"), up).empty());
+  CHECK(f.Knock(Addr("198.18.0.10"), down).empty());
+  CHECK(f.matcher->stats().sequences_completed == 0);
+}
+
+TEST_CASE("a million random knocks from one source open nothing", "[matcher]") {
+  Fixture f;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> port(16384, 32767);
+  knock::MatchEvent event;
+  int64_t t = kT0Us;
+  int completed = 0;
+  for (int i = 0; i < 1000000; ++i) {
+    t += 10;  // 100,000 knocks per second, all inside one window
+    completed += f.matcher->OnKnock(
+        {Addr("198.18.0.66"), static_cast<uint16_t>(port(rng)),
+         knock::Transport::kTcp, t},
+        &event);
+  }
+  CHECK(completed == 0);
+}
+
+TEST_CASE("two sources interleaved each complete their own", "[matcher]") {
+  Fixture f;
+  const auto a = f.Sequence(f.alice_key, f.Window(), 0);
+  const auto b = f.Sequence(f.bob_key, f.Window(), 0);
+  knock::MatchEvent event;
+  std::vector<knock::MatchEvent> events;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const int64_t t = kT0Us + int64_t(i) * 1000;
+    if (f.matcher->OnKnock(
+            {Addr("198.18.0.2"), a[i], knock::Transport::kTcp, t}, &event))
+      events.push_back(event);
+    if (f.matcher->OnKnock(
+            {Addr("2001:db8::2"), b[i], knock::Transport::kTcp, t}, &event))
+      events.push_back(event);
+  }
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].source == Addr("198.18.0.2"));
+  CHECK(events[0].owner.client == 0);
+  CHECK(events[1].source == Addr("2001:db8::2"));
+  CHECK(events[1].owner.client == 1);
+}
+
+TEST_CASE("two laptops behind one NAT address, knocking at once, both open",
+          "[matcher]") {
+  Fixture f;
+  f.config.knock.slack = 8;  // the default: room for one other sequence
+  f.matcher = std::make_unique<knock::KnockMatcher>(f.config, &f.store, 42);
+  std::string err;
+  REQUIRE(f.matcher->Init(f.server_key, &err));
+  f.matcher->AdvanceTo(kT0Us);
+  const auto a = f.Sequence(f.alice_key, f.Window(), 0);
+  const auto b = f.Sequence(f.bob_key, f.Window(), 0);
+  std::vector<uint16_t> interleaved;
+  for (size_t i = 0; i < a.size(); ++i) {
+    interleaved.push_back(a[i]);
+    interleaved.push_back(b[i]);
+  }
+  const auto events = f.Knock(Addr("198.18.0.254"), interleaved);
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].owner.client == 0);
+  CHECK(events[1].owner.client == 1);
+  CHECK(events[0].verdict == knock::Verdict::kGranted);
+  CHECK(events[1].verdict == knock::Verdict::kGranted);
+}
+
+TEST_CASE("spoofed noise claiming another source does not disturb it",
+          "[matcher]") {
+  Fixture f;
+  const auto ports = f.Sequence(f.alice_key, f.Window(), 0);
+  knock::MatchEvent event;
+  int grants = 0;
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> port(16384, 32767);
+  for (size_t i = 0; i < ports.size(); ++i) {
+    const int64_t t = kT0Us + int64_t(i) * 1000;
+    // An attacker floods between every real knock, from spoofed neighbours
+    // and a spoofed copy of the victim's IPv6 twin.
+    for (const char* spoofed : {"198.18.0.3", "198.18.0.1", "2001:db8::2"})
+      for (int j = 0; j < 50; ++j)
+        f.matcher->OnKnock({Addr(spoofed), static_cast<uint16_t>(port(rng)),
+                            knock::Transport::kTcp, t},
+                           &event);
+    grants += f.matcher->OnKnock(
+        {Addr("198.18.0.2"), ports[i], knock::Transport::kTcp, t}, &event);
+  }
+  CHECK(grants == 1);
+  CHECK(event.source == Addr("198.18.0.2"));
+}
+
+TEST_CASE("a replay from the same source refreshes, from another is refused",
+          "[matcher]") {
+  Fixture f;
+  const auto ports = f.Sequence(f.alice_key, f.Window(), 2);
+  auto first = f.Knock(Addr("198.18.0.2"), ports);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].verdict == knock::Verdict::kGranted);
+
+  auto again = f.Knock(Addr("198.18.0.2"), ports, kT0Us + 5000000);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].verdict == knock::Verdict::kRefreshed);
+  CHECK(again[0].expires_us == kT0Us + 5000000 + 7000 + 30000000);
+
+  auto stolen = f.Knock(Addr("198.18.1.77"), ports, kT0Us + 6000000);
+  REQUIRE(stolen.size() == 1);
+  CHECK(stolen[0].verdict == knock::Verdict::kReplay);
+  CHECK(stolen[0].first_source == Addr("198.18.0.2"));
+
+  // After the grant ran out, even the first source only replays.
+  auto late = f.Knock(Addr("198.18.0.2"), ports, kT0Us + 29000000);
+  REQUIRE(late.size() == 1);
+  CHECK(late[0].verdict == knock::Verdict::kRefreshed);
+  f.matcher->AdvanceTo(kT0Us + 60000000);
+  auto later = f.Knock(Addr("198.18.0.2"), ports, kT0Us + 60000000);
+  REQUIRE(later.size() == 1);  // two windows behind now: refused as expired
+  CHECK(later[0].verdict == knock::Verdict::kExpiredWindow);
+  f.matcher->AdvanceTo(kT0Us + 90000000);
+  CHECK(f.Knock(Addr("198.18.0.2"), ports, kT0Us + 90000000).empty());
+}
+
+TEST_CASE("windows at plus and minus skew open, one beyond is refused",
+          "[matcher]") {
+  Fixture f;
+  const uint64_t w = f.Window();
+  CHECK(f.Knock(Addr("198.18.0.2"), f.Sequence(f.alice_key, w - 1, 0))
+            .at(0)
+            .verdict == knock::Verdict::kGranted);
+  CHECK(f.Knock(Addr("198.18.0.3"), f.Sequence(f.alice_key, w + 1, 0))
+            .at(0)
+            .verdict == knock::Verdict::kGranted);
+  auto old = f.Knock(Addr("198.18.0.4"), f.Sequence(f.alice_key, w - 2, 0));
+  REQUIRE(old.size() == 1);
+  CHECK(old[0].verdict == knock::Verdict::kExpiredWindow);
+  CHECK(f.Knock(Addr("198.18.0.5"), f.Sequence(f.alice_key, w + 2, 0)).empty());
+}
+
+TEST_CASE("every slot of a window opens once", "[matcher]") {
+  Fixture f;
+  for (uint8_t slot = 0; slot < 4; ++slot) {
+    auto events =
+        f.Knock(Addr("198.18.0.2"), f.Sequence(f.alice_key, f.Window(), slot));
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].verdict == knock::Verdict::kGranted);
+    CHECK(events[0].owner.slot == slot);
+  }
+  CHECK(f.Knock(Addr("198.18.0.2"), f.Sequence(f.alice_key, f.Window(), 4))
+            .empty());
+}
+
+TEST_CASE("each client opens only its own services", "[matcher]") {
+  Fixture f;
+  auto https = f.Knock(Addr("198.18.0.2"),
+                       f.Sequence(f.alice_key, f.Window(), 0, "https"));
+  REQUIRE(https.size() == 1);
+  CHECK(f.config.services[https[0].owner.service].name == "https");
+  CHECK(
+      f.Knock(Addr("198.18.0.3"), f.Sequence(f.bob_key, f.Window(), 0, "https"))
+          .empty());
+  knock::PrivateKey stranger = knock::PrivateKey::Generate();
+  CHECK(
+      f.Knock(Addr("198.18.0.4"), f.Sequence(stranger, f.Window(), 0)).empty());
+}
+
+TEST_CASE("knocks spread beyond seq_timeout do not complete", "[matcher]") {
+  Fixture f;
+  const auto ports = f.Sequence(f.alice_key, f.Window(), 0);
+  knock::MatchEvent event;
+  int completed = 0;
+  for (size_t i = 0; i < ports.size(); ++i)
+    completed += f.matcher->OnKnock(
+        {Addr("198.18.0.2"), ports[i], knock::Transport::kTcp,
+         kT0Us + int64_t(i) * 2000000},
+        &event);
+  CHECK(completed == 0);
+}
+
+TEST_CASE("udp knocks do not count when the protocol is tcp", "[matcher]") {
+  Fixture f;
+  knock::MatchEvent event;
+  int completed = 0;
+  for (uint16_t port : f.Sequence(f.alice_key, f.Window(), 0))
+    completed += f.matcher->OnKnock(
+        {Addr("198.18.0.2"), port, knock::Transport::kUdp, kT0Us}, &event);
+  CHECK(completed == 0);
+}
+
+// A source shows progress from its second knock on one sequence; the client
+// sends its first two knocks about a millisecond apart, so the flood here
+// comes in every later gap, each time twenty times the table's size.
+TEST_CASE("a random-source flood does not evict a source making progress",
+          "[matcher]") {
+  Fixture f(/*max_sources=*/1000);
+  const auto ports = f.Sequence(f.alice_key, f.Window(), 0);
+  // Spoofed knocks that all land on sequence ports, the worst case: each
+  // creates a tracked source.
+  std::vector<uint16_t> sequence_ports;
+  for (uint64_t w = f.Window() - 1; w <= f.Window() + 1; ++w)
+    for (uint8_t slot = 0; slot < 4; ++slot)
+      for (uint16_t p : f.Sequence(f.bob_key, w, slot))
+        sequence_ports.push_back(p);
+  std::mt19937 rng(11);
+  knock::MatchEvent event;
+  int grants = 0;
+  uint32_t spoofed = 0;
+  for (size_t i = 0; i < ports.size(); ++i) {
+    const int64_t t = kT0Us + int64_t(i) * 1000;
+    grants += f.matcher->OnKnock(
+        {Addr("198.18.0.2"), ports[i], knock::Transport::kTcp, t}, &event);
+    if (i == 0) continue;
+    for (int j = 0; j < 20000; ++j) {
+      uint8_t bytes[4] = {198, 19, static_cast<uint8_t>(spoofed >> 8),
+                          static_cast<uint8_t>(spoofed)};
+      ++spoofed;
+      f.matcher->OnKnock({knock::IpAddress::V4(bytes),
+                          sequence_ports[rng() % sequence_ports.size()],
+                          knock::Transport::kTcp, t},
+                         &event);
+    }
+  }
+  CHECK(grants == 1);
+  CHECK(f.matcher->sources().size() <= 1000);
+  CHECK(f.matcher->sources().evictions() > 100000);
+  CHECK(f.matcher->sources().evictions_with_progress() == 0);
+}
+
+TEST_CASE("memory stays bounded whatever arrives", "[matcher]") {
+  Fixture f(/*max_sources=*/5000);
+  knock::MatchEvent event;
+  std::mt19937 rng(5);
+  const size_t before = f.matcher->sources().MemoryBytes();
+  for (uint32_t i = 0; i < 300000; ++i) {
+    uint8_t bytes[16] = {0x20, 0x01, 0x0d, 0xb8};
+    for (int b = 4; b < 16; ++b) bytes[b] = static_cast<uint8_t>(rng());
+    f.matcher->OnKnock({knock::IpAddress::V6(bytes),
+                        static_cast<uint16_t>(16384 + rng() % 16384),
+                        knock::Transport::kTcp, kT0Us + i},
+                       &event);
+  }
+  CHECK(f.matcher->sources().size() <= 5000);
+  // Fixed index plus at most max_sources records of bounded size.
+  CHECK(f.matcher->sources().MemoryBytes() <= before + 5000 * 256);
+}

@@ -1,0 +1,399 @@
+// The messages between knockd's sniffer and its firewall helper: every type
+// round trips, and every malformed message is refused with its exact error.
+#include <sodium.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "knockd/shared/privsep_message.h"
+
+namespace {
+
+using knock::IpAddress;
+using knock::PrivsepMessage;
+using knock::PrivsepMessageType;
+using knock::SequenceOwner;
+using knock::Verdict;
+
+// Sizes on the wire, type byte included, as the protocol fixes them.
+constexpr size_t kReadyBytes = 1;
+constexpr size_t kGrantBytes = 39;
+constexpr size_t kRefusalBytes = 53;
+constexpr size_t kReconfigureBytes = 33;
+constexpr size_t kReconfiguredBytes = 2;
+constexpr size_t kShutdownBytes = 1;
+
+// Offsets of fields inside a grant and a refusal.
+constexpr size_t kGrantSourceFamilyOffset = 1;
+constexpr size_t kGrantTimeoutOffset = 35;
+constexpr size_t kRefusalVerdictOffset = 1;
+constexpr size_t kRefusalSourceFamilyOffset = 2;
+constexpr size_t kRefusalFirstSourceFamilyOffset = 19;
+
+IpAddress Address(const std::string& text) {
+  IpAddress address;
+  std::string err;
+  INFO(err);
+  REQUIRE(IpAddress::Parse(text, &address, &err));
+  return address;
+}
+
+SequenceOwner Owner() {
+  SequenceOwner owner;
+  owner.client = 0x01020304;
+  owner.service = 0xa0b0c0d0;
+  owner.window = 0x1122334455667788ULL;
+  owner.slot = 0xfe;
+  return owner;
+}
+
+void CheckSameOwner(const SequenceOwner& got, const SequenceOwner& want) {
+  CHECK(got.client == want.client);
+  CHECK(got.service == want.service);
+  CHECK(got.window == want.window);
+  CHECK(got.slot == want.slot);
+}
+
+PrivsepMessage DecodeFromSniffer(const std::vector<uint8_t>& bytes) {
+  PrivsepMessage message;
+  std::string err;
+  const bool ok =
+      knock::DecodeSnifferMessage(bytes.data(), bytes.size(), &message, &err);
+  INFO(err);
+  REQUIRE(ok);
+  return message;
+}
+
+std::string SnifferError(const std::vector<uint8_t>& bytes) {
+  PrivsepMessage message;
+  std::string err;
+  REQUIRE_FALSE(
+      knock::DecodeSnifferMessage(bytes.data(), bytes.size(), &message, &err));
+  return err;
+}
+
+std::string HelperError(const std::vector<uint8_t>& bytes) {
+  PrivsepMessage message;
+  knock::PrivateKey key;
+  std::string err;
+  REQUIRE_FALSE(knock::DecodeHelperMessage(bytes.data(), bytes.size(), &message,
+                                           &key, &err));
+  return err;
+}
+
+std::vector<uint8_t> Resized(std::vector<uint8_t> bytes, size_t size) {
+  bytes.resize(size, 0);
+  return bytes;
+}
+
+std::vector<uint8_t> ValidGrant() {
+  return knock::EncodeGrant(Address("198.18.0.7"), Owner(), 30000);
+}
+
+std::vector<uint8_t> ValidRefusal() {
+  return knock::EncodeRefusal(Verdict::kReplay, Address("198.18.0.7"),
+                              Address("198.18.0.8"), Owner());
+}
+
+}  // namespace
+
+TEST_CASE("each message has its fixed size on the wire", "[privsep]") {
+  CHECK(knock::EncodeReady().size() == kReadyBytes);
+  CHECK(ValidGrant().size() == kGrantBytes);
+  CHECK(ValidRefusal().size() == kRefusalBytes);
+  CHECK(knock::EncodeReconfigure(knock::PrivateKey::Generate()).size() ==
+        kReconfigureBytes);
+  CHECK(knock::EncodeReconfigured(true).size() == kReconfiguredBytes);
+  CHECK(knock::EncodeShutdown().size() == kShutdownBytes);
+  CHECK(kRefusalBytes < knock::kMaxPrivsepMessageBytes);
+}
+
+TEST_CASE("message names are shared by both sides", "[privsep]") {
+  CHECK(std::string(knock::PrivsepMessageName(1)) == "ready");
+  CHECK(std::string(knock::PrivsepMessageName(2)) == "grant");
+  CHECK(std::string(knock::PrivsepMessageName(3)) == "refusal");
+  CHECK(std::string(knock::PrivsepMessageName(4)) == "reconfigure");
+  CHECK(std::string(knock::PrivsepMessageName(5)) == "reconfigured");
+  CHECK(std::string(knock::PrivsepMessageName(6)) == "shutdown");
+  CHECK(std::string(knock::PrivsepMessageName(0)) == "unknown");
+  CHECK(std::string(knock::PrivsepMessageName(7)) == "unknown");
+  CHECK(std::string(knock::PrivsepMessageName(255)) == "unknown");
+}
+
+TEST_CASE("ready and shutdown round trip", "[privsep]") {
+  CHECK(DecodeFromSniffer(knock::EncodeReady()).type ==
+        PrivsepMessageType::kReady);
+  CHECK(DecodeFromSniffer(knock::EncodeShutdown()).type ==
+        PrivsepMessageType::kShutdown);
+
+  const std::vector<uint8_t> shutdown = knock::EncodeShutdown();
+  PrivsepMessage message;
+  message.type = PrivsepMessageType::kReady;
+  knock::PrivateKey key;
+  std::string err;
+  REQUIRE(knock::DecodeHelperMessage(shutdown.data(), shutdown.size(), &message,
+                                     &key, &err));
+  CHECK(message.type == PrivsepMessageType::kShutdown);
+}
+
+TEST_CASE("a grant round trips for IPv4 and IPv6", "[privsep]") {
+  for (const char* text : {"198.18.0.7", "2001:db8::1:2:3"}) {
+    INFO(text);
+    const IpAddress source = Address(text);
+    const std::vector<uint8_t> bytes =
+        knock::EncodeGrant(source, Owner(), 45000);
+    const PrivsepMessage message = DecodeFromSniffer(bytes);
+    CHECK(message.type == PrivsepMessageType::kGrant);
+    CHECK(message.source == source);
+    CHECK(message.source.ToString() == text);
+    CheckSameOwner(message.owner, Owner());
+    CHECK(message.timeout_ms == 45000);
+  }
+}
+
+TEST_CASE("a grant keeps the largest timeout and owner fields", "[privsep]") {
+  SequenceOwner owner;
+  owner.client = UINT32_MAX;
+  owner.service = UINT32_MAX;
+  owner.window = UINT64_MAX;
+  owner.slot = UINT8_MAX;
+  const PrivsepMessage message = DecodeFromSniffer(
+      knock::EncodeGrant(Address("198.18.0.7"), owner, UINT32_MAX));
+  CheckSameOwner(message.owner, owner);
+  CHECK(message.timeout_ms == UINT32_MAX);
+}
+
+TEST_CASE("a replay refusal carries who used the sequence first", "[privsep]") {
+  for (auto [source_text, first_text] :
+       {std::pair{"198.18.0.7", "198.18.0.8"},
+        std::pair{"2001:db8::7", "2001:db8::8"},
+        std::pair{"198.18.0.7", "2001:db8::8"}}) {
+    INFO(source_text << " " << first_text);
+    const PrivsepMessage message = DecodeFromSniffer(knock::EncodeRefusal(
+        Verdict::kReplay, Address(source_text), Address(first_text), Owner()));
+    CHECK(message.type == PrivsepMessageType::kRefusal);
+    CHECK(message.verdict == Verdict::kReplay);
+    CHECK(message.source == Address(source_text));
+    CHECK(message.first_source == Address(first_text));
+    CheckSameOwner(message.owner, Owner());
+  }
+}
+
+TEST_CASE("an expired-window refusal travels without a first source",
+          "[privsep]") {
+  for (const char* text : {"198.18.0.7", "2001:db8::7"}) {
+    INFO(text);
+    // The matcher fills first_source for every event; the wire drops it.
+    const std::vector<uint8_t> bytes = knock::EncodeRefusal(
+        Verdict::kExpiredWindow, Address(text), Address(text), Owner());
+    for (size_t i = kRefusalFirstSourceFamilyOffset;
+         i < kRefusalFirstSourceFamilyOffset + 17; ++i)
+      CHECK(bytes[i] == 0);
+    const PrivsepMessage message = DecodeFromSniffer(bytes);
+    CHECK(message.verdict == Verdict::kExpiredWindow);
+    CHECK(message.source == Address(text));
+    CHECK(message.first_source == IpAddress());
+    CheckSameOwner(message.owner, Owner());
+  }
+}
+
+TEST_CASE("reconfigured round trips both answers", "[privsep]") {
+  CHECK(DecodeFromSniffer(knock::EncodeReconfigured(true)).accepted);
+  const PrivsepMessage refused =
+      DecodeFromSniffer(knock::EncodeReconfigured(false));
+  CHECK(refused.type == PrivsepMessageType::kReconfigured);
+  CHECK_FALSE(refused.accepted);
+}
+
+TEST_CASE("a reconfigure message carries the server key", "[privsep]") {
+  const knock::PrivateKey original = knock::PrivateKey::Generate();
+  std::vector<uint8_t> bytes = knock::EncodeReconfigure(original);
+  REQUIRE(bytes.size() == kReconfigureBytes);
+  CHECK(bytes[0] == static_cast<uint8_t>(PrivsepMessageType::kReconfigure));
+  CHECK(sodium_memcmp(bytes.data() + 1, original.bytes().data(),
+                      knock::kKeyBytes) == 0);
+
+  PrivsepMessage message;
+  knock::PrivateKey decoded;
+  std::string err;
+  REQUIRE(knock::DecodeHelperMessage(bytes.data(), bytes.size(), &message,
+                                     &decoded, &err));
+  CHECK(message.type == PrivsepMessageType::kReconfigure);
+  CHECK(sodium_memcmp(decoded.bytes().data(), original.bytes().data(),
+                      knock::kKeyBytes) == 0);
+  CHECK(decoded.Public() == original.Public());
+  sodium_memzero(bytes.data(), bytes.size());
+}
+
+TEST_CASE("every sniffer message one byte short or long is refused",
+          "[privsep]") {
+  CHECK(SnifferError(Resized(knock::EncodeReady(), 0)) == "empty message");
+  CHECK(SnifferError(Resized(knock::EncodeReady(), 2)) ==
+        "ready message of 2 bytes, expected 1");
+  CHECK(SnifferError(Resized(ValidGrant(), 38)) ==
+        "grant message of 38 bytes, expected 39");
+  CHECK(SnifferError(Resized(ValidGrant(), 40)) ==
+        "grant message of 40 bytes, expected 39");
+  CHECK(SnifferError(Resized(ValidRefusal(), 52)) ==
+        "refusal message of 52 bytes, expected 53");
+  CHECK(SnifferError(Resized(ValidRefusal(), 54)) ==
+        "refusal message of 54 bytes, expected 53");
+  CHECK(SnifferError(Resized(knock::EncodeReconfigured(true), 1)) ==
+        "reconfigured message of 1 bytes, expected 2");
+  CHECK(SnifferError(Resized(knock::EncodeReconfigured(true), 3)) ==
+        "reconfigured message of 3 bytes, expected 2");
+  CHECK(SnifferError(Resized(knock::EncodeShutdown(), 0)) == "empty message");
+  CHECK(SnifferError(Resized(knock::EncodeShutdown(), 2)) ==
+        "shutdown message of 2 bytes, expected 1");
+}
+
+TEST_CASE("every helper message one byte short or long is refused",
+          "[privsep]") {
+  const std::vector<uint8_t> reconfigure =
+      knock::EncodeReconfigure(knock::PrivateKey::Generate());
+  CHECK(HelperError(Resized(reconfigure, 32)) ==
+        "reconfigure message of 32 bytes, expected 33");
+  CHECK(HelperError(Resized(reconfigure, 34)) ==
+        "reconfigure message of 34 bytes, expected 33");
+  CHECK(HelperError(Resized(knock::EncodeShutdown(), 0)) == "empty message");
+  CHECK(HelperError(Resized(knock::EncodeShutdown(), 2)) ==
+        "shutdown message of 2 bytes, expected 1");
+}
+
+TEST_CASE("a message the protocol does not define is refused", "[privsep]") {
+  for (uint8_t type : {0, 7, 255}) {
+    INFO(int{type});
+    const std::string want =
+        "unexpected message type " + std::to_string(type) + " (unknown)";
+    CHECK(SnifferError({type}) == want);
+    CHECK(HelperError({type}) == want);
+    CHECK(SnifferError(std::vector<uint8_t>(kGrantBytes, type)) == want);
+  }
+}
+
+TEST_CASE("each side refuses the other side's messages", "[privsep]") {
+  CHECK(HelperError(knock::EncodeReady()) ==
+        "unexpected message type 1 (ready)");
+  CHECK(HelperError(ValidGrant()) == "unexpected message type 2 (grant)");
+  CHECK(HelperError(ValidRefusal()) == "unexpected message type 3 (refusal)");
+  CHECK(HelperError(knock::EncodeReconfigured(true)) ==
+        "unexpected message type 5 (reconfigured)");
+  const std::vector<uint8_t> reconfigure =
+      knock::EncodeReconfigure(knock::PrivateKey::Generate());
+  CHECK(SnifferError(reconfigure) == "unexpected message type 4 (reconfigure)");
+}
+
+TEST_CASE("a grant with a bad source or timeout is refused", "[privsep]") {
+  for (uint8_t family : {0, 1, 5, 7, 255}) {
+    INFO(int{family});
+    std::vector<uint8_t> bytes = ValidGrant();
+    bytes[kGrantSourceFamilyOffset] = family;
+    CHECK(SnifferError(bytes) ==
+          "grant message: source is not an address "
+          "(family " +
+              std::to_string(family) + ")");
+  }
+  SECTION("a grant source may not be none, even all zero") {
+    std::vector<uint8_t> bytes = ValidGrant();
+    std::fill(bytes.begin() + 1, bytes.begin() + 18, 0);
+    CHECK(SnifferError(bytes) ==
+          "grant message: source is not an address (family 0)");
+  }
+  SECTION("IPv4 with nonzero padding") {
+    for (size_t pad = 4; pad < 16; ++pad) {
+      INFO(pad);
+      std::vector<uint8_t> bytes = ValidGrant();
+      bytes[kGrantSourceFamilyOffset + 1 + pad] = 1;
+      CHECK(SnifferError(bytes) ==
+            "grant message: source is not an address (family 4)");
+    }
+  }
+  SECTION("timeout 0") {
+    std::vector<uint8_t> bytes = ValidGrant();
+    std::fill(bytes.begin() + kGrantTimeoutOffset, bytes.end(), 0);
+    CHECK(SnifferError(bytes) == "grant message: timeout_ms is 0");
+  }
+}
+
+TEST_CASE("a refusal with a bad verdict or address is refused", "[privsep]") {
+  SECTION("a grant verdict is not a refusal") {
+    for (Verdict verdict : {Verdict::kGranted, Verdict::kRefreshed}) {
+      std::vector<uint8_t> bytes = ValidRefusal();
+      bytes[kRefusalVerdictOffset] = static_cast<uint8_t>(verdict);
+      CHECK(SnifferError(bytes) ==
+            "refusal message: verdict " +
+                std::to_string(static_cast<int>(verdict)) +
+                " is not a refusal");
+    }
+    std::vector<uint8_t> bytes = ValidRefusal();
+    bytes[kRefusalVerdictOffset] = 200;
+    CHECK(SnifferError(bytes) ==
+          "refusal message: verdict 200 is not a refusal");
+  }
+  SECTION("bad source family") {
+    std::vector<uint8_t> bytes = ValidRefusal();
+    bytes[kRefusalSourceFamilyOffset] = 5;
+    CHECK(SnifferError(bytes) ==
+          "refusal message: source is not an address (family 5)");
+  }
+  SECTION("bad first_source family") {
+    std::vector<uint8_t> bytes = ValidRefusal();
+    bytes[kRefusalFirstSourceFamilyOffset] = 9;
+    CHECK(SnifferError(bytes) ==
+          "refusal message: first_source is not an address (family 9)");
+  }
+  SECTION("IPv4 first_source with nonzero padding") {
+    std::vector<uint8_t> bytes = ValidRefusal();
+    bytes[kRefusalFirstSourceFamilyOffset + 1 + 15] = 1;
+    CHECK(SnifferError(bytes) ==
+          "refusal message: first_source is not an address (family 4)");
+  }
+  SECTION("no address with nonzero bytes") {
+    std::vector<uint8_t> bytes = knock::EncodeRefusal(
+        Verdict::kExpiredWindow, Address("198.18.0.7"), IpAddress(), Owner());
+    bytes[kRefusalFirstSourceFamilyOffset + 1] = 1;
+    CHECK(SnifferError(bytes) ==
+          "refusal message: first_source of an expired window is not none "
+          "(family 0)");
+  }
+}
+
+TEST_CASE("a replay refusal must name its first source", "[privsep]") {
+  // Found by fuzz_privsep_message: a replay whose first_source was "none"
+  // decoded as 0.0.0.0 and re-encoded as family 4. The fuzzer's input:
+  const std::vector<uint8_t> found = {
+      0x03, 0x02, 0x04, 0xc6, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x2a, 0xaa, 0x60, 0x03, 0xff, 0xfd, 0x00, 0x00, 0x02};
+  REQUIRE(found.size() == kRefusalBytes);
+  CHECK(SnifferError(found) ==
+        "refusal message: first_source is not an address (family 0)");
+  std::vector<uint8_t> bytes = ValidRefusal();
+  std::fill(bytes.begin() + kRefusalFirstSourceFamilyOffset,
+            bytes.begin() + kRefusalFirstSourceFamilyOffset + 17, 0);
+  CHECK(SnifferError(bytes) ==
+        "refusal message: first_source is not an address (family 0)");
+}
+
+TEST_CASE("an expired-window refusal may not name a first source",
+          "[privsep]") {
+  // Found by fuzz_privsep_message: the first source of an expired window
+  // was decoded, though the sniffer never sends one.
+  std::vector<uint8_t> bytes = ValidRefusal();
+  bytes[kRefusalVerdictOffset] = static_cast<uint8_t>(Verdict::kExpiredWindow);
+  CHECK(SnifferError(bytes) ==
+        "refusal message: first_source of an expired window is not none "
+        "(family 4)");
+}
+
+TEST_CASE("reconfigured accepts only 0 and 1", "[privsep]") {
+  for (uint8_t accepted : {2, 128, 255}) {
+    std::vector<uint8_t> bytes = knock::EncodeReconfigured(true);
+    bytes[1] = accepted;
+    CHECK(SnifferError(bytes) ==
+          "reconfigured message: accepted is " + std::to_string(accepted));
+  }
+}

@@ -1,0 +1,112 @@
+// The used set: decisions, pruning, and surviving a restart through its file.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+
+#include "knockd/shared/replay_store.h"
+
+namespace {
+
+knock::IpAddress Addr(const char* text) {
+  knock::IpAddress address;
+  std::string err;
+  REQUIRE(knock::IpAddress::Parse(text, &address, &err));
+  return address;
+}
+
+std::string TempDir() {
+  char pattern[] = "/tmp/knock-replay-store.XXXXXX";
+  REQUIRE(mkdtemp(pattern) != nullptr);
+  return pattern;
+}
+
+const knock::PublicKey kAlice = knock::PrivateKey::Generate().Public();
+
+}  // namespace
+
+TEST_CASE("first use, refresh while live, replay otherwise", "[replay_store]") {
+  knock::ReplayStore store;
+  const knock::UsedKey key{kAlice, "ssh", 100, 2};
+  const knock::UsedEntry* entry = nullptr;
+  CHECK(store.Use(key, Addr("198.18.0.2"), 1000, 500, &entry) ==
+        knock::UseDecision::kFirstUse);
+  CHECK(entry->grant_expires_us == 1500);
+  CHECK(store.Use(key, Addr("198.18.0.2"), 1400, 500, &entry) ==
+        knock::UseDecision::kRefresh);
+  CHECK(entry->grant_expires_us == 1900);
+  CHECK(store.Use(key, Addr("198.18.0.3"), 1500, 500, &entry) ==
+        knock::UseDecision::kReplay);
+  CHECK(entry->first_source == Addr("198.18.0.2"));
+  CHECK(store.Use(key, Addr("198.18.0.2"), 1900, 500, &entry) ==
+        knock::UseDecision::kReplay);
+  // Another slot, service or client is another sequence.
+  CHECK(store.Use({kAlice, "ssh", 100, 3}, Addr("198.18.0.3"), 0, 1, &entry) ==
+        knock::UseDecision::kFirstUse);
+  CHECK(store.Use({kAlice, "web", 100, 2}, Addr("198.18.0.3"), 0, 1, &entry) ==
+        knock::UseDecision::kFirstUse);
+}
+
+TEST_CASE("pruning drops only windows before the oldest accepted",
+          "[replay_store]") {
+  knock::ReplayStore store;
+  const knock::UsedEntry* entry = nullptr;
+  for (uint64_t window = 10; window < 15; ++window)
+    store.Use({kAlice, "ssh", window, 0}, Addr("198.18.0.2"), 0, 1, &entry);
+  store.PruneBefore(13);
+  CHECK(store.size() == 2);
+  CHECK(store.Use({kAlice, "ssh", 13, 0}, Addr("198.18.0.9"), 0, 1, &entry) ==
+        knock::UseDecision::kReplay);
+  CHECK(store.Use({kAlice, "ssh", 12, 0}, Addr("198.18.0.9"), 0, 1, &entry) ==
+        knock::UseDecision::kFirstUse);
+}
+
+TEST_CASE("the used set survives a restart through its file",
+          "[replay_store]") {
+  const std::string path = TempDir() + "/used-sequences";
+  std::string err;
+  {
+    knock::ReplayStore store(path);
+    REQUIRE(store.Load(&err));  // no file yet: an empty store
+    const knock::UsedEntry* entry = nullptr;
+    store.Use({kAlice, "ssh", 58000000, 3}, Addr("2001:db8::2"), 10, 20,
+              &entry);
+    REQUIRE(store.Save(&err));
+  }
+  struct stat st {};
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(access((path + ".tmp").c_str(), F_OK) != 0);
+
+  knock::ReplayStore restarted(path);
+  REQUIRE(restarted.Load(&err));
+  REQUIRE(restarted.size() == 1);
+  const knock::UsedEntry* entry = nullptr;
+  CHECK(restarted.Use({kAlice, "ssh", 58000000, 3}, Addr("198.18.0.3"), 15, 20,
+                      &entry) == knock::UseDecision::kReplay);
+  CHECK(entry->first_source == Addr("2001:db8::2"));
+  CHECK(entry->grant_expires_us == 30);
+}
+
+TEST_CASE("a corrupt store file is refused with its line", "[replay_store]") {
+  const std::string path = TempDir() + "/used-sequences";
+  std::ofstream(path)
+      << "# knockd used sequences v1\n1 2 ssh notakey 198.18.0.2 5\n";
+  knock::ReplayStore store(path);
+  std::string err;
+  CHECK_FALSE(store.Load(&err));
+  CHECK(err == path +
+                   ":2: corrupt used-sequence line \"1 2 ssh notakey "
+                   "198.18.0.2 5\"");
+}
+
+TEST_CASE("an unwritable store reports the path", "[replay_store]") {
+  knock::ReplayStore store("/nonexistent-dir-for-knock/used-sequences");
+  std::string err;
+  CHECK_FALSE(store.Save(&err));
+  CHECK(err ==
+        "/nonexistent-dir-for-knock/used-sequences.tmp: cannot write the "
+        "used-sequence store: No such file or directory");
+}

@@ -1,0 +1,122 @@
+// The per-source table: lookups, bounded history, time-outs and eviction
+// order by progress level.
+#include <catch2/catch.hpp>
+
+#include "knockd/sniffer/source_table.h"
+
+namespace {
+
+knock::IpAddress V4(uint32_t n) {
+  const uint8_t bytes[4] = {198, 18, static_cast<uint8_t>(n >> 8),
+                            static_cast<uint8_t>(n)};
+  return knock::IpAddress::V4(bytes);
+}
+
+std::vector<uint16_t> Ports(const knock::SourceTable& table, uint32_t id) {
+  std::vector<uint16_t> ports;
+  for (const auto& k : table.History(id)) ports.push_back(k.port);
+  return ports;
+}
+
+}  // namespace
+
+TEST_CASE("sources are found, added and removed", "[source_table]") {
+  knock::SourceTable table(100, 4, 1);
+  CHECK(table.Find(V4(1)) == knock::SourceTable::kNone);
+  const uint32_t a = table.Insert(V4(1));
+  const uint32_t b = table.Insert(V4(2));
+  CHECK(table.Find(V4(1)) == a);
+  CHECK(table.Find(V4(2)) == b);
+  table.Remove(a);
+  CHECK(table.Find(V4(1)) == knock::SourceTable::kNone);
+  CHECK(table.Find(V4(2)) == b);
+  CHECK(table.size() == 1);
+}
+
+TEST_CASE("many inserts and removals keep every lookup right",
+          "[source_table]") {
+  knock::SourceTable table(1000, 2, 99);
+  for (uint32_t round = 0; round < 20; ++round) {
+    for (uint32_t i = 0; i < 1000; ++i) table.Insert(V4(round * 1000 + i));
+    for (uint32_t i = 0; i < 1000; i += 2)
+      table.Remove(table.Find(V4(round * 1000 + i)));
+    for (uint32_t i = 1; i < 1000; i += 2)
+      REQUIRE(table.Find(V4(round * 1000 + i)) != knock::SourceTable::kNone);
+    for (uint32_t i = 1; i < 1000; i += 2)
+      table.Remove(table.Find(V4(round * 1000 + i)));
+    REQUIRE(table.size() == 0);
+  }
+}
+
+TEST_CASE("history keeps the newest knocks, oldest first", "[source_table]") {
+  knock::SourceTable table(10, 3, 1);
+  const uint32_t id = table.Insert(V4(1));
+  for (uint16_t port = 1; port <= 5; ++port) table.Append(id, port, port);
+  CHECK(Ports(table, id) == std::vector<uint16_t>{3, 4, 5});
+}
+
+TEST_CASE("knocks older than the timeout are forgotten, across the wrap",
+          "[source_table]") {
+  knock::SourceTable table(10, 8, 1);
+  const uint32_t id = table.Insert(V4(1));
+  table.Append(id, 1, 0xfffffff0u);
+  table.Append(id, 2, 0xfffffffau);
+  table.Append(id, 3, 5);
+  CHECK(table.ForgetOlderThan(id, 10, 20));  // ages 26, 16 and 5 ms
+  CHECK(Ports(table, id) == std::vector<uint16_t>{2, 3});
+  CHECK_FALSE(table.ForgetOlderThan(id, 10, 100));
+}
+
+TEST_CASE("a source silent longer than the timeout is cleared whole",
+          "[source_table]") {
+  knock::SourceTable table(10, 8, 1);
+  const uint32_t id = table.Insert(V4(1));
+  table.Append(id, 1, 1000);
+  // 70 s later the 16-bit times alone would make the old knock look 4.5 s
+  // old; the full time of the newest knock says otherwise.
+  CHECK(table.ForgetOlderThan(id, 71000, 10000));
+  CHECK(table.History(id).empty());
+}
+
+TEST_CASE("when full, the lowest level goes first, least recent within it",
+          "[source_table]") {
+  knock::SourceTable table(3, 4, 1);
+  const uint32_t progressing = table.Insert(V4(1));
+  table.Touch(progressing, 3);
+  table.Insert(V4(2));
+  table.Insert(V4(3));
+  table.Insert(V4(4));  // evicts V4(2), the oldest at level 0
+  CHECK(table.Find(V4(2)) == knock::SourceTable::kNone);
+  CHECK(table.Find(V4(1)) != knock::SourceTable::kNone);
+  for (uint32_t i = 5; i < 1000; ++i) table.Insert(V4(i));
+  CHECK(table.Find(V4(1)) != knock::SourceTable::kNone);
+  CHECK(table.evictions_with_progress() == 0);
+  CHECK(table.size() == 3);
+}
+
+TEST_CASE("a table full of progress evicts its least recent",
+          "[source_table]") {
+  knock::SourceTable table(2, 4, 1);
+  table.Touch(table.Insert(V4(1)), 2);
+  table.Touch(table.Insert(V4(2)), 5);
+  table.Insert(V4(3));
+  CHECK(table.Find(V4(1)) == knock::SourceTable::kNone);
+  CHECK(table.Find(V4(2)) != knock::SourceTable::kNone);
+  CHECK(table.evictions_with_progress() == 1);
+}
+
+TEST_CASE("a million sources fit the memory goal", "[source_table]") {
+  knock::SourceTable table(1000000, 16, 7);  // count 8 + slack 8
+  for (uint32_t i = 0; i < 1000000; ++i) {
+    uint8_t bytes[16] = {0x20, 0x01, 0x0d, 0xb8};
+    std::memcpy(bytes + 12, &i, 4);
+    table.Append(table.Insert(knock::IpAddress::V6(bytes)), 1, 1);
+  }
+  CHECK(table.size() == 1000000);
+  // The benchmark goal is 128 MB of RSS with a million sources tracked.
+  CHECK(table.MemoryBytes() < size_t{128} * 1000 * 1000);
+  // Exactly: 32-byte records, 16 four-byte knocks each, and an index of
+  // 2^21 four-byte buckets (at most half full). A padded record would show.
+  CHECK(table.MemoryBytes() == size_t{1000000} * 32 + size_t{1000000} * 16 * 4 +
+                                   (size_t{1} << 21) * 4);
+}
