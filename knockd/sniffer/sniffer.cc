@@ -224,7 +224,11 @@ int ConfinedSnifferLauncher::Run(knock::SnifferStart start,
     logger->Error("sniffer: " + err);
     return 1;
   }
-  return sniffer.Loop();
+  const int status = sniffer.Loop();
+  // The kernel tears the capture down when the process ends: pcap_close
+  // would call setsockopt, which the syscall filter refuses.
+  (void)setup.source.release();
+  return status;
 }
 
 }  // namespace knockd
