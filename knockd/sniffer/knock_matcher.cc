@@ -24,10 +24,14 @@ bool InHistory(std::span<const RememberedKnock> history, uint16_t port) {
 }  // namespace
 
 KnockMatcher::KnockMatcher(const ServerConfig& config, ReplayStore* store,
-                           uint64_t hash_seed)
-    : config_(&config), store_(store), hash_seed_(hash_seed) {
-  sources_ = std::make_unique<SourceTable>(
-      config.knock.max_sources, HistoryFor(config.knock), hash_seed_);
+                           uint64_t hash_seed, EvictionPolicy eviction)
+    : config_(&config),
+      store_(store),
+      hash_seed_(hash_seed),
+      eviction_(eviction) {
+  sources_ = std::make_unique<SourceTable>(config.knock.max_sources,
+                                           HistoryFor(config.knock), hash_seed_,
+                                           eviction_);
 }
 
 bool KnockMatcher::Init(const PrivateKey& server_key, std::string* err) {
@@ -58,8 +62,8 @@ bool KnockMatcher::Reconfigure(const ServerConfig& config,
   // Progress in flight is kept unless its shape changed under it.
   if (before.max_sources != after.max_sources ||
       HistoryFor(before) != HistoryFor(after) || !(before.ports == after.ports))
-    sources_ = std::make_unique<SourceTable>(after.max_sources,
-                                             HistoryFor(after), hash_seed_);
+    sources_ = std::make_unique<SourceTable>(
+        after.max_sources, HistoryFor(after), hash_seed_, eviction_);
   config_ = &config;
   accept_tcp_ = after.protocol != KnockProtocol::kUdp;
   accept_udp_ = after.protocol != KnockProtocol::kTcp;
@@ -112,6 +116,8 @@ bool KnockMatcher::OnKnock(const Knock& knock, MatchEvent* event) {
     return false;
   ++stats_.knocks;
   SourceTable& sources = *sources_;
+  const uint32_t now_ms = ToTableMs(knock.time_us);
+  const auto timeout_ms = static_cast<uint32_t>(config_->knock.seq_timeout_ms);
   uint32_t id = sources.Find(knock.source);
   const bool on_some_sequence = !table_.SequencesWith(knock.port).empty();
   if (id == SourceTable::kNone) {
@@ -121,10 +127,8 @@ bool KnockMatcher::OnKnock(const Knock& knock, MatchEvent* event) {
       ++stats_.noise_ignored;
       return false;
     }
-    id = sources.Insert(knock.source);
+    id = sources.Insert(knock.source, now_ms, timeout_ms);
   }
-  const uint32_t now_ms = ToTableMs(knock.time_us);
-  const auto timeout_ms = static_cast<uint32_t>(config_->knock.seq_timeout_ms);
   const bool forgot = sources.ForgetOlderThan(id, now_ms, timeout_ms);
   std::span<const RememberedKnock> history = sources.History(id);
   if (!history.empty() && history.back().port == knock.port) {

@@ -34,8 +34,9 @@ struct MatcherStats {
 class KnockMatcher {
  public:
   /// `config` and `store` must outlive the matcher (or the next Reconfigure).
+  /// `eviction` is for tests that show what the default policy protects.
   KnockMatcher(const ServerConfig& config, ReplayStore* store,
-               uint64_t hash_seed);
+               uint64_t hash_seed, EvictionPolicy eviction = {});
   /// Derives the sequence table with the server's private key.
   bool Init(const PrivateKey& server_key, std::string* err);
   /// Takes a reloaded configuration: a new table, the same per-source
@@ -68,6 +69,7 @@ class KnockMatcher {
   const ServerConfig* config_;
   ReplayStore* store_;
   uint64_t hash_seed_;
+  EvictionPolicy eviction_;
   SequenceTable table_;
   std::unique_ptr<SourceTable> sources_;
   bool accept_tcp_ = true;

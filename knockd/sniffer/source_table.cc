@@ -13,14 +13,29 @@ size_t IndexCapacityFor(uint32_t max_sources) {
   return capacity;
 }
 
+uint32_t YoungLimitFor(uint32_t max_sources, EvictionPolicy policy) {
+  // A quarter stays for old sources, so that a table full of young ones
+  // still has an old victim to give: the young are then never evicted.
+  return policy.young_pool ? max_sources - max_sources / 4 : 0;
+}
+
+bool SilentLongerThan(uint32_t last_ms, uint32_t now_ms, uint32_t limit_ms) {
+  // Signed: a knock captured a little out of order on another interface
+  // (now before last) is not an age of 49 days.
+  return static_cast<int32_t>(now_ms - last_ms) >
+         static_cast<int32_t>(limit_ms);
+}
+
 }  // namespace
 
-SourceTable::SourceTable(uint32_t max_sources, int history, uint64_t hash_seed)
+SourceTable::SourceTable(uint32_t max_sources, int history, uint64_t hash_seed,
+                         EvictionPolicy policy)
     : max_sources_(std::max<uint32_t>(max_sources, 1)),
       history_(std::max(history, 1)),
       hash_{hash_seed},
       index_(IndexCapacityFor(max_sources_), kNone),
-      index_mask_(index_.size() - 1) {
+      index_mask_(index_.size() - 1),
+      young_limit_(YoungLimitFor(max_sources_, policy)) {
   // Reserved, not touched: the pages become resident only as sources
   // arrive, and the table never reallocates (a reallocation would hold the
   // old and the new copy at once, 1.5 times the memory at the peak).
@@ -40,7 +55,7 @@ uint32_t SourceTable::Find(const IpAddress& source) const {
   }
 }
 
-uint32_t SourceTable::AllocateRecord() {
+uint32_t SourceTable::AllocateRecord(uint32_t now_ms, uint32_t stale_after_ms) {
   if (!free_.empty()) {
     const uint32_t id = free_.back();
     free_.pop_back();
@@ -51,25 +66,60 @@ uint32_t SourceTable::AllocateRecord() {
     knocks_.resize(knocks_.size() + history_);
     return static_cast<uint32_t>(records_.size() - 1);
   }
-  // Full: the least recently active source of the lowest level goes.
-  int level = 0;
-  while (lists_[level].head == kNone) ++level;
-  const uint32_t victim = lists_[level].head;
+  const uint32_t victim = ChooseVictim(now_ms, stale_after_ms);
   ++evictions_;
-  if (level >= 2) ++evictions_with_progress_;
+  if (records_[victim].level >= 2) ++evictions_with_progress_;
   Remove(victim);
   free_.pop_back();
   return victim;
 }
 
-uint32_t SourceTable::Insert(const IpAddress& source) {
-  const uint32_t id = AllocateRecord();
+uint32_t SourceTable::ChooseVictim(uint32_t now_ms, uint32_t stale_after_ms) {
+  // A stale source holds nothing that can still complete, whatever its
+  // level or age: it goes first. The head of each list is its least
+  // recently active (or, for the young, its oldest), so looking at the heads
+  // finds one if there is one.
+  if (young_.head != kNone &&
+      SilentLongerThan(records_[young_.head].last_ms, now_ms, stale_after_ms)) {
+    ++evictions_stale_;
+    return young_.head;
+  }
+  for (const RecencyList& list : lists_) {
+    if (list.head == kNone) continue;
+    if (SilentLongerThan(records_[list.head].last_ms, now_ms, stale_after_ms)) {
+      ++evictions_stale_;
+      return list.head;
+    }
+  }
+  for (const RecencyList& list : lists_)
+    if (list.head != kNone) return list.head;
+  // Only young sources: the table is smaller than four, or the pool is so.
+  ++evictions_young_;
+  return young_.head;
+}
+
+void SourceTable::GraduateOldestYoung() {
+  const uint32_t id = young_.head;
+  Unlink(id);
+  --young_count_;
+  records_[id].state = kOld;
+  LinkTail(id);
+}
+
+uint32_t SourceTable::Insert(const IpAddress& source, uint32_t now_ms,
+                             uint32_t stale_after_ms) {
+  const uint32_t id = AllocateRecord(now_ms, stale_after_ms);
   Record& record = records_[id];
   record.source = source;
   record.length = 0;
   record.level = 0;
-  record.live = true;
+  record.state = kYoung;
+  record.last_ms = now_ms;
   LinkTail(id);
+  ++young_count_;
+  // One in, one out: the young pool is first in, first out, and nothing
+  // but an insertion moves it, so no knock can age a young source faster.
+  while (young_count_ > young_limit_) GraduateOldestYoung();
   size_t b = Bucket(source);
   while (index_[b] != kNone) b = (b + 1) & index_mask_;
   index_[b] = id;
@@ -79,10 +129,11 @@ uint32_t SourceTable::Insert(const IpAddress& source) {
 
 void SourceTable::Remove(uint32_t id) {
   Record& record = records_[id];
-  if (!record.live) return;
+  if (record.state == kFree) return;
   EraseFromIndex(id);
+  if (record.state == kYoung) --young_count_;
   Unlink(id);
-  record.live = false;
+  record.state = kFree;
   record.length = 0;
   free_.push_back(id);
   --live_;
@@ -151,9 +202,13 @@ void SourceTable::ForgetPorts(uint32_t id, std::span<const uint16_t> ports) {
   record.length = static_cast<uint8_t>(end - history);
 }
 
+SourceTable::RecencyList& SourceTable::ListOf(const Record& record) {
+  return record.state == kYoung ? young_ : lists_[record.level];
+}
+
 void SourceTable::Unlink(uint32_t id) {
   Record& record = records_[id];
-  RecencyList& list = lists_[record.level];
+  RecencyList& list = ListOf(record);
   if (record.prev != kNone)
     records_[record.prev].next = record.next;
   else
@@ -167,7 +222,7 @@ void SourceTable::Unlink(uint32_t id) {
 
 void SourceTable::LinkTail(uint32_t id) {
   Record& record = records_[id];
-  RecencyList& list = lists_[record.level];
+  RecencyList& list = ListOf(record);
   record.prev = list.tail;
   record.next = kNone;
   if (list.tail != kNone)
@@ -178,8 +233,14 @@ void SourceTable::LinkTail(uint32_t id) {
 }
 
 void SourceTable::Touch(uint32_t id, int level) {
+  Record& record = records_[id];
+  const auto capped = static_cast<uint8_t>(std::clamp(level, 0, kLevels - 1));
+  if (record.state == kYoung) {
+    record.level = capped;
+    return;
+  }
   Unlink(id);
-  records_[id].level = static_cast<uint8_t>(std::clamp(level, 0, kLevels - 1));
+  record.level = capped;
   LinkTail(id);
 }
 

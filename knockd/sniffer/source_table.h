@@ -1,7 +1,7 @@
 #pragma once
 // Per-source knock history for the matcher: bounded in count and memory,
-// and evicting so that a flood of spoofed sources cannot push out a source
-// that is making real progress on a sequence.
+// and evicting so that no flood, however it is made, can push out a client
+// in the middle of a burst (docs/SECURITY.md, "The source table under flood").
 
 #include <cstdint>
 #include <span>
@@ -21,23 +21,40 @@ struct RememberedKnock {
 };
 static_assert(sizeof(RememberedKnock) == 4);
 
+/// How the table chooses whom to evict. The default is the protected
+/// policy; tests switch the young pool off to show what it protects.
+struct EvictionPolicy {
+  /// Keep the newest sources (three quarters of the table) in a first-in,
+  /// first-out young pool that is evicted from only when nothing older is
+  /// left. Off: every source competes by level from its first knock.
+  bool young_pool = true;
+};
+
 /// The recent knocks of up to `max_sources` sources, `history` knocks each,
-/// oldest first. Each source has a progress level: how many ports of one
-/// expected sequence its history holds (capped). When the table is full the
-/// least recently active source of the lowest level goes, so a spoofed flood
-/// (one knock per source) evicts its own kind before anyone who has shown
-/// two or more ports of a real sequence, and a real client climbs a level
-/// with every knock.
+/// oldest first. A source is young for its first `young_limit()` insertions
+/// (counted in sources inserted after it, not in time); then it is old and
+/// has a progress level: how many ports of one expected sequence its history
+/// holds (capped). When the table is full the victim is, in this order: an
+/// old source silent for longer than the timeout, the least recently active
+/// old source of the lowest level, and only when no old source is left, the
+/// oldest young one. So a source keeps its place until `young_limit()` other
+/// sources have been inserted after it, whatever the table held and whatever
+/// those sources knocked: a client's burst completes unless that many new
+/// sources arrive during it.
 class SourceTable {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
   static constexpr int kLevels = 8;
 
-  SourceTable(uint32_t max_sources, int history, uint64_t hash_seed);
+  SourceTable(uint32_t max_sources, int history, uint64_t hash_seed,
+              EvictionPolicy policy = {});
 
   uint32_t Find(const IpAddress& source) const;
   /// Adds a source with no history, evicting one if the table is full.
-  uint32_t Insert(const IpAddress& source);
+  /// `now_ms` and `stale_after_ms` (seq_timeout) tell a stale source, whose
+  /// knocks can no longer complete anything, from a live one.
+  uint32_t Insert(const IpAddress& source, uint32_t now_ms,
+                  uint32_t stale_after_ms);
   void Remove(uint32_t id);
 
   /// Appends a knock on `port` at `now_ms` (a wrapping millisecond clock),
@@ -51,15 +68,24 @@ class SourceTable {
   std::span<const RememberedKnock> History(uint32_t id) const {
     return {&knocks_[size_t{id} * history_], records_[id].length};
   }
-  /// Marks the source as the most recently active of progress `level`
-  /// (capped at kLevels - 1).
+  /// Sets the source's progress `level` (capped at kLevels - 1); an old
+  /// source also becomes the most recently active of its level. A young one
+  /// keeps its place in the young pool, which knocks cannot change.
   void Touch(uint32_t id, int level);
   int LevelOf(uint32_t id) const { return records_[id].level; }
+  bool IsYoung(uint32_t id) const { return records_[id].state == kYoung; }
 
   uint32_t size() const { return live_; }
+  /// How many sources the young pool holds at most (0 when it is off).
+  uint32_t young_limit() const { return young_limit_; }
   uint64_t evictions() const { return evictions_; }
   /// Evictions of sources that held two or more ports of a sequence.
   uint64_t evictions_with_progress() const { return evictions_with_progress_; }
+  /// Evictions of young sources: only a flood of more than young_limit()
+  /// new sources within a source's youth causes them.
+  uint64_t evictions_young() const { return evictions_young_; }
+  /// Evictions of old sources silent for longer than the timeout.
+  uint64_t evictions_stale() const { return evictions_stale_; }
   /// Bytes this table holds now (records, knocks and index).
   size_t MemoryBytes() const;
 
@@ -67,15 +93,16 @@ class SourceTable {
   /// A source's fixed part; its knocks live in `knocks_` at id * history.
   /// Laid out without padding (the 17-byte address, then the bytes, then
   /// the words): a million of them are 32 MB, not 36.
+  enum State : uint8_t { kFree, kYoung, kOld };
   struct Record {
     IpAddress source;
     uint8_t length = 0;
     uint8_t level = 0;
-    bool live = false;
+    State state = kFree;
     /// The full time of the newest knock: a source silent for longer than
     /// the timeout is cleared whole, so 16-bit times never wrap unseen.
     uint32_t last_ms = 0;
-    uint32_t prev = kNone;  // links in its class's recency list
+    uint32_t prev = kNone;  // links in the young list or its level's list
     uint32_t next = kNone;
   };
   static_assert(sizeof(Record) == 32);
@@ -89,7 +116,10 @@ class SourceTable {
   void Unlink(uint32_t id);
   void LinkTail(uint32_t id);
   void EraseFromIndex(uint32_t id);
-  uint32_t AllocateRecord();
+  uint32_t AllocateRecord(uint32_t now_ms, uint32_t stale_after_ms);
+  uint32_t ChooseVictim(uint32_t now_ms, uint32_t stale_after_ms);
+  void GraduateOldestYoung();
+  RecencyList& ListOf(const Record& record);
 
   uint32_t max_sources_;
   int history_;
@@ -100,10 +130,16 @@ class SourceTable {
   /// Open addressing with linear probing; kNone marks an empty bucket.
   std::vector<uint32_t> index_;
   size_t index_mask_ = 0;
+  uint32_t young_limit_;
+  /// Young sources in insertion order: head is the oldest.
+  RecencyList young_;
+  uint32_t young_count_ = 0;
   RecencyList lists_[kLevels];
   uint32_t live_ = 0;
   uint64_t evictions_ = 0;
   uint64_t evictions_with_progress_ = 0;
+  uint64_t evictions_young_ = 0;
+  uint64_t evictions_stale_ = 0;
 };
 
 }  // namespace knock

@@ -1,10 +1,15 @@
-// The per-source table: lookups, bounded history, time-outs and eviction
-// order by progress level.
+// The per-source table: lookups, bounded history, time-outs, the young pool
+// and the eviction order (stale, then by progress level, young last).
 #include <catch2/catch.hpp>
 
 #include "knockd/sniffer/source_table.h"
 
 namespace {
+
+constexpr uint32_t kStaleMs = 10000;  // seq_timeout
+// Every source competes by level from its first knock, as before the young
+// pool: the order among old sources, and the control of the tests below.
+constexpr knock::EvictionPolicy kLevelsOnly{.young_pool = false};
 
 knock::IpAddress V4(uint32_t n) {
   const uint8_t bytes[4] = {198, 18, static_cast<uint8_t>(n >> 8),
@@ -23,8 +28,8 @@ std::vector<uint16_t> Ports(const knock::SourceTable& table, uint32_t id) {
 TEST_CASE("sources are found, added and removed", "[source_table]") {
   knock::SourceTable table(100, 4, 1);
   CHECK(table.Find(V4(1)) == knock::SourceTable::kNone);
-  const uint32_t a = table.Insert(V4(1));
-  const uint32_t b = table.Insert(V4(2));
+  const uint32_t a = table.Insert(V4(1), 0, kStaleMs);
+  const uint32_t b = table.Insert(V4(2), 0, kStaleMs);
   CHECK(table.Find(V4(1)) == a);
   CHECK(table.Find(V4(2)) == b);
   table.Remove(a);
@@ -37,7 +42,8 @@ TEST_CASE("many inserts and removals keep every lookup right",
           "[source_table]") {
   knock::SourceTable table(1000, 2, 99);
   for (uint32_t round = 0; round < 20; ++round) {
-    for (uint32_t i = 0; i < 1000; ++i) table.Insert(V4(round * 1000 + i));
+    for (uint32_t i = 0; i < 1000; ++i)
+      table.Insert(V4(round * 1000 + i), 0, kStaleMs);
     for (uint32_t i = 0; i < 1000; i += 2)
       table.Remove(table.Find(V4(round * 1000 + i)));
     for (uint32_t i = 1; i < 1000; i += 2)
@@ -50,7 +56,7 @@ TEST_CASE("many inserts and removals keep every lookup right",
 
 TEST_CASE("history keeps the newest knocks, oldest first", "[source_table]") {
   knock::SourceTable table(10, 3, 1);
-  const uint32_t id = table.Insert(V4(1));
+  const uint32_t id = table.Insert(V4(1), 0, kStaleMs);
   for (uint16_t port = 1; port <= 5; ++port) table.Append(id, port, port);
   CHECK(Ports(table, id) == std::vector<uint16_t>{3, 4, 5});
 }
@@ -58,7 +64,7 @@ TEST_CASE("history keeps the newest knocks, oldest first", "[source_table]") {
 TEST_CASE("knocks older than the timeout are forgotten, across the wrap",
           "[source_table]") {
   knock::SourceTable table(10, 8, 1);
-  const uint32_t id = table.Insert(V4(1));
+  const uint32_t id = table.Insert(V4(1), 0, kStaleMs);
   table.Append(id, 1, 0xfffffff0u);
   table.Append(id, 2, 0xfffffffau);
   table.Append(id, 3, 5);
@@ -70,7 +76,7 @@ TEST_CASE("knocks older than the timeout are forgotten, across the wrap",
 TEST_CASE("a source silent longer than the timeout is cleared whole",
           "[source_table]") {
   knock::SourceTable table(10, 8, 1);
-  const uint32_t id = table.Insert(V4(1));
+  const uint32_t id = table.Insert(V4(1), 0, kStaleMs);
   table.Append(id, 1, 1000);
   // 70 s later the 16-bit times alone would make the old knock look 4.5 s
   // old; the full time of the newest knock says otherwise.
@@ -80,15 +86,15 @@ TEST_CASE("a source silent longer than the timeout is cleared whole",
 
 TEST_CASE("when full, the lowest level goes first, least recent within it",
           "[source_table]") {
-  knock::SourceTable table(3, 4, 1);
-  const uint32_t progressing = table.Insert(V4(1));
+  knock::SourceTable table(3, 4, 1, kLevelsOnly);
+  const uint32_t progressing = table.Insert(V4(1), 0, kStaleMs);
   table.Touch(progressing, 3);
-  table.Insert(V4(2));
-  table.Insert(V4(3));
-  table.Insert(V4(4));  // evicts V4(2), the oldest at level 0
+  table.Insert(V4(2), 0, kStaleMs);
+  table.Insert(V4(3), 0, kStaleMs);
+  table.Insert(V4(4), 0, kStaleMs);  // evicts V4(2), the oldest at level 0
   CHECK(table.Find(V4(2)) == knock::SourceTable::kNone);
   CHECK(table.Find(V4(1)) != knock::SourceTable::kNone);
-  for (uint32_t i = 5; i < 1000; ++i) table.Insert(V4(i));
+  for (uint32_t i = 5; i < 1000; ++i) table.Insert(V4(i), 0, kStaleMs);
   CHECK(table.Find(V4(1)) != knock::SourceTable::kNone);
   CHECK(table.evictions_with_progress() == 0);
   CHECK(table.size() == 3);
@@ -96,13 +102,103 @@ TEST_CASE("when full, the lowest level goes first, least recent within it",
 
 TEST_CASE("a table full of progress evicts its least recent",
           "[source_table]") {
-  knock::SourceTable table(2, 4, 1);
-  table.Touch(table.Insert(V4(1)), 2);
-  table.Touch(table.Insert(V4(2)), 5);
-  table.Insert(V4(3));
+  knock::SourceTable table(2, 4, 1, kLevelsOnly);
+  table.Touch(table.Insert(V4(1), 0, kStaleMs), 2);
+  table.Touch(table.Insert(V4(2), 0, kStaleMs), 5);
+  table.Insert(V4(3), 0, kStaleMs);
   CHECK(table.Find(V4(1)) == knock::SourceTable::kNone);
   CHECK(table.Find(V4(2)) != knock::SourceTable::kNone);
   CHECK(table.evictions_with_progress() == 1);
+}
+
+TEST_CASE("the young pool is three quarters of the table", "[source_table]") {
+  CHECK(knock::SourceTable(65536, 12, 1).young_limit() == 49152);
+  CHECK(knock::SourceTable(1000, 12, 1).young_limit() == 750);
+  CHECK(knock::SourceTable(1000, 12, 1, kLevelsOnly).young_limit() == 0);
+}
+
+TEST_CASE("a young source is evicted by nothing but young_limit insertions",
+          "[source_table]") {
+  // Before it, a table full of old sources at the highest level, all active
+  // now; after it, new sources that climb to the highest level at once.
+  knock::SourceTable table(100, 12, 3);
+  uint32_t next = 1000;
+  for (int i = 0; i < 200; ++i)
+    table.Touch(table.Insert(V4(next++), 0, kStaleMs), 7);
+  const uint32_t client = table.Insert(V4(1), 0, kStaleMs);
+  table.Touch(client, 1);
+  for (uint32_t i = 0; i < table.young_limit(); ++i) {
+    table.Touch(table.Insert(V4(next++), 1, kStaleMs), 7);
+    REQUIRE(table.Find(V4(1)) == client);
+  }
+  CHECK_FALSE(table.IsYoung(client));
+  CHECK(table.evictions_young() == 0);
+  // Old now, at level 1 below everyone: the next insertion takes it.
+  table.Insert(V4(next++), 1, kStaleMs);
+  CHECK(table.Find(V4(1)) == knock::SourceTable::kNone);
+  CHECK(table.size() == 100);
+}
+
+TEST_CASE("without the young pool the same newcomer goes at once",
+          "[source_table]") {
+  knock::SourceTable table(100, 12, 3, kLevelsOnly);
+  uint32_t next = 1000;
+  for (int i = 0; i < 200; ++i)
+    table.Touch(table.Insert(V4(next++), 0, kStaleMs), 7);
+  table.Touch(table.Insert(V4(1), 0, kStaleMs), 1);
+  table.Touch(table.Insert(V4(next++), 1, kStaleMs), 7);
+  CHECK(table.Find(V4(1)) == knock::SourceTable::kNone);
+}
+
+TEST_CASE("knocks do not move a young source in its pool", "[source_table]") {
+  knock::SourceTable table(4, 12, 3);  // three young, one old
+  const uint32_t first = table.Insert(V4(1), 0, kStaleMs);
+  table.Insert(V4(2), 0, kStaleMs);
+  table.Insert(V4(3), 0, kStaleMs);
+  table.Insert(V4(4), 0, kStaleMs);  // V4(1) is now old
+  CHECK_FALSE(table.IsYoung(first));
+  const uint32_t second = table.Find(V4(2));
+  for (int i = 0; i < 10; ++i) table.Touch(second, 7 - i % 3);
+  CHECK(table.IsYoung(second));
+  table.Insert(V4(5), 0, kStaleMs);  // evicts V4(1); V4(2) grows old
+  CHECK(table.Find(V4(1)) == knock::SourceTable::kNone);
+  CHECK_FALSE(table.IsYoung(second));
+  CHECK(table.IsYoung(table.Find(V4(3))));
+}
+
+TEST_CASE("a stale source goes first, whatever its level or age",
+          "[source_table]") {
+  knock::SourceTable table(4, 12, 3);
+  const uint32_t high = table.Insert(V4(1), 0, kStaleMs);
+  table.Append(high, 100, 0);
+  table.Touch(high, 7);
+  for (uint32_t i = 2; i <= 4; ++i) {
+    const uint32_t id = table.Insert(V4(i), 8000, kStaleMs);
+    table.Append(id, 100, 8000);
+  }
+  // V4(1) is old, at level 7, and silent for 12 s: more than the timeout.
+  table.Insert(V4(5), 12000, kStaleMs);
+  CHECK(table.Find(V4(1)) == knock::SourceTable::kNone);
+  CHECK(table.evictions_stale() == 1);
+  CHECK(table.evictions_with_progress() == 1);
+  // V4(2) has grown old; the oldest young one, V4(3), silent as long, is
+  // looked at first.
+  table.Insert(V4(6), 18500, kStaleMs);
+  CHECK(table.Find(V4(3)) == knock::SourceTable::kNone);
+  CHECK(table.Find(V4(2)) != knock::SourceTable::kNone);
+  CHECK(table.evictions_stale() == 2);
+  CHECK(table.evictions_young() == 0);
+}
+
+TEST_CASE("a table of fewer than four sources evicts its oldest young",
+          "[source_table]") {
+  knock::SourceTable table(2, 12, 3);  // all young
+  table.Insert(V4(1), 0, kStaleMs);
+  table.Insert(V4(2), 0, kStaleMs);
+  table.Insert(V4(3), 0, kStaleMs);
+  CHECK(table.Find(V4(1)) == knock::SourceTable::kNone);
+  CHECK(table.Find(V4(2)) != knock::SourceTable::kNone);
+  CHECK(table.evictions_young() == 1);
 }
 
 TEST_CASE("a million sources fit the memory goal", "[source_table]") {
@@ -110,7 +206,7 @@ TEST_CASE("a million sources fit the memory goal", "[source_table]") {
   for (uint32_t i = 0; i < 1000000; ++i) {
     uint8_t bytes[16] = {0x20, 0x01, 0x0d, 0xb8};
     std::memcpy(bytes + 12, &i, 4);
-    table.Append(table.Insert(knock::IpAddress::V6(bytes)), 1, 1);
+    table.Append(table.Insert(knock::IpAddress::V6(bytes), 1, kStaleMs), 1, 1);
   }
   CHECK(table.size() == 1000000);
   // The benchmark goal is 128 MB of RSS with a million sources tracked.
@@ -119,4 +215,18 @@ TEST_CASE("a million sources fit the memory goal", "[source_table]") {
   // 2^21 four-byte buckets (at most half full). A padded record would show.
   CHECK(table.MemoryBytes() == size_t{1000000} * 32 + size_t{1000000} * 16 * 4 +
                                    (size_t{1} << 21) * 4);
+}
+
+TEST_CASE("a knock captured a little out of order makes no one stale",
+          "[source_table]") {
+  knock::SourceTable table(2, 12, 3, kLevelsOnly);
+  const uint32_t high = table.Insert(V4(1), 1000, kStaleMs);
+  table.Append(high, 100, 1000);
+  table.Touch(high, 7);
+  table.Touch(table.Insert(V4(2), 1000, kStaleMs), 1);
+  // 1 ms before V4(1)'s newest knock: not an age of 49 days.
+  table.Insert(V4(3), 999, kStaleMs);
+  CHECK(table.Find(V4(1)) == high);
+  CHECK(table.Find(V4(2)) == knock::SourceTable::kNone);
+  CHECK(table.evictions_stale() == 0);
 }
