@@ -1,6 +1,7 @@
 // The per-source table: lookups, bounded history, time-outs, the young pool
 // and the eviction order (stale, then by progress level, young last).
 #include <catch2/catch.hpp>
+#include <random>
 
 #include "knockd/sniffer/source_table.h"
 
@@ -229,4 +230,55 @@ TEST_CASE("a knock captured a little out of order makes no one stale",
   CHECK(table.Find(V4(1)) == high);
   CHECK(table.Find(V4(2)) == knock::SourceTable::kNone);
   CHECK(table.evictions_stale() == 0);
+}
+
+// Random operations of every kind around a marked source: it stays until
+// young_limit() insertions after its own, whatever else happens, and the
+// table never holds more than max_sources or loses track of anyone.
+TEST_CASE("random operations never evict a young source early",
+          "[source_table]") {
+  std::mt19937 rng(2024);
+  for (int round = 0; round < 20; ++round) {
+    const uint32_t max_sources = 4 + rng() % 300;
+    knock::SourceTable table(max_sources, 12, rng());
+    std::vector<uint32_t> live;  // addresses, by number
+    uint32_t next = 0, now = 0;
+    uint32_t marked = UINT32_MAX, inserts_since_marked = 0;
+    for (int step = 0; step < 20000; ++step) {
+      now += rng() % 3;
+      const int what = static_cast<int>(rng() % 10);
+      if (what < 5 || live.empty()) {
+        const uint32_t n = next++;
+        const uint32_t id = table.Insert(V4(n), now, kStaleMs);
+        table.Append(id, static_cast<uint16_t>(rng()), now);
+        table.Touch(id, static_cast<int>(rng() % 9));
+        live.push_back(n);
+        ++inserts_since_marked;
+        if (marked == UINT32_MAX && step > 1000) {
+          marked = n;
+          inserts_since_marked = 0;
+        }
+      } else {
+        const uint32_t n = live[rng() % live.size()];
+        const uint32_t id = table.Find(V4(n));
+        if (id == knock::SourceTable::kNone) continue;  // evicted
+        if (what == 9 && n != marked) {
+          table.Remove(id);
+        } else {
+          table.Append(id, static_cast<uint16_t>(rng()), now);
+          table.Touch(id, static_cast<int>(rng() % 9));
+        }
+      }
+      REQUIRE(table.size() <= max_sources);
+      if (marked != UINT32_MAX && inserts_since_marked < table.young_limit())
+        REQUIRE(table.Find(V4(marked)) != knock::SourceTable::kNone);
+      if (marked != UINT32_MAX && inserts_since_marked >= table.young_limit()) {
+        marked = UINT32_MAX;  // a new one is marked at the next insertion
+        inserts_since_marked = 0;
+      }
+      if (live.size() > 4 * max_sources)
+        live.erase(live.begin(), live.begin() + max_sources);
+    }
+    CHECK(table.evictions_young() == 0);
+  }
 }
