@@ -141,6 +141,20 @@ bool SourceTable::ForgetOlderThan(uint32_t id, uint32_t now_ms,
   return true;
 }
 
+uint32_t SourceTable::RemoveIdle(uint32_t now_ms, uint32_t timeout_ms) {
+  uint32_t removed = 0;
+  for (RecencyList& list : lists_) {
+    // Each list is in order of last activity, so the idle ones lead it.
+    while (list.head != kNone &&
+           now_ms - records_[list.head].last_ms > timeout_ms) {
+      Remove(list.head);
+      ++removed;
+    }
+  }
+  idle_removals_ += removed;
+  return removed;
+}
+
 void SourceTable::ForgetPorts(uint32_t id, std::span<const uint16_t> ports) {
   Record& record = records_[id];
   RememberedKnock* history = &knocks_[size_t{id} * history_];

@@ -46,6 +46,15 @@ class SourceTable {
   /// Forgets knocks more than `timeout_ms` (at most 30 s) before `now_ms`;
   /// returns true if anything was forgotten.
   bool ForgetOlderThan(uint32_t id, uint32_t now_ms, uint32_t timeout_ms);
+  /// Removes every source whose newest knock is more than `timeout_ms`
+  /// before `now_ms`. Its history can no longer count towards a sequence
+  /// (ForgetOlderThan would clear it at its next knock), so it only held
+  /// memory and a place in the table: without this, every source that ever
+  /// knocked stayed until eviction, and a table under steady traffic grew
+  /// to max_sources. Walks each level's recency list from its least
+  /// recently active end, so the cost is the sources removed plus one per
+  /// level. Returns how many went.
+  uint32_t RemoveIdle(uint32_t now_ms, uint32_t timeout_ms);
   /// Forgets every remembered knock on one of `ports`.
   void ForgetPorts(uint32_t id, std::span<const uint16_t> ports);
   std::span<const RememberedKnock> History(uint32_t id) const {
@@ -58,6 +67,8 @@ class SourceTable {
 
   uint32_t size() const { return live_; }
   uint64_t evictions() const { return evictions_; }
+  /// Sources removed by RemoveIdle.
+  uint64_t idle_removals() const { return idle_removals_; }
   /// Evictions of sources that held two or more ports of a sequence.
   uint64_t evictions_with_progress() const { return evictions_with_progress_; }
   /// Bytes this table holds now (records, knocks and index).
@@ -104,6 +115,7 @@ class SourceTable {
   uint32_t live_ = 0;
   uint64_t evictions_ = 0;
   uint64_t evictions_with_progress_ = 0;
+  uint64_t idle_removals_ = 0;
 };
 
 }  // namespace knock
