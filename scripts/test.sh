@@ -22,7 +22,8 @@ fi
 
 # Sanitizers: any ASan, UBSan or leak report fails the test that caused it
 # (the end-to-end tests also collect the reports of the programs they start;
-# see tests/e2e/lib.sh). Benchmarks and packaging are not run twice.
+# see tests/e2e/lib.sh). Benchmarks, packaging and the soak are not run
+# twice (a sanitized build's memory is not the daemon's).
 asan_start=$SECONDS
 cmake -S . -B build-asan -G Ninja -DKNOCK_SANITIZE=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -30,7 +31,7 @@ cmake --build build-asan -j"$(nproc)"
 (cd build-asan &&
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --output-on-failure --timeout 600 -j"$(nproc)" -LE "bench|package")
+  ctest --output-on-failure --timeout 600 -j"$(nproc)" -LE "bench|package|soak")
 echo "sanitizers: $((SECONDS - asan_start)) s"
 
 fuzz_start=$SECONDS

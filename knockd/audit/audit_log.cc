@@ -138,13 +138,13 @@ bool AuditLog::Repair(AuditSealState* state, int64_t time_us,
     *err = Errno(log_path_, "cannot read the audit log's end");
     return false;
   }
-  if (tail.back() == '\n') {
-    tail.pop_back();
-    const size_t start = tail.rfind('\n');
-    return CatchUp(tail.substr(start == std::string::npos ? 0 : start + 1),
-                   state, err);
-  }
+  // Complete lines a batch wrote before a crash come first; a torn last
+  // line after them is sealed over below.
   const size_t newline = tail.rfind('\n');
+  const std::string complete =
+      newline == std::string::npos ? "" : tail.substr(0, newline);
+  if (!CatchUp(complete, state, err)) return false;
+  if (tail.back() == '\n') return true;
   const std::string fragment =
       newline == std::string::npos ? tail : tail.substr(newline + 1);
   if (!WriteBytes("\n", err)) return false;
@@ -164,20 +164,33 @@ bool AuditLog::Repair(AuditSealState* state, int64_t time_us,
   return WriteSealed(recovered, state, err);
 }
 
-bool AuditLog::CatchUp(const std::string& last_line, AuditSealState* state,
+bool AuditLog::CatchUp(const std::string& tail, AuditSealState* state,
                        std::string* err) {
-  AuditLine line;
-  std::string why;
-  // Not ours to judge: the verifier reports a bad log; the writer goes on.
-  if (!ParseAuditLine(last_line, &line, &why) || line.seq != state->seq ||
-      !SameAuditMac(line.prev, state->prev) ||
-      !AuditLineVerifies(line, state->key))
-    return true;
-  // The record was written but the state not replaced (a crash between).
-  state->Advance(line.mac);
-  notes_.push_back(key_path_ +
-                   ": one record behind the log (a crash "
-                   "between the two writes); caught up to record " +
+  uint64_t caught_up = 0;
+  size_t start = 0;
+  while (start < tail.size()) {
+    size_t end = tail.find('\n', start);
+    if (end == std::string::npos) end = tail.size();
+    AuditLine line;
+    std::string why;
+    // Lines before the state's record (or cut by the tail's start) are
+    // skipped; a line that does not chain on is not ours to judge: the
+    // verifier reports a bad log; the writer goes on.
+    if (ParseAuditLine(tail.substr(start, end - start), &line, &why) &&
+        line.seq == state->seq && SameAuditMac(line.prev, state->prev) &&
+        AuditLineVerifies(line, state->key)) {
+      // Written but not recorded in the state (a crash between).
+      state->Advance(line.mac);
+      ++caught_up;
+    }
+    start = end + 1;
+  }
+  if (caught_up == 0) return true;
+  notes_.push_back(key_path_ + ": " +
+                   (caught_up == 1 ? std::string("one record")
+                                   : std::to_string(caught_up) + " records") +
+                   " behind the log (a crash between the two writes); caught "
+                   "up to record " +
                    std::to_string(state->seq));
   return WriteAuditSealState(key_path_, *state, err);
 }
@@ -202,25 +215,48 @@ bool AuditLog::WriteSealed(const AuditRecord& record, AuditSealState* state,
 }
 
 bool AuditLog::Append(const AuditRecord& record, std::string* err) {
+  return AppendAll({record}, err);
+}
+
+std::string AuditLog::SealAll(const std::vector<AuditRecord>& records,
+                              AuditSealState* state) {
+  std::string lines;
+  for (const AuditRecord& record : records) {
+    AuditMac mac;
+    lines += SealAuditRecord(record, *state, &mac);
+    state->Advance(mac);
+  }
+  return lines;
+}
+
+bool AuditLog::AppendAll(const std::vector<AuditRecord>& records,
+                         std::string* err) {
   if (log_fd_ < 0) {
     *err = "the audit log is not open";
     return false;
   }
+  if (records.empty()) return true;
   if (!Lock(err)) return false;
   AuditSealState state;
   uint64_t size = 0;
+  const int64_t time_us = records.front().time_us;
   bool ok = ReadAuditSealState(key_path_, &state, err) && ReopenIfMoved(err) &&
-            Repair(&state, record.time_us, err) && FileSize(&size, err);
+            Repair(&state, time_us, err) && FileSize(&size, err);
   if (ok && max_bytes_ > 0 && size >= max_bytes_) {
     ok = RotateLocked(err) && FileSize(&size, err);
   }
+  std::vector<AuditRecord> batch;
   if (ok && size == 0) {
-    AuditRecord header{"file", record.time_us, {}};
+    AuditRecord header{"file", time_us, {}};
     header.fields["key_id"] = state.key_id;
     if (state.seq > 0) header.fields["continues"] = state.seq - 1;
-    ok = WriteSealed(header, &state, err);
+    batch.push_back(std::move(header));
   }
-  ok = ok && WriteSealed(record, &state, err);
+  batch.insert(batch.end(), records.begin(), records.end());
+  // The lines go first, the state after: a crash between leaves the state
+  // behind (caught up later), never ahead of the log (a hole in the chain).
+  ok = ok && WriteBytes(SealAll(batch, &state), err) &&
+       WriteAuditSealState(key_path_, state, err);
   Unlock();
   return ok;
 }

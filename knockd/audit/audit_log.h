@@ -36,6 +36,11 @@ class AuditLog {
   /// reopened first; a new file begins with a "file" record continuing the
   /// chain.
   bool Append(const AuditRecord& record, std::string* err);
+  /// A group commit: seals `records` in order, writes them with one write()
+  /// and replaces the sealing state once (one fsync for the batch). A crash
+  /// in between leaves the state behind the log by at most the batch, which
+  /// the next Open or Append catches up.
+  bool AppendAll(const std::vector<AuditRecord>& records, std::string* err);
   /// Renames the current file to "<log>.<first seq, 12 digits>"; the next
   /// record starts a new file.
   bool Rotate(std::string* err);
@@ -51,11 +56,16 @@ class AuditLog {
   bool OpenFile(std::string* err);
   bool ReopenIfMoved(std::string* err);
   bool Repair(AuditSealState* state, int64_t time_us, std::string* err);
-  bool CatchUp(const std::string& last_line, AuditSealState* state,
+  /// Advances `state` over the complete lines of `tail` it sealed but did
+  /// not record (a crash between writing a batch and replacing the state).
+  bool CatchUp(const std::string& tail, AuditSealState* state,
                std::string* err);
   bool RotateLocked(std::string* err);
   bool WriteSealed(const AuditRecord& record, AuditSealState* state,
                    std::string* err);
+  /// Seals `records` into one buffer, advancing `state` in memory.
+  std::string SealAll(const std::vector<AuditRecord>& records,
+                      AuditSealState* state);
   bool WriteBytes(const std::string& bytes, std::string* err);
   bool FileSize(uint64_t* size, std::string* err);
 

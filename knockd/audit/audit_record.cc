@@ -82,6 +82,31 @@ AuditRecord AuditMatch(const KnockOutcome& event, const ServerConfig& config) {
   return record;
 }
 
+AuditRecord AuditRefusals(int64_t time_us, const RefusalSummary& summary,
+                          std::string_view client, std::string_view service) {
+  AuditRecord record{"refusals", time_us, {}};
+  record.fields["verdict"] = AuditEventName(summary.verdict);
+  record.fields["client"] = std::string(client);
+  record.fields["service"] = std::string(service);
+  record.fields["source"] = summary.addresses.empty()
+                                ? std::string()
+                                : summary.addresses[0].ToString();
+  if (summary.verdict == Verdict::kReplay)
+    record.fields["first_source"] = summary.first_source.ToString();
+  record.fields["window"] = summary.owner.window;
+  record.fields["slot"] = summary.owner.slot;
+  record.fields["second"] =
+      FormatTimestampUs(summary.second * int64_t{1000000});
+  record.fields["count"] = summary.count;
+  record.fields["sources"] = summary.sources;
+  if (summary.sources_capped) record.fields["sources_at_least"] = true;
+  std::vector<std::string> addresses;
+  for (const IpAddress& address : summary.addresses)
+    addresses.push_back(address.ToString());
+  record.fields["addresses"] = addresses;
+  return record;
+}
+
 AuditRecord AuditExpiry(int64_t time_us, std::string_view client,
                         std::string_view service, const IpAddress& source) {
   AuditRecord record{"expiry", time_us, {}};

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "knockd/shared/knock_outcome.h"
+#include "knockd/shared/privsep_message.h"
 #include "knockd/shared/server_config.h"
 
 namespace knock {
@@ -31,6 +32,11 @@ AuditRecord AuditReload(int64_t time_us, const std::string& config_path,
 /// A completed sequence: "grant", "refresh", "replay" or "expired_window".
 /// `config` resolves the service's ports.
 AuditRecord AuditMatch(const KnockOutcome& event, const ServerConfig& config);
+/// Refusals of one sequence in one second, summed by the sniffer: event
+/// "refusals", with the verdict, how many, from how many sources, and the
+/// first few addresses. `source` is the first of them.
+AuditRecord AuditRefusals(int64_t time_us, const RefusalSummary& summary,
+                          std::string_view client, std::string_view service);
 /// A grant's hole closed (its time ran out).
 AuditRecord AuditExpiry(int64_t time_us, std::string_view client,
                         std::string_view service, const IpAddress& source);

@@ -73,6 +73,14 @@ std::string Details(const AuditEvent& event) {
     return Who(event) + " (first used by " + AuditString(json, "first_source") +
            ")";
   if (kind == "expired_window" || kind == "expiry") return Who(event);
+  if (kind == "refusals")
+    return event.client + " " + event.service + ": " +
+           std::to_string(AuditUnsigned(json, "count", 0)) + " " +
+           AuditString(json, "verdict") + " from " +
+           (json.contains("sources_at_least") ? "at least " : "") +
+           std::to_string(AuditUnsigned(json, "sources", 0)) +
+           " sources, first " + event.source + " (second " +
+           AuditString(json, "second") + ")";
   if (kind == "start")
     return AuditString(json, "config") + ", " +
            Count(AuditUnsigned(json, "clients", 0), "client", "clients") +
@@ -159,8 +167,8 @@ OpenHoles FindOpenHoles(const std::vector<AuditEvent>& events, int64_t now_us) {
 
 const std::vector<std::string_view>& AuditEventKinds() {
   static const std::vector<std::string_view> kKinds = {
-      "file",   "start",          "stop",   "reload", "grant",    "refresh",
-      "replay", "expired_window", "expiry", "flush",  "recovered"};
+      "file",   "start",          "stop",   "reload", "grant",     "refresh",
+      "replay", "expired_window", "expiry", "flush",  "recovered", "refusals"};
   return kKinds;
 }
 
@@ -256,6 +264,13 @@ std::string FormatAuditSummary(const std::vector<AuditEvent>& events,
       ++refused[event.source].replays;
     } else if (event.event == "expired_window") {
       ++refused[event.source].expired_windows;
+    } else if (event.event == "refusals") {
+      // Summed by the sniffer: counted under the first source it names.
+      const uint64_t count = AuditUnsigned(event.json, "count", 0);
+      if (AuditString(event.json, "verdict") == "replay")
+        refused[event.source].replays += count;
+      else
+        refused[event.source].expired_windows += count;
     }
   }
   std::string text = Count(events.size(), "record", "records");

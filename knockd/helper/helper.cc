@@ -33,6 +33,8 @@ constexpr int kSnifferStopWaitMs = 3000;
 constexpr int kStopPollMs = 50;
 constexpr int64_t kMicrosPerSecond = 1000000;
 constexpr mode_t kStateDirMode = 0700;
+// Audit records wait at most one pass of the loop, and at most this many.
+constexpr size_t kMaxAuditBatch = 64;
 
 bool MakeDirectories(const std::string& path, std::string* err) {
   for (size_t slash = 1; slash != std::string::npos;) {
@@ -178,8 +180,18 @@ bool Helper::OpenAudit(std::string* err) {
 
 void Helper::Audit(const knock::AuditRecord& record) {
   if (!audit_.is_open()) return;
+  audit_batch_.push_back(record);
+  if (audit_batch_.size() >= kMaxAuditBatch) FlushAudit();
+}
+
+void Helper::FlushAudit() {
+  if (audit_batch_.empty()) return;
   std::string err;
-  if (!audit_.Append(record, &err)) logger_.Error("audit log: " + err);
+  // A group commit: every record of the batch sealed and written, then the
+  // sealing state replaced (fsynced) once. Holes were opened before their
+  // records, as before; the used set was saved before each hole.
+  if (!audit_.AppendAll(audit_batch_, &err)) logger_.Error("audit log: " + err);
+  audit_batch_.clear();
   for (const std::string& note : audit_.TakeNotes())
     logger_.Warning("audit log: " + note);
 }
@@ -276,6 +288,24 @@ void Helper::OnRefusal(const knock::PrivsepMessage& message) {
                           *config_));
 }
 
+void Helper::OnRefusalSummary(const knock::PrivsepMessage& message) {
+  const knock::RefusalSummary& summary = message.summary;
+  const std::string& client = config_->clients[summary.owner.client].name;
+  const std::string& service = config_->services[summary.owner.service].name;
+  logger_.Warning("refused " + std::to_string(summary.count) + " " +
+                  knock::AuditEventName(summary.verdict) + " of client " +
+                  client + " service " + service + " (window " +
+                  std::to_string(summary.owner.window) + " slot " +
+                  std::to_string(summary.owner.slot) + ") from " +
+                  (summary.sources_capped ? "at least " : "") +
+                  std::to_string(summary.sources) +
+                  " sources in the second of " +
+                  knock::FormatTimestampUs(summary.second * kMicrosPerSecond) +
+                  ", first " + summary.addresses[0].ToString());
+  Audit(knock::AuditRefusals(knock::SystemClock().NowMicros(), summary, client,
+                             service));
+}
+
 bool Helper::Abandon(const std::string& why) {
   logger_.Error("stopping: " + why +
                 "; the firewall table stays (fail closed)");
@@ -305,6 +335,9 @@ bool Helper::HandleMessage(const knock::PrivsepMessage& message) {
       return true;
     case knock::PrivsepMessageType::kRefusal:
       OnRefusal(message);
+      return true;
+    case knock::PrivsepMessageType::kRefusalSummary:
+      OnRefusalSummary(message);
       return true;
     case knock::PrivsepMessageType::kReconfigured:
       if (!pending_reload_)
@@ -466,6 +499,7 @@ void Helper::PollOnce(int signal_fd) {
   if (fds[1].revents) HandleSniffer();
   if (fds[0].revents & POLLIN) HandleSignals(signal_fd);
   if (!stopping_) OnTimer();
+  FlushAudit();
 }
 
 void Helper::StopSniffer() {
@@ -511,6 +545,7 @@ void Helper::StopSniffer() {
 int Helper::Loop() {
   while (!stopping_) PollOnce(signal_fd_);
   StopSniffer();
+  FlushAudit();
   close(signal_fd_);
   return exit_status_;
 }

@@ -55,8 +55,11 @@ class Helper {
   bool DropPrivileges(std::string* err);
   /// Opens the sealed audit log; without `knockd audit init` it stays off.
   bool OpenAudit(std::string* err);
-  /// Appends one record; a failure is logged, never fatal.
+  /// Queues one record for the next group commit (at once when the batch
+  /// is full); a failure is logged, never fatal.
   void Audit(const knock::AuditRecord& record);
+  /// Writes the queued records with one seal-state fsync.
+  void FlushAudit();
 
   /// Reads every waiting message; false once the helper must stop.
   bool HandleSniffer();
@@ -64,6 +67,7 @@ class Helper {
   void OnReady();
   void OnGrant(const knock::PrivsepMessage& message);
   void OnRefusal(const knock::PrivsepMessage& message);
+  void OnRefusalSummary(const knock::PrivsepMessage& message);
   /// The sniffer misbehaved or died: log it and stop, failing closed.
   bool Abandon(const std::string& why);
 
@@ -88,6 +92,7 @@ class Helper {
   std::unique_ptr<knock::ReplayStore> store_;
   knock::AuditLog audit_;
   knock::AuditGrantTracker audit_grants_;
+  std::vector<knock::AuditRecord> audit_batch_;
   knock::PrivsepChannel channel_;
   int signal_fd_ = -1;
   pid_t sniffer_pid_ = -1;

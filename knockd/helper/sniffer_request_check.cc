@@ -42,6 +42,10 @@ bool CheckOwner(const PrivsepMessage& message, const ServerConfig& config,
                   "slot " + std::to_string(owner.slot) + " of " +
                       std::to_string(config.knock.slots),
                   err);
+  // A summary goes out only once its second is over, and after a clock step
+  // it may name the windows before it: its window is not checked against
+  // the clock (it opens nothing; the owner's other fields still are).
+  if (message.type == PrivsepMessageType::kRefusalSummary) return true;
   // Packet time (the sniffer's) trails the helper's clock: a sequence of the
   // window just behind skew (refused as expired) may be reported after the
   // window turned. One more window either way absorbs that lag and a small
@@ -65,7 +69,8 @@ bool CheckSnifferRequest(const PrivsepMessage& message,
                          const ServerConfig& config, int64_t now_us,
                          std::string* err) {
   if (message.type != PrivsepMessageType::kGrant &&
-      message.type != PrivsepMessageType::kRefusal)
+      message.type != PrivsepMessageType::kRefusal &&
+      message.type != PrivsepMessageType::kRefusalSummary)
     return true;
   if (!CheckOwner(message, config, now_us, err)) return false;
   if (message.type != PrivsepMessageType::kGrant) return true;

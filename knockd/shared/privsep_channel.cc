@@ -76,6 +76,22 @@ bool PrivsepChannel::Send(const std::vector<uint8_t>& message, int passed_fd,
   return false;
 }
 
+SendResult PrivsepChannel::TrySend(const std::vector<uint8_t>& message,
+                                   std::string* err) {
+  for (;;) {
+    if (send(fd_, message.data(), message.size(),
+             MSG_NOSIGNAL | MSG_DONTWAIT) ==
+        static_cast<ssize_t>(message.size()))
+      return SendResult::kSent;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return SendResult::kFull;
+    *err = std::string("sending a ") +
+           PrivsepMessageName(message.empty() ? 0 : message[0]) +
+           " message: " + strerror(errno);
+    return SendResult::kError;
+  }
+}
+
 ReceiveResult PrivsepChannel::Receive(std::vector<uint8_t>* message,
                                       int* passed_fd, std::string* err) {
   message->resize(kMaxPrivsepMessageBytes + 1);

@@ -9,6 +9,13 @@
 
 namespace knock {
 
+/// What one non-blocking send did.
+enum class SendResult {
+  kSent,   // the whole message is on its way
+  kFull,   // the channel has no room now; nothing was sent
+  kError,  // see the error text
+};
+
 /// What one receive found.
 enum class ReceiveResult {
   kMessage,  // one message is in the buffer
@@ -36,6 +43,8 @@ class PrivsepChannel {
   /// Sends one message, with `passed_fd` attached when it is not -1.
   bool Send(const std::vector<uint8_t>& message, int passed_fd,
             std::string* err);
+  /// Sends one message if the channel has room now; never waits.
+  SendResult TrySend(const std::vector<uint8_t>& message, std::string* err);
   /// Receives one message. A message longer than the buffer keeps its real
   /// length in `message->size()` (its tail unread) so that a size check
   /// refuses it. With `passed_fd` null, a descriptor sent along is closed by

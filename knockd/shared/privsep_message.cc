@@ -18,7 +18,11 @@ constexpr size_t kRefusalBytes = 1 + 1 + 2 * kAddressBytes + kOwnerBytes;
 constexpr size_t kReconfigureBytes = 1 + kKeyBytes;
 constexpr size_t kReconfiguredBytes = 2;
 constexpr size_t kShutdownBytes = 1;
+constexpr size_t kRefusalSummaryBytes =
+    1 + 1 + kOwnerBytes + 8 + 4 + 4 + 1 + kAddressBytes + 1 +
+    RefusalSummary::kMaxAddresses * kAddressBytes;
 static_assert(kRefusalBytes < kMaxPrivsepMessageBytes);
+static_assert(kRefusalSummaryBytes < kMaxPrivsepMessageBytes);
 
 /// Appends fields little-endian.
 class Writer {
@@ -119,6 +123,8 @@ size_t ExpectedSize(uint8_t type) {
       return kReconfiguredBytes;
     case PrivsepMessageType::kShutdown:
       return kShutdownBytes;
+    case PrivsepMessageType::kRefusalSummary:
+      return kRefusalSummaryBytes;
   }
   return 0;
 }
@@ -177,6 +183,52 @@ bool DecodeRefusal(Reader* reader, PrivsepMessage* out, std::string* err) {
   return true;
 }
 
+bool DecodeRefusalSummary(Reader* reader, PrivsepMessage* out,
+                          std::string* err) {
+  RefusalSummary& summary = out->summary;
+  const uint8_t verdict = reader->U8();
+  if (verdict != static_cast<uint8_t>(Verdict::kReplay) &&
+      verdict != static_cast<uint8_t>(Verdict::kExpiredWindow)) {
+    return reader->Fail(
+        "verdict " + std::to_string(verdict) + " is not a refusal", err);
+  }
+  summary.verdict = out->verdict = static_cast<Verdict>(verdict);
+  reader->Owner(&summary.owner);
+  out->owner = summary.owner;
+  summary.second = static_cast<int64_t>(reader->Uint(8));
+  summary.count = static_cast<uint32_t>(reader->Uint(4));
+  summary.sources = static_cast<uint32_t>(reader->Uint(4));
+  const uint8_t capped = reader->U8();
+  if (summary.second < 0)
+    return reader->Fail("second " + std::to_string(summary.second), err);
+  if (summary.count == 0) return reader->Fail("count is 0", err);
+  if (summary.sources == 0 || summary.sources > summary.count)
+    return reader->Fail("sources " + std::to_string(summary.sources) +
+                            " of count " + std::to_string(summary.count),
+                        err);
+  if (capped > 1)
+    return reader->Fail("sources_capped is " + std::to_string(capped), err);
+  summary.sources_capped = capped == 1;
+  const bool has_first_source = summary.verdict == Verdict::kReplay;
+  if (has_first_source
+          ? !reader->Address("first_source", &summary.first_source, err)
+          : !reader->NoAddress("first_source", "an expired window", err))
+    return false;
+  out->first_source = summary.first_source;
+  const uint8_t addresses = reader->U8();
+  if (addresses == 0 || addresses > RefusalSummary::kMaxAddresses ||
+      addresses > summary.sources)
+    return reader->Fail("address count " + std::to_string(addresses), err);
+  summary.addresses.resize(addresses);
+  for (size_t i = 0; i < RefusalSummary::kMaxAddresses; ++i) {
+    if (i < addresses ? !reader->Address("address", &summary.addresses[i], err)
+                      : !reader->NoAddress("address", "an unused slot", err))
+      return false;
+  }
+  out->source = summary.addresses[0];
+  return true;
+}
+
 bool DecodeReconfigured(Reader* reader, PrivsepMessage* out, std::string* err) {
   const uint8_t accepted = reader->U8();
   if (accepted > 1)
@@ -201,6 +253,8 @@ const char* PrivsepMessageName(uint8_t type) {
       return "reconfigured";
     case PrivsepMessageType::kShutdown:
       return "shutdown";
+    case PrivsepMessageType::kRefusalSummary:
+      return "refusal summary";
   }
   return "unknown";
 }
@@ -234,6 +288,32 @@ std::vector<uint8_t> EncodeRefusal(Verdict verdict, const IpAddress& source,
   return writer.Take();
 }
 
+std::vector<uint8_t> EncodeRefusalSummary(const RefusalSummary& summary) {
+  Writer writer(PrivsepMessageType::kRefusalSummary);
+  writer.U8(static_cast<uint8_t>(summary.verdict));
+  writer.Owner(summary.owner);
+  writer.Uint(static_cast<uint64_t>(summary.second), 8);
+  writer.Uint(summary.count, 4);
+  writer.Uint(summary.sources, 4);
+  writer.U8(summary.sources_capped ? 1 : 0);
+  if (summary.verdict == Verdict::kReplay) {
+    writer.Address(summary.first_source);
+  } else {
+    writer.NoAddress();
+  }
+  const size_t addresses =
+      std::min(summary.addresses.size(), RefusalSummary::kMaxAddresses);
+  writer.U8(static_cast<uint8_t>(addresses));
+  for (size_t i = 0; i < RefusalSummary::kMaxAddresses; ++i) {
+    if (i < addresses) {
+      writer.Address(summary.addresses[i]);
+    } else {
+      writer.NoAddress();
+    }
+  }
+  return writer.Take();
+}
+
 std::vector<uint8_t> EncodeReconfigured(bool accepted) {
   Writer writer(PrivsepMessageType::kReconfigured);
   writer.U8(accepted ? 1 : 0);
@@ -255,10 +335,10 @@ std::vector<uint8_t> EncodeReconfigure(const PrivateKey& server_key) {
 bool DecodeSnifferMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
                           std::string* err) {
   using T = PrivsepMessageType;
-  if (!CheckFrame(
-          data, size,
-          {T::kReady, T::kGrant, T::kRefusal, T::kReconfigured, T::kShutdown},
-          err))
+  if (!CheckFrame(data, size,
+                  {T::kReady, T::kGrant, T::kRefusal, T::kRefusalSummary,
+                   T::kReconfigured, T::kShutdown},
+                  err))
     return false;
   *out = PrivsepMessage();
   out->type = static_cast<T>(data[0]);
@@ -268,6 +348,8 @@ bool DecodeSnifferMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
       return DecodeGrant(&reader, out, err);
     case T::kRefusal:
       return DecodeRefusal(&reader, out, err);
+    case T::kRefusalSummary:
+      return DecodeRefusalSummary(&reader, out, err);
     case T::kReconfigured:
       return DecodeReconfigured(&reader, out, err);
     default:

@@ -25,6 +25,31 @@ enum class PrivsepMessageType : uint8_t {
   kReconfigure = 4,   // helper → sniffer: a reloaded configuration
   kReconfigured = 5,  // sniffer → helper: whether it took the reload
   kShutdown = 6,      // either way: stop now
+  // sniffer → helper: refusals of one owner in one second, summed, for the
+  // audit. Numbered apart from the others so that types other branches add
+  // after kShutdown cannot collide with it.
+  kRefusalSummary = 16,
+};
+
+/// Refusals of one sequence (owner) and verdict within one second of the
+/// sniffer's clock, summed so that a replay flood costs the helper one
+/// message and one audit record a second, not one per spoofed source.
+struct RefusalSummary {
+  static constexpr size_t kMaxAddresses = 4;
+  Verdict verdict = Verdict::kReplay;
+  SequenceOwner owner;
+  /// kReplay: who used the sequence first.
+  IpAddress first_source;
+  /// The second (Unix time) the refusals fell in.
+  int64_t second = 0;
+  /// How many refusals, from how many distinct sources; with
+  /// `sources_capped`, at least that many (the sniffer counts distinct
+  /// sources up to a bound).
+  uint32_t count = 0;
+  uint32_t sources = 0;
+  bool sources_capped = false;
+  /// The first few distinct sources, 1 to kMaxAddresses of them.
+  std::vector<IpAddress> addresses;
 };
 
 /// A decoded message. Only the fields of its type are meaningful.
@@ -42,11 +67,14 @@ struct PrivsepMessage {
   IpAddress first_source;
   /// kReconfigured: true if the sniffer switched to the new configuration.
   bool accepted = false;
+  /// kRefusalSummary (its verdict and owner are also in `verdict` and
+  /// `owner`, for the checks all sequence messages share).
+  RefusalSummary summary;
 };
 
 /// The largest message on the wire; a receive buffer one byte larger
 /// catches anything longer.
-constexpr size_t kMaxPrivsepMessageBytes = 64;
+constexpr size_t kMaxPrivsepMessageBytes = 128;
 
 /// The name both sides log: "ready", "grant", "refusal", ...; "unknown"
 /// for a byte that names no message.
@@ -59,6 +87,7 @@ std::vector<uint8_t> EncodeGrant(const IpAddress& source,
 std::vector<uint8_t> EncodeRefusal(Verdict verdict, const IpAddress& source,
                                    const IpAddress& first_source,
                                    const SequenceOwner& owner);
+std::vector<uint8_t> EncodeRefusalSummary(const RefusalSummary& summary);
 std::vector<uint8_t> EncodeReconfigured(bool accepted);
 std::vector<uint8_t> EncodeShutdown();
 /// The private key travels in the message; the configuration text travels
@@ -66,8 +95,8 @@ std::vector<uint8_t> EncodeShutdown();
 std::vector<uint8_t> EncodeReconfigure(const PrivateKey& server_key);
 
 /// What the helper accepts from the sniffer: ready, grant, refusal,
-/// reconfigured, shutdown. On failure `err` names the message and the bad
-/// field with its value.
+/// refusal summary, reconfigured, shutdown. On failure `err` names the message
+/// and the bad field with its value.
 bool DecodeSnifferMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
                           std::string* err);
 /// What the sniffer accepts from the helper: reconfigure (its key goes to

@@ -83,6 +83,22 @@ bool KnockMatcher::AdvanceTo(int64_t now_us) {
   return true;
 }
 
+bool KnockMatcher::RollToClock(int64_t now_us) {
+  const uint64_t window =
+      WindowAt(now_us / kMicrosPerSecond, config_->knock.step_seconds);
+  if (table_.rolled() && window == table_.current_window()) return false;
+  const bool forward = !table_.rolled() || window > table_.current_window();
+  table_.RollTo(window);
+  const uint64_t skew = static_cast<uint64_t>(config_->knock.skew);
+  if (forward) store_->PruneBefore(window > skew ? window - skew : 0);
+  return true;
+}
+
+void KnockMatcher::ForgetIdleSources(int64_t now_us) {
+  sources_->RemoveIdle(ToTableMs(now_us),
+                       static_cast<uint32_t>(config_->knock.seq_timeout_ms));
+}
+
 uint32_t KnockMatcher::ToTableMs(int64_t time_us) const {
   // Wrapping milliseconds: only differences within seq_timeout matter.
   return static_cast<uint32_t>(time_us / 1000);

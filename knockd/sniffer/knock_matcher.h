@@ -47,6 +47,13 @@ class KnockMatcher {
   /// Rolls the table to the window of `now_us`; prunes the replay store.
   /// Returns true when the window changed.
   bool AdvanceTo(int64_t now_us);
+  /// Centres the table on the window of `now_us`, backward too: after the
+  /// clock stepped. Prunes the replay store only when moving forward.
+  /// Returns true when the window changed.
+  bool RollToClock(int64_t now_us);
+  /// Removes the sources that have not knocked for seq_timeout: they can
+  /// no longer complete anything. Call about once a second.
+  void ForgetIdleSources(int64_t now_us);
   /// Feeds one knock. Returns true with `*event` set when a sequence
   /// completed (granted or refused).
   bool OnKnock(const Knock& knock, MatchEvent* event);

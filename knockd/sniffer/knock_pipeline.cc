@@ -11,6 +11,14 @@ namespace knock {
 
 namespace {
 
+constexpr int64_t kMicrosPerSecond = 1000000;
+
+// A replay flood must not become a log flood: past this many refusal lines
+// in one second the rest are only counted (the audit log has them summed).
+constexpr uint64_t kMaxRefusalLinesPerSecond = 10;
+
+int64_t Distance(int64_t a, int64_t b) { return a > b ? a - b : b - a; }
+
 std::string PortList(const std::vector<uint16_t>& ports) {
   std::string text;
   for (uint16_t port : ports) {
@@ -55,13 +63,81 @@ void KnockPipeline::OnFrame(const Frame& frame) {
   ++stats_.frames;
   Knock knock;
   if (!decoder_->Decode(frame, &knock)) return;
-  matcher_.AdvanceTo(knock.time_us);
+  if (live_clock_) {
+    FollowLiveFrame(knock.time_us);
+    Match(knock);
+    return;
+  }
+  FollowCapture(knock);
+}
+
+void KnockPipeline::Match(const Knock& knock) {
   MatchEvent match;
   if (matcher_.OnKnock(knock, &match)) Handle(match);
 }
 
+void KnockPipeline::FollowLiveFrame(int64_t time_us) {
+  // A boundary crossed since the last tick; a stamp far from the clock
+  // (frames queued across a clock step) moves nothing.
+  if (clock_us_ != 0 && Distance(time_us, clock_us_) <=
+                            config_->knock.step_seconds * kMicrosPerSecond)
+    matcher_.AdvanceTo(time_us);
+}
+
+void KnockPipeline::FollowCapture(const Knock& knock) {
+  int64_t jump_us = 0;
+  const int64_t now_us = capture_clock_.Observe(
+      knock.time_us, config_->knock.step_seconds * kMicrosPerSecond, &jump_us);
+  if (jump_us != 0) {
+    matcher_.RollToClock(now_us);
+    OnStep(jump_us, "the capture's clock", now_us);
+  } else if (capture_clock_.pending()) {
+    // Far from the clock: it waits for the frames after it to say whether
+    // the capture's clock stepped (then it belongs to the new windows) or
+    // not (then it is matched against the current ones).
+    if (held_.size() + 1 >= CaptureClock::kConfirmFrames) {
+      Match(held_.front());
+      held_.erase(held_.begin());
+    }
+    held_.push_back(knock);
+    return;
+  } else if (matcher_.AdvanceTo(now_us)) {
+    // A capture has no timer: idle sources go as its windows roll.
+    matcher_.ForgetIdleSources(now_us);
+  }
+  for (const Knock& earlier : held_) Match(earlier);
+  held_.clear();
+  Match(knock);
+}
+
+void KnockPipeline::OnStep(int64_t jump_us, const char* clock, int64_t now_us) {
+  ++stats_.clock_steps;
+  char seconds[32];
+  snprintf(
+      seconds, sizeof seconds, "%.3f",
+      static_cast<double>(jump_us < 0 ? -jump_us : jump_us) / kMicrosPerSecond);
+  logger_->Warning(std::string(clock) + " stepped " +
+                   (jump_us < 0 ? "back" : "forward") + " by " + seconds +
+                   " s to " + FormatTimestampUs(now_us) +
+                   ": knock windows rebuilt around window " +
+                   std::to_string(matcher_.table().current_window()));
+}
+
+void KnockPipeline::OnClock(int64_t realtime_us, int64_t monotonic_us) {
+  clock_us_ = realtime_us;
+  const int64_t jump_us =
+      step_detector_.Observe(realtime_us, monotonic_us,
+                             config_->knock.step_seconds * kMicrosPerSecond);
+  if (jump_us != 0) {
+    matcher_.RollToClock(realtime_us);
+    OnStep(jump_us, "the system clock", realtime_us);
+  }
+  OnTimer(realtime_us);
+}
+
 void KnockPipeline::OnTimer(int64_t now_us) {
   matcher_.AdvanceTo(now_us);
+  matcher_.ForgetIdleSources(now_us);
   firewall_->Tick(now_us / 1000);
   for (const std::string& err : firewall_->TakeErrors()) {
     ++stats_.firewall_errors;
@@ -90,14 +166,34 @@ void KnockPipeline::Handle(const MatchEvent& match) {
                     FormatTimestampUs(match.expires_us));
       break;
     case Verdict::kReplay:
+      if (!MayLogRefusal(match.time_us)) break;
       logger_->Warning("refused replay: " + who + which + ", first used by " +
                        match.first_source.ToString());
       break;
     case Verdict::kExpiredWindow:
+      if (!MayLogRefusal(match.time_us)) break;
       logger_->Warning("refused expired window: " + who + which);
       break;
   }
   if (on_event_) on_event_(event);
+}
+
+bool KnockPipeline::MayLogRefusal(int64_t time_us) {
+  const int64_t second = time_us / kMicrosPerSecond;
+  if (second != refusal_log_second_) {
+    if (refusal_lines_skipped_ > 0)
+      logger_->Warning("refused " + std::to_string(refusal_lines_skipped_) +
+                       " more sequences in one second, not logged one by one");
+    refusal_log_second_ = second;
+    refusal_lines_ = 0;
+    refusal_lines_skipped_ = 0;
+  }
+  if (refusal_lines_ < kMaxRefusalLinesPerSecond) {
+    ++refusal_lines_;
+    return true;
+  }
+  ++refusal_lines_skipped_;
+  return false;
 }
 
 void KnockPipeline::Enforce(const MatchEvent& match, KnockOutcome* event) {
@@ -143,7 +239,11 @@ std::string KnockPipeline::CountersLine() const {
           std::to_string(m.refreshes) + " replays " +
           std::to_string(m.replays) + " expired " + std::to_string(m.expired) +
           " sources " + std::to_string(matcher_.sources().size()) +
-          " evictions " + std::to_string(matcher_.sources().evictions());
+          " evictions " + std::to_string(matcher_.sources().evictions()) +
+          " idle_removed " +
+          std::to_string(matcher_.sources().idle_removals()) + " clock_steps " +
+          std::to_string(stats_.clock_steps) + " far_frames " +
+          std::to_string(capture_clock_.far_frames());
   return line;
 }
 

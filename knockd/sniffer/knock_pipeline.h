@@ -7,11 +7,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "knockd/shared/firewall.h"
 #include "knockd/shared/logger.h"
 #include "knockd/shared/replay_store.h"
 #include "knockd/shared/server_config.h"
+#include "knockd/sniffer/capture_clock.h"
+#include "knockd/sniffer/clock_step_detector.h"
 #include "knockd/sniffer/knock_matcher.h"
 #include "knockd/sniffer/packet_decoder.h"
 #include "knockd/sniffer/packet_source.h"
@@ -23,6 +26,9 @@ struct PipelineStats {
   uint64_t frames = 0;
   uint64_t firewall_errors = 0;
   uint64_t store_errors = 0;
+  /// Steps of the clock that moves the windows (the system's, or the
+  /// capture's), each logged once.
+  uint64_t clock_steps = 0;
 };
 
 /// Decodes frames, matches knocks and enforces the verdicts.
@@ -43,10 +49,20 @@ class KnockPipeline {
     on_event_ = std::move(handler);
   }
 
+  /// Live capture: the system clock (OnClock), not frame stamps, moves the
+  /// windows; a frame may only nudge them forward when its stamp is within
+  /// a step of the clock. Otherwise (a capture file) the frames' stamps
+  /// move them, through a CaptureClock.
+  void set_live_clock(bool live) { live_clock_ = live; }
+
   void OnFrame(const Frame& frame);
   /// Rolls windows and lets the firewall close holes; call about once a
   /// second with the wall time.
   void OnTimer(int64_t now_us);
+  /// OnTimer for live capture: also notices a step of the wall clock
+  /// against the monotonic one, logs it once and centres the windows on
+  /// the wall clock, backward too.
+  void OnClock(int64_t realtime_us, int64_t monotonic_us);
 
   const PipelineStats& stats() const { return stats_; }
   const DecodeStats& decode_stats() const { return decoder_->stats(); }
@@ -58,6 +74,17 @@ class KnockPipeline {
   void Handle(const MatchEvent& match);
   void Enforce(const MatchEvent& match, KnockOutcome* event);
   void Save();
+  void Match(const Knock& knock);
+  /// Live: advances the windows for a knock stamped `time_us` if near the
+  /// clock.
+  void FollowLiveFrame(int64_t time_us);
+  /// A capture: moves the windows with the capture's clock and matches
+  /// `knock`, holding it while it is far from the clock.
+  void FollowCapture(const Knock& knock);
+  void OnStep(int64_t jump_us, const char* clock, int64_t now_us);
+  /// True while refusals of the second of `time_us` may still be logged
+  /// one by one; says how many were not, once their second is over.
+  bool MayLogRefusal(int64_t time_us);
 
   const ServerConfig* config_;
   Firewall* firewall_;
@@ -68,6 +95,15 @@ class KnockPipeline {
   EventHandler on_event_;
   PipelineStats stats_;
   DecodeStats dropped_before_reload_;
+  bool live_clock_ = false;
+  int64_t clock_us_ = 0;
+  ClockStepDetector step_detector_;
+  CaptureClock capture_clock_;
+  /// Knocks far from the capture's clock, waiting for its verdict.
+  std::vector<Knock> held_;
+  int64_t refusal_log_second_ = 0;
+  uint64_t refusal_lines_ = 0;
+  uint64_t refusal_lines_skipped_ = 0;
 };
 
 }  // namespace knock

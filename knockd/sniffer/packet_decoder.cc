@@ -15,6 +15,11 @@ constexpr int kMaxVlanTags = 2;
 constexpr uint32_t kSllHeaderBytes = 16;
 constexpr uint32_t kSllProtocolOffset = 14;
 constexpr uint32_t kSll2HeaderBytes = 20;
+// Where cooked headers keep the kernel's packet type, and the type of a
+// frame the host sent itself (PACKET_OUTGOING).
+constexpr uint32_t kSllPacketTypeOffset = 0;
+constexpr uint32_t kSll2PacketTypeOffset = 10;
+constexpr uint16_t kPacketOutgoing = 4;
 constexpr uint32_t kLoopbackHeaderBytes = 4;
 constexpr uint32_t kIpv4MinHeaderBytes = 20;
 constexpr uint32_t kIpv6HeaderBytes = 40;
@@ -97,6 +102,8 @@ const char* DropReasonName(DropReason reason) {
       return "not_knock";
     case DropReason::kOutOfRange:
       return "out_of_range";
+    case DropReason::kOutgoing:
+      return "outgoing";
     case DropReason::kCount:
       break;
   }
@@ -140,11 +147,17 @@ bool PacketDecoder::Decode(const Frame& frame, Knock* out) {
                              length - kEthernetHeaderBytes, frame.time_us, out);
     case DLT_LINUX_SLL:
       if (length < kSllHeaderBytes) return Drop(DropReason::kTruncated);
+      // Live capture asks for inbound frames only; a file made with
+      // `tcpdump -i any` still holds the host's own connections out.
+      if (Load16(data + kSllPacketTypeOffset) == kPacketOutgoing)
+        return Drop(DropReason::kOutgoing);
       return DecodeEthertype(Load16(data + kSllProtocolOffset),
                              data + kSllHeaderBytes, length - kSllHeaderBytes,
                              frame.time_us, out);
     case DLT_LINUX_SLL2:
       if (length < kSll2HeaderBytes) return Drop(DropReason::kTruncated);
+      if (data[kSll2PacketTypeOffset] == kPacketOutgoing)
+        return Drop(DropReason::kOutgoing);
       return DecodeEthertype(Load16(data), data + kSll2HeaderBytes,
                              length - kSll2HeaderBytes, frame.time_us, out);
     case DLT_RAW:

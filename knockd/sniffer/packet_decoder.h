@@ -18,6 +18,7 @@ enum class DropReason : uint8_t {
   kFragment,         // an IP fragment (first or later)
   kNotKnock,         // TCP without SYN, SYN+ACK, other protocols
   kOutOfRange,       // destination port outside the knock range
+  kOutgoing,         // a cooked frame this host sent (its own SYNs)
   kCount
 };
 

@@ -24,6 +24,9 @@ struct PcapHandle {
   pcap_t* pcap = nullptr;
   std::string name;
   int link_type = 0;
+  /// The kernel could not be told to skip outgoing frames, so the filter
+  /// tests the direction itself.
+  bool inbound_in_filter = false;
 };
 
 /// What the pcap callback needs to turn a pcap record into a Frame.
@@ -116,12 +119,15 @@ std::string Quote(const std::string& text) { return "\"" + text + "\""; }
 
 bool ApplyFilter(const PcapHandle& handle, const KnockSettings& knock,
                  std::string* err) {
-  const std::string expression = KnockFilterExpression(knock, handle.link_type);
+  std::string expression = KnockFilterExpression(knock, handle.link_type);
+  if (handle.inbound_in_filter) expression = "inbound and (" + expression + ")";
   bpf_program program;
   if (pcap_compile(handle.pcap, &program, expression.c_str(), 1,
                    PCAP_NETMASK_UNKNOWN) != 0) {
-    *err = "cannot compile the knock filter for " + Quote(handle.name) + ": " +
-           pcap_geterr(handle.pcap);
+    *err = (handle.inbound_in_filter
+                ? "cannot capture only inbound frames on " + Quote(handle.name)
+                : "cannot compile the knock filter for " + Quote(handle.name)) +
+           ": " + pcap_geterr(handle.pcap);
     return false;
   }
   const int status = pcap_setfilter(handle.pcap, &program);
@@ -179,6 +185,11 @@ bool ActivateLive(PcapHandle* handle, std::string* err) {
   }
   if (handle->name == "any") PreferCookedV2(pcap);
   handle->link_type = pcap_datalink(pcap);
+  // The host's own connections out (a SYN to a port in the knock range of
+  // some other machine) are not knocks. On Linux libpcap skips outgoing
+  // frames for every link type, "any" included; where it cannot, the BPF
+  // `inbound` test (the packet type the kernel hands the filter) does it.
+  handle->inbound_in_filter = pcap_setdirection(pcap, PCAP_D_IN) != 0;
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   if (pcap_setnonblock(pcap, 1, errbuf) != 0) {
     *err = "cannot make capture on " + Quote(handle->name) +

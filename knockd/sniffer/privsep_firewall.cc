@@ -12,9 +12,17 @@ bool PrivsepFirewall::Setup(const FirewallLayout& layout, std::string* err) {
 }
 
 bool PrivsepFirewall::Open(const Grant& grant, std::string* err) {
-  return channel_->Send(EncodeGrant(grant.source, grant.owner,
-                                    static_cast<uint32_t>(grant.timeout_ms)),
-                        -1, err);
+  return Deliver(EncodeGrant(grant.source, grant.owner,
+                             static_cast<uint32_t>(grant.timeout_ms)),
+                 err);
+}
+
+bool PrivsepFirewall::Deliver(std::vector<uint8_t> message, std::string* err) {
+  if (queue_ == nullptr) return channel_->Send(message, -1, err);
+  if (queue_->PushUrgent(std::move(message))) return true;
+  *err = "the queue to the firewall helper is full (" +
+         std::to_string(HelperQueue::kMaxUrgent) + " messages)";
+  return false;
 }
 
 bool PrivsepFirewall::Flush(std::string* err) {

@@ -28,9 +28,11 @@ namespace {
 // ring, socket messages with a memfd, syslog, pcap_stats, _exit), built
 // plainly and with ASan/UBSan, on Debian 12 (glibc 2.36, libpcap 1.10.3).
 constexpr const char* kAllowedSyscalls[] = {
-    // Frames, the helper socket, the received memfd, stderr. send() and
-    // recv() are sendto/recvfrom without an address; libstdc++'s filebuf
-    // writes with writev. lseek rewinds a memfd the helper has just written.
+    // Frames, the helper socket, the received memfd, stderr, the clock-step
+    // timerfd (made and armed before the filter; a cancelled timer stays
+    // armed, so read() is all it needs). send() and recv() are
+    // sendto/recvfrom without an address; libstdc++'s filebuf writes with
+    // writev. lseek rewinds a memfd the helper has just written.
     "read",
     "pread64",
     "write",

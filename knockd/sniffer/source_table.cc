@@ -192,6 +192,38 @@ bool SourceTable::ForgetOlderThan(uint32_t id, uint32_t now_ms,
   return true;
 }
 
+bool SourceTable::IdleLongerThan(const Record& record, uint32_t now_ms,
+                                 uint32_t timeout_ms) {
+  // Signed: a knock captured slightly out of order is recent, not 49 days
+  // old.
+  return static_cast<int32_t>(now_ms - record.last_ms) >
+         static_cast<int32_t>(timeout_ms);
+}
+
+uint32_t SourceTable::RemoveIdle(uint32_t now_ms, uint32_t timeout_ms) {
+  uint32_t removed = 0;
+  for (RecencyList& list : lists_) {
+    // Each list is in order of last activity, so the idle ones lead it.
+    while (list.head != kNone &&
+           IdleLongerThan(records_[list.head], now_ms, timeout_ms)) {
+      Remove(list.head);
+      ++removed;
+    }
+  }
+  // The young pool is in order of arrival, not of activity, so it is walked
+  // whole; an idle young source has no burst left to protect.
+  for (uint32_t id = young_.head; id != kNone;) {
+    const uint32_t next = records_[id].next;
+    if (IdleLongerThan(records_[id], now_ms, timeout_ms)) {
+      Remove(id);
+      ++removed;
+    }
+    id = next;
+  }
+  idle_removals_ += removed;
+  return removed;
+}
+
 void SourceTable::ForgetPorts(uint32_t id, std::span<const uint16_t> ports) {
   Record& record = records_[id];
   RememberedKnock* history = &knocks_[size_t{id} * history_];

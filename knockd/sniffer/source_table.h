@@ -63,6 +63,15 @@ class SourceTable {
   /// Forgets knocks more than `timeout_ms` (at most 30 s) before `now_ms`;
   /// returns true if anything was forgotten.
   bool ForgetOlderThan(uint32_t id, uint32_t now_ms, uint32_t timeout_ms);
+  /// Removes every source whose newest knock is more than `timeout_ms`
+  /// before `now_ms`. Its history can no longer count towards a sequence
+  /// (ForgetOlderThan would clear it at its next knock), so it only held
+  /// memory and a place in the table: without this, every source that ever
+  /// knocked stayed until eviction, and a table under steady traffic grew
+  /// to max_sources. Walks each level's recency list from its least
+  /// recently active end, and the young pool (in order of arrival) whole.
+  /// Returns how many went.
+  uint32_t RemoveIdle(uint32_t now_ms, uint32_t timeout_ms);
   /// Forgets every remembered knock on one of `ports`.
   void ForgetPorts(uint32_t id, std::span<const uint16_t> ports);
   std::span<const RememberedKnock> History(uint32_t id) const {
@@ -79,6 +88,8 @@ class SourceTable {
   /// How many sources the young pool holds at most (0 when it is off).
   uint32_t young_limit() const { return young_limit_; }
   uint64_t evictions() const { return evictions_; }
+  /// Sources removed by RemoveIdle.
+  uint64_t idle_removals() const { return idle_removals_; }
   /// Evictions of sources that held two or more ports of a sequence.
   uint64_t evictions_with_progress() const { return evictions_with_progress_; }
   /// Evictions of young sources: only a flood of more than young_limit()
@@ -114,6 +125,8 @@ class SourceTable {
 
   size_t Bucket(const IpAddress& source) const;
   void Unlink(uint32_t id);
+  static bool IdleLongerThan(const Record& record, uint32_t now_ms,
+                             uint32_t timeout_ms);
   void LinkTail(uint32_t id);
   void EraseFromIndex(uint32_t id);
   uint32_t AllocateRecord(uint32_t now_ms, uint32_t stale_after_ms);
@@ -140,6 +153,7 @@ class SourceTable {
   uint64_t evictions_with_progress_ = 0;
   uint64_t evictions_young_ = 0;
   uint64_t evictions_stale_ = 0;
+  uint64_t idle_removals_ = 0;
 };
 
 }  // namespace knock

@@ -38,14 +38,14 @@ stop_pid "$KNOCKD_PID"
 [ "$STOPPED_RC" -eq 0 ] || fail "knockd exited $STOPPED_RC on SIGTERM"
 
 LOG=$WORK/log/audit.jsonl
-for event in file start grant replay expiry reload stop; do
+for event in file start grant refusals expiry reload stop; do
   [ "$(grep -c "\"event\":\"$event\"" "$LOG")" -eq 1 ] ||
     fail "not exactly one \"$event\" record: $(cat "$LOG")"
 done
 [ "$(wc -l <"$LOG")" -eq 7 ] || fail "expected 7 records: $(cat "$LOG")"
 ! grep -q "$SERVER_PUB\|$ALICE_PUB\|$(cat "$WORK/audit-key")" "$LOG" ||
   fail "a key appears in the audit log"
-pass "one record each: file start grant replay expiry reload stop; no key"
+pass "one record each: file start grant refusals expiry reload stop; no key"
 
 OUT=$("$KNOCKD" audit --verify --key - "$LOG" <"$WORK/audit-key") ||
   fail "verify failed: $OUT"

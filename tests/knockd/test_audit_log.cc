@@ -157,6 +157,85 @@ TEST_CASE("A state one record behind the log catches up instead of forking") {
         "OK, 8 records, sealed through 2026-11-29T18:57:39.123456Z");
 }
 
+TEST_CASE("A batch is one group commit that verifies record by record") {
+  const std::string dir = audit_test::TempDir();
+  const std::string log = audit_test::WriteSampleLog(dir);
+  knock::AuditLog writer;
+  std::string err;
+  REQUIRE(writer.Open(log, dir + "/audit.key", &err));
+  std::vector<knock::AuditRecord> batch;
+  for (int i = 0; i < 20; ++i)
+    batch.push_back(knock::AuditStop(audit_test::kT0Us + i, "batch"));
+  REQUIRE(writer.AppendAll(batch, &err));
+  REQUIRE(writer.AppendAll({}, &err));
+  const std::vector<std::string> lines = Lines(ReadFile(log));
+  REQUIRE(lines.size() == 26);
+  CHECK(ParseLine(lines[25]).seq == 25);
+  CHECK(knock::FormatAuditVerifyResult(VerifyFile(log)) ==
+        "OK, 26 records, sealed through 2026-11-29T18:57:39.123475Z");
+}
+
+TEST_CASE(
+    "A state a whole batch behind the log catches up instead of "
+    "forking") {
+  const std::string dir = audit_test::TempDir();
+  const std::string log = audit_test::WriteSampleLog(dir);
+  const std::string before = ReadFile(dir + "/audit.key");
+  knock::AuditLog writer;
+  std::string err;
+  REQUIRE(writer.Open(log, dir + "/audit.key", &err));
+  std::vector<knock::AuditRecord> batch;
+  for (int i = 0; i < 5; ++i)
+    batch.push_back(knock::AuditStop(audit_test::kT0Us, "batch"));
+  REQUIRE(writer.AppendAll(batch, &err));
+  // A crash after the batch's lines were written, before the state was
+  // replaced.
+  audit_test::WriteFile(dir + "/audit.key", before);
+  knock::AuditLog restarted;
+  REQUIRE(restarted.Open(log, dir + "/audit.key", &err));
+  CHECK(restarted.TakeNotes() ==
+        std::vector<std::string>{dir + "/audit.key: 5 records behind the log "
+                                       "(a crash between the two writes); "
+                                       "caught up to record 11"});
+  REQUIRE(
+      restarted.Append(knock::AuditStop(audit_test::kT0Us, "SIGTERM"), &err));
+  CHECK(knock::FormatAuditVerifyResult(VerifyFile(log)) ==
+        "OK, 12 records, sealed through 2026-11-29T18:57:39.123456Z");
+}
+
+TEST_CASE(
+    "A batch torn by a crash keeps its whole records and seals the "
+    "rest over") {
+  const std::string dir = audit_test::TempDir();
+  const std::string log = audit_test::WriteSampleLog(dir);
+  const std::string before = ReadFile(dir + "/audit.key");
+  knock::AuditLog writer;
+  std::string err;
+  REQUIRE(writer.Open(log, dir + "/audit.key", &err));
+  std::vector<knock::AuditRecord> batch;
+  for (int i = 0; i < 3; ++i)
+    batch.push_back(knock::AuditStop(audit_test::kT0Us, "batch"));
+  REQUIRE(writer.AppendAll(batch, &err));
+  // The crash came in the middle of the batch's write: the last record is
+  // cut, and the state was never replaced.
+  std::string text = ReadFile(log);
+  text.resize(text.size() - 20);
+  audit_test::WriteFile(log, text);
+  audit_test::WriteFile(dir + "/audit.key", before);
+  knock::AuditLog restarted;
+  REQUIRE(restarted.Open(log, dir + "/audit.key", &err));
+  const std::vector<std::string> notes = restarted.TakeNotes();
+  REQUIRE(notes.size() == 2);
+  CHECK(notes[0] == dir +
+                        "/audit.key: 2 records behind the log (a crash "
+                        "between the two writes); caught up to record 8");
+  REQUIRE(
+      restarted.Append(knock::AuditStop(audit_test::kT0Us, "SIGTERM"), &err));
+  const knock::AuditVerifyResult result = VerifyFile(log);
+  CHECK(result.ok);
+  CHECK(result.notes.size() == 1);
+}
+
 TEST_CASE(
     "A moved log (logrotate) continues in a new file with a file record") {
   const std::string dir = audit_test::TempDir();

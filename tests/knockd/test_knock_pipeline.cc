@@ -1,13 +1,17 @@
 // The daemon's pipeline from frames to firewall, with a capture file as the
 // packet source and a recording firewall: what `knockd replay` and the live
 // daemon share.
+#include <malloc.h>
 #include <pcap/dlt.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <random>
 
 #include "common/clock.h"
+#include "common/key_file.h"
 #include "knockd/sniffer/knock_pipeline.h"
 #include "knockd/sniffer/pcap_writer.h"
 
@@ -52,7 +56,8 @@ struct Fixture {
   std::unique_ptr<knock::KnockPipeline> pipeline;
   std::vector<knock::KnockOutcome> events;
 
-  Fixture() {
+  explicit Fixture(int64_t step_seconds = 30) {
+    config.knock.step_seconds = step_seconds;
     config.services = {
         {"ssh",
          {{knock::Transport::kTcp, 22}, {knock::Transport::kUdp, 60001}},
@@ -73,7 +78,9 @@ struct Fixture {
                                  knock::PairRole::kClient, &key, &err));
     std::vector<uint16_t> ports;
     REQUIRE(knock::DeriveSequence(
-        key, {knock::WindowAt(time_us / 1000000, 30), slot, "ssh"},
+        key,
+        {knock::WindowAt(time_us / 1000000, config.knock.step_seconds), slot,
+         "ssh"},
         {16384, 16384, 8}, &ports, &err));
     return ports;
   }
@@ -104,6 +111,40 @@ struct Fixture {
 std::vector<uint8_t> Syn(const char* source, uint16_t port) {
   return knock::BuildTcpSynFrame(Addr(source), Addr("198.18.0.1"), 40000, port,
                                  DLT_EN10MB);
+}
+
+constexpr int64_t kHourUs = int64_t{3600} * 1000000;
+
+/// Hands one frame to the pipeline as live capture would.
+void Feed(knock::KnockPipeline* pipeline, const std::vector<uint8_t>& frame,
+          int64_t time_us) {
+  pipeline->OnFrame(
+      {DLT_EN10MB, frame.data(), static_cast<uint32_t>(frame.size()), time_us});
+}
+
+/// alice's sequence of `slot` at `time_us`, knocked from `source`.
+void Knock(Fixture* f, int64_t time_us, uint8_t slot,
+           const char* source = "198.18.0.2") {
+  for (uint16_t port : f->Sequence(time_us, slot))
+    Feed(f->pipeline.get(), Syn(source, port), time_us);
+}
+
+/// Sources the pipeline's matcher holds now, read from its counters line.
+size_t SourcesNow(const Fixture& f) {
+  const std::string line = f.pipeline->CountersLine();
+  const size_t at = line.find(" sources ");
+  return at == std::string::npos ? 0 : std::stoul(line.substr(at + 9));
+}
+
+std::string RunCommand(const std::string& command) {
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+    output.append(buffer, n);
+  pclose(pipe);
+  return output;
 }
 
 }  // namespace
@@ -180,4 +221,183 @@ TEST_CASE("timestamps are printed as RFC 3339 UTC with microseconds",
           "[pipeline]") {
   CHECK(knock::FormatTimestampUs(kT0Us + 123456) ==
         "2027-01-15T08:00:00.123456Z");
+}
+
+TEST_CASE("a capture frame an hour ahead cannot move the windows",
+          "[pipeline][clock]") {
+  Fixture f;
+  std::vector<std::pair<std::vector<uint8_t>, int64_t>> frames;
+  frames.push_back({Syn("198.19.0.7", 20000), kT0Us});
+  frames.push_back({Syn("198.19.0.8", 20001), kT0Us + kHourUs});
+  for (uint16_t port : f.Sequence(kT0Us, 0))
+    frames.push_back({Syn("198.18.0.2", port), kT0Us + 1000});
+  f.Run(frames);
+  REQUIRE(f.firewall.grants.size() == 1);
+  CHECK(f.pipeline->stats().clock_steps == 0);
+  CHECK(f.pipeline->CountersLine().find(" clock_steps 0 far_frames 1") !=
+        std::string::npos);
+}
+
+TEST_CASE(
+    "a time an hour ahead on the forward-only path refuses knocks "
+    "(control)",
+    "[pipeline][clock]") {
+  Fixture f;
+  f.pipeline->OnTimer(kT0Us + kHourUs);
+  Knock(&f, kT0Us, 0);
+  CHECK(f.firewall.grants.empty());
+}
+
+TEST_CASE("a stepped capture clock is followed once confirmed, and logged",
+          "[pipeline][clock]") {
+  Fixture f;
+  std::vector<std::pair<std::vector<uint8_t>, int64_t>> frames;
+  for (uint16_t port : f.Sequence(kT0Us, 0))
+    frames.push_back({Syn("198.18.0.2", port), kT0Us});
+  // The capturing host's clock was set back an hour; the knocks after it
+  // are stamped so.
+  const int64_t back = kT0Us - kHourUs;
+  for (uint16_t port : f.Sequence(back, 1))
+    frames.push_back({Syn("198.18.0.3", port), back});
+  f.Run(frames);
+  CHECK(f.firewall.grants.size() == 2);
+  CHECK(f.pipeline->stats().clock_steps == 1);
+}
+
+TEST_CASE("a live clock stepped forward and back keeps granting",
+          "[pipeline][clock]") {
+  Fixture f;
+  f.pipeline->set_live_clock(true);
+  const int64_t second = 1000000;
+  f.pipeline->OnClock(kT0Us, 0);
+  f.pipeline->OnClock(kT0Us + kHourUs, second);
+  // Frames stamped before the step back, handled after it, move nothing.
+  Feed(f.pipeline.get(), Syn("198.19.0.9", 20000), kT0Us + kHourUs);
+  f.pipeline->OnClock(kT0Us + 2 * second, 2 * second);
+  CHECK(f.pipeline->stats().clock_steps == 2);
+  Knock(&f, kT0Us + 2 * second, 0);
+  CHECK(f.firewall.grants.size() == 1);
+}
+
+TEST_CASE(
+    "a live clock stepped back on the forward-only path refuses "
+    "knocks (control)",
+    "[pipeline][clock]") {
+  Fixture f;
+  f.pipeline->OnTimer(kT0Us);
+  f.pipeline->OnTimer(kT0Us + kHourUs);
+  f.pipeline->OnTimer(kT0Us + 2000000);
+  Knock(&f, kT0Us + 2000000, 0);
+  CHECK(f.firewall.grants.empty());
+}
+
+TEST_CASE("a live frame stamped far from the clock cannot move the windows",
+          "[pipeline][clock]") {
+  Fixture f;
+  f.pipeline->set_live_clock(true);
+  f.pipeline->OnClock(kT0Us, 0);
+  Feed(f.pipeline.get(), Syn("198.19.0.9", 20000), kT0Us + kHourUs);
+  Knock(&f, kT0Us + 1000, 0);
+  CHECK(f.firewall.grants.size() == 1);
+  CHECK(f.pipeline->stats().clock_steps == 0);
+}
+
+TEST_CASE("knockd replay grants after a frame stamped an hour ahead",
+          "[pipeline][clock]") {
+  Fixture f;
+  char dir_template[] = "/tmp/knock-replay-XXXXXX";
+  const std::string dir = mkdtemp(dir_template);
+  std::string err;
+  REQUIRE(knock::WritePrivateKeyFile(dir + "/server.key", f.server_key, &err));
+  {
+    std::ofstream conf(dir + "/knockd.toml");
+    conf << "private_key_file = \"" << dir << "/server.key\"\n"
+         << "state_dir = \"" << dir << "/state\"\n"
+         << "[service.ssh]\nports = [\"tcp/22\"]\nopen_for = \"15s\"\n"
+         << "[[client]]\nname = \"alice\"\npublic_key = \""
+         << f.alice_key.Public().ToText() << "\"\nservices = [\"ssh\"]\n";
+  }
+  knock::PcapWriter writer;
+  REQUIRE(writer.Open(dir + "/capture.pcap", DLT_EN10MB, &err));
+  REQUIRE(writer.Write(Syn("198.19.0.7", 20000), kT0Us, &err));
+  REQUIRE(writer.Write(Syn("198.19.0.8", 20001), kT0Us + kHourUs, &err));
+  for (uint16_t port : f.Sequence(kT0Us, 0))
+    REQUIRE(writer.Write(Syn("198.18.0.2", port), kT0Us + 1000, &err));
+  REQUIRE(writer.Close(&err));
+  const std::string output =
+      RunCommand(std::string(KNOCKD_BINARY) + " -c " + dir +
+                 "/knockd.toml replay --pcap " + dir + "/capture.pcap 2>&1");
+  CHECK(output.find(" granted client=alice service=ssh source=198.18.0.2 ") !=
+        std::string::npos);
+  CHECK(output.find(" far_frames 1") != std::string::npos);
+  RunCommand("rm -rf " + dir);
+}
+
+TEST_CASE(
+    "the sniffer's state stays bounded over thousands of grants and "
+    "window rolls",
+    "[pipeline][soak]") {
+  // Step 1 s: every second is a window roll; two grants per window, each
+  // from a new source, as the soak test drives the live daemon.
+  Fixture f(1);
+  const int64_t second = 1000000;
+  auto heap_in_use = [] { return mallinfo2().uordblks; };
+  size_t heap_after_warmup = 0;
+  size_t largest_store = 0;
+  size_t largest_sources = 0;
+  const int rolls = 4000;
+  for (int roll = 0; roll < rolls; ++roll) {
+    const int64_t t = kT0Us + roll * second;
+    f.pipeline->OnClock(t, roll * second);
+    for (uint8_t slot = 0; slot < 2; ++slot) {
+      const uint32_t n = static_cast<uint32_t>(roll * 2 + slot);
+      const std::string source = "198.18." +
+                                 std::to_string(128 + n / 250 % 128) + "." +
+                                 std::to_string(1 + n % 250);
+      Knock(&f, t + 1000, slot, source.c_str());
+    }
+    // A light flood beside: sources that knock one port of a live
+    // sequence once and never again.
+    const std::vector<uint16_t> bait = f.Sequence(t, 3);
+    for (uint32_t i = 0; i < 50; ++i) {
+      const uint32_t n = static_cast<uint32_t>(roll) * 50 + i;
+      const std::string source = "198.19." + std::to_string(n / 250 % 256) +
+                                 "." + std::to_string(1 + n % 250);
+      Feed(f.pipeline.get(), Syn(source.c_str(), bait[i % bait.size()]),
+           t + 2000 + i);
+    }
+    largest_sources = std::max(largest_sources, SourcesNow(f));
+    largest_store = std::max(largest_store, f.store.size());
+    // The test's own records of what happened are not the pipeline's.
+    f.firewall.grants.clear();
+    f.firewall.grants.shrink_to_fit();
+    f.events.clear();
+    f.events.shrink_to_fit();
+    if (roll == 1000) heap_after_warmup = heap_in_use();
+  }
+  CHECK(f.pipeline->matcher_stats().grants == 2 * rolls);
+  // The used set holds the windows it may still refuse a replay in.
+  const size_t windows = 2 * f.config.knock.skew + 2;
+  CHECK(largest_store <= windows * 2);
+  CHECK(f.pipeline->matcher_stats().grants > 100 * largest_store);
+  // The sources held: those of the last seq_timeout (10 s), never all of
+  // the 200,000 that knocked.
+  CHECK(largest_sources <= 50 * 12);
+  const size_t growth = heap_in_use() - heap_after_warmup;
+  INFO("heap growth over the last " << rolls - 1000 << " rolls: " << growth
+                                    << " bytes");
+  CHECK(growth < 64 * 1024);
+}
+
+TEST_CASE("a used set never pruned grows with every grant (control)",
+          "[pipeline][soak]") {
+  knock::ReplayStore store;
+  const knock::PrivateKey alice = knock::PrivateKey::Generate();
+  const knock::IpAddress source = Addr("198.18.0.2");
+  const knock::UsedEntry* entry = nullptr;
+  for (uint64_t window = 0; window < 2000; ++window)
+    store.Use({alice.Public(), "ssh", window, 0}, source, 0, 1, &entry);
+  CHECK(store.size() == 2000);
+  store.PruneBefore(1999 - 1);
+  CHECK(store.size() == 2);
 }

@@ -155,6 +155,24 @@ TEST_CASE("drop reasons have short snake_case names") {
         "not_knock");
   CHECK(std::string(knock::DropReasonName(DropReason::kOutOfRange)) ==
         "out_of_range");
+  CHECK(std::string(knock::DropReasonName(DropReason::kOutgoing)) ==
+        "outgoing");
+}
+
+TEST_CASE("a cooked frame the host sent itself is no knock") {
+  // The packet type of Linux cooked headers: 0 to us, 4 sent by us.
+  Bytes v1 = knock::WrapInLink(Tcp4(), DLT_LINUX_SLL);
+  Bytes v2 = knock::WrapInLink(Tcp4(), DLT_LINUX_SLL2);
+  // Control: the same frames as received are knocks.
+  CHECK(Verdict(v1, DLT_LINUX_SLL) == "knock");
+  CHECK(Verdict(v2, DLT_LINUX_SLL2) == "knock");
+  v1[1] = 4;
+  v2[10] = 4;
+  CHECK(Verdict(v1, DLT_LINUX_SLL) == "outgoing");
+  CHECK(Verdict(v2, DLT_LINUX_SLL2) == "outgoing");
+  // Multicast and broadcast (2, 1) still count: a knock can arrive so.
+  v1[1] = 2;
+  CHECK(Verdict(v1, DLT_LINUX_SLL) == "knock");
 }
 
 TEST_CASE("a TCP SYN is a knock over every link type and VLAN depth") {

@@ -23,6 +23,7 @@ constexpr size_t kRefusalBytes = 53;
 constexpr size_t kReconfigureBytes = 33;
 constexpr size_t kReconfiguredBytes = 2;
 constexpr size_t kShutdownBytes = 1;
+constexpr size_t kRefusalSummaryBytes = 122;
 
 // Offsets of fields inside a grant and a refusal.
 constexpr size_t kGrantSourceFamilyOffset = 1;
@@ -96,6 +97,32 @@ std::vector<uint8_t> ValidRefusal() {
                               Address("198.18.0.8"), Owner());
 }
 
+knock::RefusalSummary Summary() {
+  knock::RefusalSummary summary;
+  summary.verdict = Verdict::kReplay;
+  summary.owner = Owner();
+  summary.first_source = Address("198.18.0.2");
+  summary.second = 1800000000;
+  summary.count = 16000;
+  summary.sources = 2000;
+  summary.sources_capped = true;
+  summary.addresses = {Address("198.19.0.1"), Address("2001:db8::7"),
+                       Address("198.19.0.3")};
+  return summary;
+}
+
+std::vector<uint8_t> ValidSummary() {
+  return knock::EncodeRefusalSummary(Summary());
+}
+
+// Offsets inside a refusal summary.
+constexpr size_t kSummaryCountOffset = 27;
+constexpr size_t kSummarySourcesOffset = 31;
+constexpr size_t kSummaryCappedOffset = 35;
+constexpr size_t kSummaryFirstSourceOffset = 36;
+constexpr size_t kSummaryAddressCountOffset = 53;
+constexpr size_t kSummaryAddressesOffset = 54;
+
 }  // namespace
 
 TEST_CASE("each message has its fixed size on the wire", "[privsep]") {
@@ -107,6 +134,8 @@ TEST_CASE("each message has its fixed size on the wire", "[privsep]") {
   CHECK(knock::EncodeReconfigured(true).size() == kReconfiguredBytes);
   CHECK(knock::EncodeShutdown().size() == kShutdownBytes);
   CHECK(kRefusalBytes < knock::kMaxPrivsepMessageBytes);
+  CHECK(ValidSummary().size() == kRefusalSummaryBytes);
+  CHECK(kRefusalSummaryBytes < knock::kMaxPrivsepMessageBytes);
 }
 
 TEST_CASE("message names are shared by both sides", "[privsep]") {
@@ -117,7 +146,9 @@ TEST_CASE("message names are shared by both sides", "[privsep]") {
   CHECK(std::string(knock::PrivsepMessageName(5)) == "reconfigured");
   CHECK(std::string(knock::PrivsepMessageName(6)) == "shutdown");
   CHECK(std::string(knock::PrivsepMessageName(0)) == "unknown");
-  CHECK(std::string(knock::PrivsepMessageName(7)) == "unknown");
+  CHECK(std::string(knock::PrivsepMessageName(16)) == "refusal summary");
+  CHECK(std::string(knock::PrivsepMessageName(15)) == "unknown");
+  CHECK(std::string(knock::PrivsepMessageName(17)) == "unknown");
   CHECK(std::string(knock::PrivsepMessageName(255)) == "unknown");
 }
 
@@ -246,6 +277,10 @@ TEST_CASE("every sniffer message one byte short or long is refused",
   CHECK(SnifferError(Resized(knock::EncodeShutdown(), 0)) == "empty message");
   CHECK(SnifferError(Resized(knock::EncodeShutdown(), 2)) ==
         "shutdown message of 2 bytes, expected 1");
+  CHECK(SnifferError(Resized(ValidSummary(), 121)) ==
+        "refusal summary message of 121 bytes, expected 122");
+  CHECK(SnifferError(Resized(ValidSummary(), 123)) ==
+        "refusal summary message of 123 bytes, expected 122");
 }
 
 TEST_CASE("every helper message one byte short or long is refused",
@@ -262,7 +297,7 @@ TEST_CASE("every helper message one byte short or long is refused",
 }
 
 TEST_CASE("a message the protocol does not define is refused", "[privsep]") {
-  for (uint8_t type : {0, 7, 255}) {
+  for (uint8_t type : {0, 7, 15, 17, 255}) {
     INFO(int{type});
     const std::string want =
         "unexpected message type " + std::to_string(type) + " (unknown)";
@@ -396,4 +431,98 @@ TEST_CASE("reconfigured accepts only 0 and 1", "[privsep]") {
     CHECK(SnifferError(bytes) ==
           "reconfigured message: accepted is " + std::to_string(accepted));
   }
+}
+
+TEST_CASE("a refusal summary round trips", "[privsep]") {
+  const knock::RefusalSummary want = Summary();
+  const PrivsepMessage got = DecodeFromSniffer(ValidSummary());
+  CHECK(got.type == PrivsepMessageType::kRefusalSummary);
+  CHECK(got.verdict == Verdict::kReplay);
+  CheckSameOwner(got.owner, want.owner);
+  CheckSameOwner(got.summary.owner, want.owner);
+  CHECK(got.summary.first_source == want.first_source);
+  CHECK(got.first_source == want.first_source);
+  CHECK(got.summary.second == want.second);
+  CHECK(got.summary.count == 16000);
+  CHECK(got.summary.sources == 2000);
+  CHECK(got.summary.sources_capped);
+  CHECK(got.summary.addresses == want.addresses);
+  CHECK(got.source == want.addresses[0]);
+
+  knock::RefusalSummary expired = Summary();
+  expired.verdict = Verdict::kExpiredWindow;
+  expired.first_source = IpAddress();
+  expired.count = expired.sources = 1;
+  expired.sources_capped = false;
+  expired.addresses.resize(1);
+  const PrivsepMessage e =
+      DecodeFromSniffer(knock::EncodeRefusalSummary(expired));
+  CHECK(e.summary.verdict == Verdict::kExpiredWindow);
+  CHECK(e.summary.addresses.size() == 1);
+  CHECK_FALSE(e.summary.sources_capped);
+}
+
+TEST_CASE("a refusal summary out of range is refused", "[privsep]") {
+  std::vector<uint8_t> bytes = ValidSummary();
+  bytes[1] = static_cast<uint8_t>(Verdict::kGranted);
+  CHECK(SnifferError(bytes) ==
+        "refusal summary message: verdict 0 is not a refusal");
+
+  bytes = ValidSummary();
+  for (int i = 0; i < 4; ++i) bytes[kSummaryCountOffset + i] = 0;
+  CHECK(SnifferError(bytes) == "refusal summary message: count is 0");
+
+  bytes = ValidSummary();
+  for (int i = 0; i < 4; ++i) bytes[kSummarySourcesOffset + i] = 0;
+  CHECK(SnifferError(bytes) ==
+        "refusal summary message: sources 0 of count 16000");
+  // More sources than refusals.
+  bytes = ValidSummary();
+  bytes[kSummarySourcesOffset] = 0x81;
+  bytes[kSummarySourcesOffset + 1] = 0x3e;
+  CHECK(SnifferError(bytes) ==
+        "refusal summary message: sources 16001 of count 16000");
+
+  bytes = ValidSummary();
+  bytes[kSummaryCappedOffset] = 2;
+  CHECK(SnifferError(bytes) == "refusal summary message: sources_capped is 2");
+
+  bytes = ValidSummary();
+  bytes[kSummaryFirstSourceOffset] = 0;
+  CHECK(SnifferError(bytes) ==
+        "refusal summary message: first_source is not an address (family 0)");
+
+  for (uint8_t count : {0, 5, 255}) {
+    bytes = ValidSummary();
+    bytes[kSummaryAddressCountOffset] = count;
+    CHECK(SnifferError(bytes) ==
+          "refusal summary message: address count " + std::to_string(count));
+  }
+  // Three addresses named: the fourth slot must be none.
+  bytes = ValidSummary();
+  bytes[kSummaryAddressesOffset + 3 * 17] = 4;
+  CHECK(SnifferError(bytes) ==
+        "refusal summary message: address of an unused slot is not none "
+        "(family 4)");
+  // And a named slot must be an address.
+  bytes = ValidSummary();
+  bytes[kSummaryAddressesOffset + 2 * 17] = 0;
+  CHECK(SnifferError(bytes) ==
+        "refusal summary message: address is not an address (family 0)");
+}
+
+TEST_CASE("an expired-window summary may not name a first source",
+          "[privsep]") {
+  // The encoder never writes it: a replay's summary with its verdict
+  // changed.
+  std::vector<uint8_t> bytes = ValidSummary();
+  bytes[1] = static_cast<uint8_t>(Verdict::kExpiredWindow);
+  CHECK(SnifferError(bytes) ==
+        "refusal summary message: first_source of an expired window is not "
+        "none (family 4)");
+}
+
+TEST_CASE("the helper never takes a refusal summary", "[privsep]") {
+  CHECK(HelperError(ValidSummary()) ==
+        "unexpected message type 16 (refusal summary)");
 }

@@ -239,3 +239,25 @@ TEST_CASE("messages without an owner pass unchecked", "[privsep]") {
     CHECK(Passes(message, config));
   }
 }
+
+TEST_CASE("a refusal summary is checked for its owner, not its window",
+          "[privsep]") {
+  const knock::ServerConfig config = TwoClientConfig();
+  PrivsepMessage summary = ValidRefusal();
+  summary.type = PrivsepMessageType::kRefusalSummary;
+  CHECK(Passes(summary, config));
+  // Sent once its second is over, or after a clock step: an old window is
+  // no reason to stop the daemon.
+  summary.owner.window = NowWindow() - 100;
+  CHECK(Passes(summary, config));
+  summary.owner.client = 2;
+  CHECK(Refusal(summary, config) == "refusal summary message: client 2 of 2");
+  summary.owner.client = 1;
+  summary.owner.service = 1;
+  CHECK(Refusal(summary, config) ==
+        "refusal summary message: client bob may not open service web");
+  summary.owner.service = 0;
+  summary.owner.slot = 200;
+  CHECK(Refusal(summary, config)
+            .rfind("refusal summary message: slot 200 of ", 0) == 0);
+}

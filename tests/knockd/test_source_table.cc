@@ -282,3 +282,55 @@ TEST_CASE("random operations never evict a young source early",
     CHECK(table.evictions_young() == 0);
   }
 }
+
+TEST_CASE("idle sources are removed, active ones of every level stay",
+          "[source_table]") {
+  knock::SourceTable table(100, 4, 7);
+  const uint32_t timeout_ms = 5000;
+  // Three sources at t=1000 (levels 0, 2, 5), two at t=4000.
+  for (uint32_t i = 0; i < 5; ++i) {
+    const uint32_t t = i < 3 ? 1000 : 4000;
+    const uint32_t id = table.Insert(V4(i), t, timeout_ms);
+    table.Append(id, static_cast<uint16_t>(20000 + i), t);
+    table.Touch(id, i == 1 ? 2 : i == 2 ? 5 : 0);
+  }
+  CHECK(table.RemoveIdle(6000, timeout_ms) == 0);
+  CHECK(table.RemoveIdle(6001, timeout_ms) == 3);
+  CHECK(table.size() == 2);
+  CHECK(table.Find(V4(0)) == knock::SourceTable::kNone);
+  CHECK(table.Find(V4(2)) == knock::SourceTable::kNone);
+  CHECK(table.Find(V4(3)) != knock::SourceTable::kNone);
+  CHECK(table.RemoveIdle(9001, timeout_ms) == 2);
+  CHECK(table.size() == 0);
+  CHECK(table.idle_removals() == 5);
+}
+
+TEST_CASE("under steady traffic the table stays at what one timeout holds",
+          "[source_table]") {
+  const uint32_t timeout_ms = 2000;
+  // 300 new sources a second for an hour, each knocking once, as a light
+  // spoofed flood does; the table removes idle ones once a second...
+  knock::SourceTable swept(65536, 16, 3);
+  // ...and, the control, one that never does grows to its bound.
+  knock::SourceTable unswept(65536, 16, 3);
+  uint32_t n = 0;
+  size_t largest = 0;
+  size_t memory_at_warmup = 0;
+  for (uint32_t second = 1; second <= 3600; ++second) {
+    for (int i = 0; i < 300; ++i, ++n) {
+      for (knock::SourceTable* table : {&swept, &unswept}) {
+        const uint32_t now_ms = second * 1000 + static_cast<uint32_t>(i);
+        const uint32_t id = table->Insert(V4(n), now_ms, timeout_ms);
+        table->Append(id, 20000, now_ms);
+        table->Touch(id, 1);
+      }
+    }
+    swept.RemoveIdle(second * 1000 + 999, timeout_ms);
+    largest = std::max<size_t>(largest, swept.size());
+    if (second == 60) memory_at_warmup = swept.MemoryBytes();
+  }
+  CHECK(largest <= 300 * (timeout_ms / 1000 + 1));
+  CHECK(swept.MemoryBytes() == memory_at_warmup);
+  CHECK(unswept.size() == 65536);
+  CHECK(unswept.evictions() > 900000);
+}
