@@ -39,6 +39,17 @@ class KnockPipeline {
   /// progress and the replay store carry over. On failure nothing changed.
   bool Reconfigure(const ServerConfig* config, Firewall* firewall,
                    const PrivateKey& server_key, std::string* err);
+  /// The same with the helper's port tables instead of a key.
+  bool Reconfigure(const ServerConfig* config, Firewall* firewall,
+                   SequenceTableImage image, std::string* err);
+  /// Takes the helper's port tables: the first before any frame, then one
+  /// whenever the helper's windows roll.
+  bool LoadTable(SequenceTableImage image, std::string* err) {
+    return matcher_.LoadTable(std::move(image), err);
+  }
+  /// False where the firewall only forwards grants (the sniffer): the
+  /// process that opens the hole writes the line.
+  void set_log_grants(bool log_grants) { log_grants_ = log_grants; }
   void set_event_handler(EventHandler handler) {
     on_event_ = std::move(handler);
   }
@@ -58,6 +69,8 @@ class KnockPipeline {
   void Handle(const MatchEvent& match);
   void Enforce(const MatchEvent& match, KnockOutcome* event);
   void Save();
+  /// Switches to `config` after the matcher took it.
+  void SwapConfig(const ServerConfig* config, Firewall* firewall);
 
   const ServerConfig* config_;
   Firewall* firewall_;
@@ -66,6 +79,7 @@ class KnockPipeline {
   std::unique_ptr<PacketDecoder> decoder_;
   KnockMatcher matcher_;
   EventHandler on_event_;
+  bool log_grants_ = true;
   PipelineStats stats_;
   DecodeStats dropped_before_reload_;
 };
