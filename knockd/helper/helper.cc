@@ -204,8 +204,17 @@ bool Helper::ForkSniffer(std::string* err) {
 
 void Helper::KillSniffer() {
   if (sniffer_pid_ <= 0) return;
+  // Once the helper kept only CAP_NET_ADMIN it may not signal a sniffer
+  // under another account (no CAP_KILL): closing the channel ends an honest
+  // sniffer, and the helper's own exit ends any other (PDEATHSIG). So the
+  // wait is bounded.
   kill(sniffer_pid_, SIGKILL);
-  waitpid(sniffer_pid_, nullptr, 0);
+  channel_.Close();
+  for (int waited_ms = 0; waited_ms < kSnifferStopWaitMs;
+       waited_ms += kStopPollMs) {
+    if (waitpid(sniffer_pid_, nullptr, WNOHANG) == sniffer_pid_) break;
+    usleep(kStopPollMs * 1000);
+  }
   sniffer_pid_ = -1;
 }
 
@@ -613,9 +622,7 @@ void Helper::StopSniffer() {
     if (!HandleMessage(message)) return;
   }
   logger_.Warning("the sniffer did not stop; killing it");
-  kill(sniffer_pid_, SIGKILL);
-  waitpid(sniffer_pid_, nullptr, 0);
-  sniffer_pid_ = -1;
+  KillSniffer();
 }
 
 int Helper::Loop() {

@@ -96,6 +96,9 @@ expect_closed_from "$C" 198.18.0.3 198.18.0.1 2222
 pass "a sniffer rewriting one port stops the helper (status 1); the table stays, nothing opened"
 
 # --- 3. What a compromised sniffer can still do: redirect a true grant. ---
+# The grants of part 1 (open_for 4 s) run out first.
+for _ in $(seq 80); do can_connect_from "$C" 198.18.0.2 198.18.0.1 2222 || break; sleep 0.1; done
+expect_closed_from "$C" 198.18.0.2 198.18.0.1 2222
 start_knockd redirect LD_PRELOAD="$SHIM" KNOCK_SHIM=address \
   ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 knock_from bastion ssh --timeout 2s >/dev/null 2>&1 || true
