@@ -20,8 +20,11 @@ two_hosts
 server_keys
 ALICE_PUB=$(client_keys alice)
 server_config "$WORK/knockd.toml" "$TABLE"
+# 2 s windows: the helper hands the sniffer new tables every 2 s, so every
+# part of this test runs across several of them.
+sed -i 's/^\[knock\]$/[knock]\nstep = "2s"/' "$WORK/knockd.toml"
 client_config "$WORK/knock.toml" alice "$SERVER_PUB"
-knock_from() { knock_with "$C" "$WORK/knock.toml" "$@"; }
+knock_from() { knock_with "$C" "$WORK/knock.toml" --step 2s "$@"; }
 start_bg "$S" listener nc -lk 198.18.0.1 2222
 
 read -r _ PRIVATE_HEX < <("$TOOLS/print_pair_key" "$WORK/server.key" "$ALICE_PUB" | grep '^private')
@@ -69,6 +72,12 @@ knock_from bastion ssh --wait 2222 --timeout 5s || fail "a valid knock did not o
 pass "control: a valid knock opens without the shim"
 expect_no_key_in_sniffer "after start"
 pass "after start: no private key, key text or pair key in the sniffer's memory; the helper holds the pair key"
+
+# Without new tables the sniffer would lack the live windows after two
+# rolls: a knock five windows on still opens.
+sleep 10
+knock_from bastion ssh --wait 2222 --timeout 5s || fail "no opening after five 2 s windows rolled"
+pass "the tables follow the windows: a knock opens five windows after start"
 
 kill -HUP "$HELPER_PID"
 wait_for_log knockd "reloaded " 10
