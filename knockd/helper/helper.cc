@@ -320,6 +320,8 @@ void Helper::OnReady() {
 
 void Helper::RefuseGrant(knock::KnockOutcome* event, const std::string& why) {
   event->enforced = false;
+  // Nothing opened: in the audit record it ends as it was decided.
+  event->match.expires_us = event->match.time_us;
   logger_.Warning("firewall helper refused a grant: " + Describe(*event) +
                   ": " + why);
   Audit(knock::AuditMatch(*event, *config_));
