@@ -39,6 +39,61 @@ std::string IpAddress::ToString() const {
   return text;
 }
 
+namespace {
+
+AddressClass ClassifyV4(const std::array<uint8_t, 16>& b) {
+  if (b[0] == 0) return AddressClass::kUnspecified;
+  if (b[0] == 127) return AddressClass::kLoopback;
+  if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255)
+    return AddressClass::kBroadcast;
+  if (b[0] == 224 && b[1] == 0 && b[2] == 0)
+    return AddressClass::kLinkLocalMulticast;
+  if ((b[0] & 0xF0) == 224) return AddressClass::kMulticast;
+  return AddressClass::kUnicast;
+}
+
+AddressClass ClassifyV6(const std::array<uint8_t, 16>& b) {
+  if (b[0] == 0xFF)
+    return (b[1] & 0x0F) == 0x02 ? AddressClass::kLinkLocalMulticast
+                                 : AddressClass::kMulticast;
+  bool zero_prefix = true;
+  for (int i = 0; i < 10; ++i) zero_prefix = zero_prefix && b[i] == 0;
+  if (!zero_prefix) return AddressClass::kUnicast;
+  if (b[10] == 0xFF && b[11] == 0xFF) return AddressClass::kIpv4Mapped;
+  if (b[10] != 0 || b[11] != 0 || b[12] != 0 || b[13] != 0 || b[14] != 0)
+    return AddressClass::kUnicast;
+  if (b[15] == 0) return AddressClass::kUnspecified;
+  if (b[15] == 1) return AddressClass::kLoopback;
+  return AddressClass::kUnicast;
+}
+
+}  // namespace
+
+AddressClass ClassifyAddress(const IpAddress& address) {
+  return address.is_v4() ? ClassifyV4(address.bytes)
+                         : ClassifyV6(address.bytes);
+}
+
+const char* AddressClassName(AddressClass address_class) {
+  switch (address_class) {
+    case AddressClass::kUnicast:
+      return "unicast";
+    case AddressClass::kUnspecified:
+      return "unspecified";
+    case AddressClass::kLoopback:
+      return "loopback";
+    case AddressClass::kBroadcast:
+      return "broadcast";
+    case AddressClass::kMulticast:
+      return "multicast";
+    case AddressClass::kLinkLocalMulticast:
+      return "link-local multicast";
+    case AddressClass::kIpv4Mapped:
+      return "IPv4-mapped";
+  }
+  return "unknown";
+}
+
 size_t IpAddressHash::operator()(const IpAddress& address) const {
   // SipHash would be stronger; a seeded multiply-xorshift over two words is
   // enough to keep spoofed sources from choosing collisions without knowing

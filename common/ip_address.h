@@ -28,6 +28,25 @@ struct IpAddress {
   bool operator==(const IpAddress& other) const = default;
 };
 
+/// What kind of address a grant would be for. Only kUnicast may be opened:
+/// a hole for any other class either names no single host or names this one.
+enum class AddressClass {
+  kUnicast,
+  kUnspecified,  // 0.0.0.0/8, ::
+  kLoopback,     // 127.0.0.0/8, ::1
+  kBroadcast,    // 255.255.255.255 (a subnet's broadcast is not
+                 // knowable from the address alone)
+  kMulticast,    // 224.0.0.0/4 beyond 224.0.0.0/24, ff00::/8 beyond ff02::/16
+  kLinkLocalMulticast,  // 224.0.0.0/24, ff02::/16
+  kIpv4Mapped,          // ::ffff:0:0/96: an IPv4 address in IPv6 clothing
+};
+
+/// Classifies `address` as a source a grant could be for.
+AddressClass ClassifyAddress(const IpAddress& address);
+/// "unicast", "unspecified", "loopback", "broadcast", "multicast",
+/// "link-local multicast", "IPv4-mapped".
+const char* AddressClassName(AddressClass address_class);
+
 /// Hashes an address for the per-source table; seeded so that an attacker
 /// who picks spoofed sources cannot aim them all at one bucket.
 struct IpAddressHash {

@@ -3,7 +3,6 @@
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
-#include <sodium.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/ip_address.h"
 #include "common/key_file.h"
 #include "common/knock_sequence.h"
 #include "common/toml_document.h"
@@ -35,6 +35,8 @@ constexpr int64_t kMicrosPerSecond = 1000000;
 constexpr mode_t kStateDirMode = 0700;
 // Audit records wait at most one pass of the loop, and at most this many.
 constexpr size_t kMaxAuditBatch = 64;
+
+const knock::SystemClock kSystemClock;
 
 bool MakeDirectories(const std::string& path, std::string* err) {
   for (size_t slash = 1; slash != std::string::npos;) {
@@ -73,21 +75,82 @@ knock::KnockOutcome EventFor(const knock::PrivsepMessage& message,
   return event;
 }
 
+std::string PortList(std::span<const uint16_t> ports) {
+  std::string text;
+  for (uint16_t port : ports)
+    text += (text.empty() ? "" : ",") + std::to_string(port);
+  return text;
+}
+
+/// "client alice service ssh from 198.18.0.2 (window 5 slot 0)"
+std::string Describe(const knock::KnockOutcome& event) {
+  const knock::MatchEvent& match = event.match;
+  return "client " + event.client + " service " + event.service + " from " +
+         match.source.ToString() + " (window " +
+         std::to_string(match.owner.window) + " slot " +
+         std::to_string(match.owner.slot) + ")";
+}
+
+HelperSeams SeamsWith(knock::SnifferLauncher* launcher) {
+  HelperSeams seams;
+  seams.launcher = launcher;
+  return seams;
+}
+
 }  // namespace
 
 Helper::Helper(std::string config_path, knock::SnifferLauncher* launcher)
-    : config_path_(std::move(config_path)), launcher_(launcher) {}
+    : Helper(std::move(config_path), SeamsWith(launcher)) {}
 
-bool Helper::LoadConfig(const std::string& text,
-                        std::unique_ptr<knock::ServerConfig>* config,
-                        knock::PrivateKey* key, std::string* err) {
+Helper::Helper(std::string config_path, HelperSeams seams)
+    : config_path_(std::move(config_path)),
+      seams_(std::move(seams)),
+      launcher_(seams_.launcher),
+      clock_(seams_.clock != nullptr ? seams_.clock : &kSystemClock) {}
+
+bool Helper::ParseConfig(const std::string& text,
+                         std::unique_ptr<knock::ServerConfig>* config,
+                         std::string* err) {
   auto loaded = std::make_unique<knock::ServerConfig>();
   if (!knock::ParseServerConfig(text, config_path_, loaded.get(), err))
     return false;
-  if (!knock::ReadPrivateKeyFile(loaded->private_key_file, key, err))
-    return false;
   *config = std::move(loaded);
   return true;
+}
+
+bool Helper::DeriveSequences(
+    const knock::ServerConfig& config,
+    std::unique_ptr<knock::SequenceAuthority>* authority, std::string* err) {
+  knock::PrivateKey key;
+  if (!knock::ReadPrivateKeyFile(config.private_key_file, &key, err))
+    return false;
+  auto made = std::make_unique<knock::SequenceAuthority>();
+  if (!made->Init(config, key, err)) return false;
+  made->RollTo(
+      knock::WindowAt(Now() / kMicrosPerSecond, config.knock.step_seconds));
+  *authority = std::move(made);
+  return true;
+}
+
+bool Helper::SendTable(std::string* err) {
+  const std::string image = authority_->EncodedImage();
+  int fd = -1;
+  if (!knock::MakeSealedMemfd("knockd-table", image, &fd, err)) return false;
+  const bool sent = channel_.Send(knock::EncodeTable(image.size()), fd, err);
+  close(fd);
+  return sent;
+}
+
+void Helper::RollWindows(int64_t now_us) {
+  // During a reload the sniffer may already hold the new configuration: a
+  // table of the old one would name the wrong owners. The reload's own
+  // image reaches a window ahead; the roll follows its answer.
+  if (pending_reload_) return;
+  const uint64_t window =
+      knock::WindowAt(now_us / kMicrosPerSecond, config_->knock.step_seconds);
+  std::string err;
+  if (authority_->RollTo(window) && !SendTable(&err))
+    Abandon("cannot hand the sniffer its tables: " + err);
 }
 
 bool Helper::OpenState(std::string* err) {
@@ -110,13 +173,14 @@ bool Helper::SetUpFirewall(const knock::ServerConfig& config,
     *err = knock::FormatListenerRefusal(config.knock.ports, listeners);
     return false;
   }
-  auto made = knock::MakeFirewall(config.firewall);
+  auto made = seams_.make_firewall ? seams_.make_firewall(config.firewall)
+                                   : knock::MakeFirewall(config.firewall);
   if (!made->Setup(knock::LayoutFor(config), err)) return false;
   *firewall = std::move(made);
   return true;
 }
 
-bool Helper::ForkSniffer(knock::PrivateKey server_key, std::string* err) {
+bool Helper::ForkSniffer(std::string* err) {
   knock::SnifferStart setup;
   if (!launcher_->Prepare(*config_, err)) return false;
   knock::PrivsepChannel sniffer_end;
@@ -131,7 +195,6 @@ bool Helper::ForkSniffer(knock::PrivateKey server_key, std::string* err) {
   if (sniffer_pid_ == 0) {
     channel_.Close();
     setup.config = std::make_unique<knock::ServerConfig>(*config_);
-    setup.server_key = std::move(server_key);
     setup.used = store_->InMemoryCopy();
     setup.channel = std::move(sniffer_end);
     // The helper's objects (firewall, audit log) must not run their
@@ -141,7 +204,24 @@ bool Helper::ForkSniffer(knock::PrivateKey server_key, std::string* err) {
   return true;
 }
 
+void Helper::KillSniffer() {
+  if (sniffer_pid_ <= 0) return;
+  // Once the helper kept only CAP_NET_ADMIN it may not signal a sniffer
+  // under another account (no CAP_KILL): closing the channel ends an honest
+  // sniffer, and the helper's own exit ends any other (PDEATHSIG). So the
+  // wait is bounded.
+  kill(sniffer_pid_, SIGKILL);
+  channel_.Close();
+  for (int waited_ms = 0; waited_ms < kSnifferStopWaitMs;
+       waited_ms += kStopPollMs) {
+    if (waitpid(sniffer_pid_, nullptr, WNOHANG) == sniffer_pid_) break;
+    usleep(kStopPollMs * 1000);
+  }
+  sniffer_pid_ = -1;
+}
+
 bool Helper::DropPrivileges(std::string* err) {
+  if (!seams_.drop_privileges) return true;
   // Not dumpable: the sniffer may run under the same account (systemd's
   // User=), and must not be able to ptrace the helper or read its memory.
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
@@ -198,18 +278,15 @@ void Helper::FlushAudit() {
 
 bool Helper::Start(std::string* err) {
   std::string text;
-  knock::PrivateKey key;
   if (!knock::ReadConfigText(config_path_, &text, err) ||
-      !LoadConfig(text, &config_, &key, err))
+      !ParseConfig(text, &config_, err))
     return false;
   knock::LogLevel level = knock::LogLevel::kInfo;
   knock::ParseLogLevel(config_->log_level, &level);
   logger_.set_min_level(level);
   logger_.set_syslog(config_->syslog);
   for (const std::string& warning : config_->warnings) logger_.Warning(warning);
-  if (!OpenState(err) || !OpenAudit(err) ||
-      !SetUpFirewall(*config_, &firewall_, err))
-    return false;
+  if (!OpenState(err)) return false;
   // Signals wait in the signalfd from here on; the sniffer ignores them.
   sigset_t signals;
   sigemptyset(&signals);
@@ -220,7 +297,23 @@ bool Helper::Start(std::string* err) {
     *err = std::string("signalfd: ") + strerror(errno);
     return false;
   }
-  return ForkSniffer(std::move(key), err) && DropPrivileges(err);
+  // The sniffer is forked before any key is read (the server's, the audit
+  // log's): it shares none of the helper's memory after the fork, so it can
+  // never hold a copy.
+  if (!ForkSniffer(err)) return false;
+  if (StartAfterFork(err)) return true;
+  KillSniffer();
+  return false;
+}
+
+bool Helper::StartAfterFork(std::string* err) {
+  if (!DeriveSequences(*config_, &authority_, err) || !OpenAudit(err) ||
+      !SetUpFirewall(*config_, &firewall_, err) || !DropPrivileges(err))
+    return false;
+  // The sniffer waits for its first tables before it says ready.
+  if (SendTable(err)) return true;
+  *err = "cannot hand the sniffer its tables: " + *err;
+  return false;
 }
 
 void Helper::OnReady() {
@@ -228,8 +321,7 @@ void Helper::OnReady() {
   std::string interfaces;
   for (const std::string& name : config_->interfaces)
     interfaces += (interfaces.empty() ? "" : ",") + name;
-  Audit(knock::AuditStart(knock::SystemClock().NowMicros(), *config_,
-                          firewall_->Name()));
+  Audit(knock::AuditStart(Now(), *config_, firewall_->Name()));
   logger_.Info("started: " + std::to_string(config_->clients.size()) +
                " clients, knock range " + config_->knock.ports.ToString() +
                " on " + interfaces + ", firewall " + firewall_->Name() +
@@ -238,53 +330,88 @@ void Helper::OnReady() {
   Notify("READY=1\nSTATUS=knocks are being watched");
 }
 
-void Helper::OnGrant(const knock::PrivsepMessage& message) {
-  const int64_t now_us = knock::SystemClock().NowMicros();
+void Helper::RefuseGrant(knock::KnockOutcome* event, const std::string& why) {
+  event->enforced = false;
+  // Nothing opened: in the audit record it ends as it was decided.
+  event->match.expires_us = event->match.time_us;
+  logger_.Warning("firewall helper refused a grant: " + Describe(*event) +
+                  ": " + why);
+  Audit(knock::AuditMatch(*event, *config_));
+}
+
+bool Helper::OnGrant(const knock::PrivsepMessage& message) {
+  std::string err;
+  // A sniffer can only report a sequence a client really sent: ports that
+  // are not its owner's sequence mean it lies.
+  if (!authority_->CheckEvidence(message, &err))
+    return Abandon("the sniffer sent a grant without its sequence: " + err);
+  const int64_t now_us = Now();
   const knock::ClientSettings& client = config_->clients[message.owner.client];
   const knock::ServiceSettings& service =
       config_->services[message.owner.service];
+  knock::KnockOutcome event =
+      EventFor(message, *config_, knock::Verdict::kGranted, now_us);
+  event.match.ports.assign(message.grant_ports().begin(),
+                           message.grant_ports().end());
+  const knock::AddressClass address_class =
+      knock::ClassifyAddress(message.source);
+  if (address_class != knock::AddressClass::kUnicast) {
+    RefuseGrant(&event, std::string("a ") +
+                            knock::AddressClassName(address_class) +
+                            " address is no single host");
+    return true;
+  }
   const knock::UsedKey key{client.public_key, service.name,
                            message.owner.window, message.owner.slot};
+  const std::optional<knock::UsedEntry> before = store_->Find(key);
   const knock::UsedEntry* used = nullptr;
   const knock::UseDecision decision = store_->Use(
       key, message.source, now_us, service.open_for_ms * 1000, &used);
-  knock::KnockOutcome event = EventFor(message, *config_,
-                                       decision == knock::UseDecision::kRefresh
-                                           ? knock::Verdict::kRefreshed
-                                           : knock::Verdict::kGranted,
-                                       now_us);
   if (decision == knock::UseDecision::kReplay) {
     // The sniffer's copy of the used set lagged (a refresh just after the
-    // grant ran out): the helper's set decides.
+    // grant ran out), or it lies: the helper's set decides.
     event.match.verdict = knock::Verdict::kReplay;
     event.match.first_source = used->first_source;
-    logger_.Warning("firewall helper refused a grant: client " + client.name +
-                    " service " + service.name + " from " +
-                    message.source.ToString() + " was used by " +
-                    used->first_source.ToString());
+    logger_.Warning("firewall helper refused a grant: " + Describe(event) +
+                    ": used by " + used->first_source.ToString());
     Audit(knock::AuditMatch(event, *config_));
-    return;
+    return true;
   }
+  if (decision == knock::UseDecision::kRefresh)
+    event.match.verdict = knock::Verdict::kRefreshed;
   event.match.expires_us = used->grant_expires_us;
-  std::string err;
   // The used set is written before the hole opens: a crash in between must
-  // not let the same sequence open twice after a restart.
-  if (!store_->Save(&err)) logger_.Error(err);
-  knock::Grant grant{message.source, service.ports, service.open_for_ms,
-                     client.name,    service.name,  message.owner};
+  // not let the same sequence open twice after a restart. Unsaved, nothing
+  // opens, and the set forgets the use so that it stays what the file says.
+  if (!store_->Save(&err)) {
+    store_->Restore(key, before);
+    RefuseGrant(&event, "the used set cannot be saved: " + err);
+    return true;
+  }
+  knock::Grant grant;
+  grant.source = message.source;
+  grant.ports = service.ports;
+  grant.timeout_ms = service.open_for_ms;
+  grant.client = client.name;
+  grant.service = service.name;
+  grant.owner = message.owner;
   if (!firewall_->Open(grant, &err)) {
     event.enforced = false;
     logger_.Error("firewall (" + std::string(firewall_->Name()) +
                   ") could not open for " + message.source.ToString() + ": " +
                   err);
+  } else {
+    logger_.Info(std::string(knock::VerdictName(event.match.verdict)) + " " +
+                 Describe(event) + " ports " + PortList(message.grant_ports()) +
+                 " until " + knock::FormatTimestampUs(event.match.expires_us));
   }
   Audit(knock::AuditMatch(event, *config_));
   audit_grants_.Track(event);
+  return true;
 }
 
 void Helper::OnRefusal(const knock::PrivsepMessage& message) {
-  Audit(knock::AuditMatch(EventFor(message, *config_, message.verdict,
-                                   knock::SystemClock().NowMicros()),
+  Audit(knock::AuditMatch(EventFor(message, *config_, message.verdict, Now()),
                           *config_));
 }
 
@@ -309,12 +436,8 @@ void Helper::OnRefusalSummary(const knock::PrivsepMessage& message) {
 bool Helper::Abandon(const std::string& why) {
   logger_.Error("stopping: " + why +
                 "; the firewall table stays (fail closed)");
-  Audit(knock::AuditStop(knock::SystemClock().NowMicros(), why));
-  if (sniffer_pid_ > 0) {
-    kill(sniffer_pid_, SIGKILL);
-    waitpid(sniffer_pid_, nullptr, 0);
-    sniffer_pid_ = -1;
-  }
+  Audit(knock::AuditStop(Now(), why));
+  KillSniffer();
   stopping_ = true;
   exit_status_ = 1;
   return false;
@@ -322,8 +445,7 @@ bool Helper::Abandon(const std::string& why) {
 
 bool Helper::HandleMessage(const knock::PrivsepMessage& message) {
   std::string err;
-  if (!knock::CheckSnifferRequest(message, *config_,
-                                  knock::SystemClock().NowMicros(), &err))
+  if (!knock::CheckSnifferRequest(message, *config_, Now(), &err))
     return Abandon("the sniffer sent a request out of range: " + err);
   switch (message.type) {
     case knock::PrivsepMessageType::kReady:
@@ -331,8 +453,7 @@ bool Helper::HandleMessage(const knock::PrivsepMessage& message) {
       OnReady();
       return true;
     case knock::PrivsepMessageType::kGrant:
-      OnGrant(message);
-      return true;
+      return OnGrant(message);
     case knock::PrivsepMessageType::kRefusal:
       OnRefusal(message);
       return true;
@@ -375,8 +496,7 @@ bool Helper::HandleSniffer() {
 
 void Helper::RefuseReload(const std::string& err) {
   logger_.Error("reload refused, keeping the running configuration: " + err);
-  Audit(knock::AuditReload(knock::SystemClock().NowMicros(), config_path_,
-                           false, err, 0));
+  Audit(knock::AuditReload(Now(), config_path_, false, err, 0));
 }
 
 void Helper::Notify(const std::string& state) {
@@ -397,10 +517,11 @@ void Helper::Reload() {
 void Helper::StartReload() {
   std::string text;
   std::unique_ptr<knock::ServerConfig> config;
-  knock::PrivateKey key;
+  std::unique_ptr<knock::SequenceAuthority> authority;
   std::string err;
   if (!knock::ReadConfigText(config_path_, &text, &err) ||
-      !LoadConfig(text, &config, &key, &err))
+      !ParseConfig(text, &config, &err) ||
+      !DeriveSequences(*config, &authority, &err))
     return RefuseReload(err);
   if (!SameCapture(*config, *config_) || config->user != config_->user)
     return RefuseReload(
@@ -408,16 +529,17 @@ void Helper::StartReload() {
         "restart only (the sniffer holds no power to capture anew)");
   std::unique_ptr<knock::Firewall> firewall;
   if (!SetUpFirewall(*config, &firewall, &err)) return RefuseReload(err);
+  // One sealed memfd: the configuration text, then the new tables.
+  const std::string image = authority->EncodedImage();
   int config_fd = -1;
-  if (!knock::MakeSealedMemfd("knockd.toml", text, &config_fd, &err)) {
+  if (!knock::MakeSealedMemfd("knockd.toml", text + image, &config_fd, &err)) {
     std::string restore_err;
     if (!firewall_->Setup(knock::LayoutFor(*config_), &restore_err))
       logger_.Error("restoring the firewall layout: " + restore_err);
     return RefuseReload(err);
   }
-  std::vector<uint8_t> message = knock::EncodeReconfigure(key);
-  const bool sent = channel_.Send(message, config_fd, &err);
-  sodium_memzero(message.data(), message.size());
+  const bool sent = channel_.Send(
+      knock::EncodeReconfigure(text.size(), image.size()), config_fd, &err);
   close(config_fd);
   if (!sent) {
     Abandon("sniffer: " + err);
@@ -426,6 +548,7 @@ void Helper::StartReload() {
   pending_reload_ = std::make_unique<PendingReload>();
   pending_reload_->config = std::move(config);
   pending_reload_->firewall = std::move(firewall);
+  pending_reload_->authority = std::move(authority);
 }
 
 void Helper::FinishReload(bool accepted) {
@@ -445,18 +568,18 @@ void Helper::FinishReload(bool accepted) {
     if (!firewall_->Flush(&err)) {
       logger_.Warning("old firewall table: " + err);
     } else {
-      Audit(knock::AuditFlush(knock::SystemClock().NowMicros(),
-                              config_->firewall.table, "reload"));
+      Audit(knock::AuditFlush(Now(), config_->firewall.table, "reload"));
       audit_grants_.Clear();
     }
   }
   firewall_ = std::move(reload->firewall);
   config_ = std::move(reload->config);
+  authority_ = std::move(reload->authority);
   logger_.Info("reloaded " + config_path_ + ": " +
                std::to_string(config_->clients.size()) + " clients");
   audit_.set_max_bytes(config_->audit_max_bytes);
-  Audit(knock::AuditReload(knock::SystemClock().NowMicros(), config_path_, true,
-                           "", config_->clients.size()));
+  Audit(knock::AuditReload(Now(), config_path_, true, "",
+                           config_->clients.size()));
   Notify("READY=1");
 }
 
@@ -469,35 +592,33 @@ void Helper::HandleSignals(int signal_fd) {
       logger_.Info(std::string("stopping on ") + strsignal(info.ssi_signo) +
                    "; the firewall table stays (fail closed)");
       stopping_ = true;
-      Audit(
-          knock::AuditStop(knock::SystemClock().NowMicros(),
-                           std::string("SIG") + sigabbrev_np(info.ssi_signo)));
+      Audit(knock::AuditStop(
+          Now(), std::string("SIG") + sigabbrev_np(info.ssi_signo)));
       Notify("STOPPING=1");
     }
   }
 }
 
 void Helper::OnTimer() {
-  const int64_t now_us = knock::SystemClock().NowMicros();
+  const int64_t now_us = Now();
   firewall_->Tick(now_us / 1000);
   for (const std::string& err : firewall_->TakeErrors())
     logger_.Error("firewall (" + std::string(firewall_->Name()) + "): " + err);
   for (const knock::AuditRecord& record : audit_grants_.TakeExpired(now_us))
     Audit(record);
-  const uint64_t window =
-      knock::WindowAt(now_us / kMicrosPerSecond, config_->knock.step_seconds);
-  const uint64_t skew = static_cast<uint64_t>(config_->knock.skew);
-  store_->PruneBefore(window > skew ? window - skew : 0);
+  // The used set keeps every window a grant may still name.
+  store_->PruneBefore(knock::AcceptedWindows(now_us, config_->knock).oldest);
+  RollWindows(now_us);
 }
 
-void Helper::PollOnce(int signal_fd) {
-  pollfd fds[2] = {{signal_fd, POLLIN, 0}, {channel_.fd(), POLLIN, 0}};
-  if (poll(fds, 2, kTimerPeriodMs) < 0 && errno != EINTR) {
+void Helper::Step(int timeout_ms) {
+  pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {channel_.fd(), POLLIN, 0}};
+  if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR) {
     logger_.Error(std::string("poll: ") + strerror(errno));
     return;
   }
   if (fds[1].revents) HandleSniffer();
-  if (fds[0].revents & POLLIN) HandleSignals(signal_fd);
+  if (fds[0].revents & POLLIN) HandleSignals(signal_fd_);
   if (!stopping_) OnTimer();
   FlushAudit();
 }
@@ -537,16 +658,19 @@ void Helper::StopSniffer() {
     if (!HandleMessage(message)) return;
   }
   logger_.Warning("the sniffer did not stop; killing it");
-  kill(sniffer_pid_, SIGKILL);
-  waitpid(sniffer_pid_, nullptr, 0);
-  sniffer_pid_ = -1;
+  KillSniffer();
 }
 
 int Helper::Loop() {
-  while (!stopping_) PollOnce(signal_fd_);
+  while (!stopping_) Step(kTimerPeriodMs);
+  return Finish();
+}
+
+int Helper::Finish() {
   StopSniffer();
   FlushAudit();
-  close(signal_fd_);
+  if (signal_fd_ >= 0) close(signal_fd_);
+  signal_fd_ = -1;
   return exit_status_;
 }
 

@@ -8,12 +8,16 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "common/clock.h"
 #include "knockd/audit/audit_grant_tracker.h"
 #include "knockd/audit/audit_log.h"
 #include "knockd/helper/make_firewall.h"
+#include "knockd/helper/sequence_authority.h"
 #include "knockd/shared/firewall.h"
 #include "knockd/shared/logger.h"
 #include "knockd/shared/privsep_channel.h"
@@ -24,6 +28,21 @@
 
 namespace knockd {
 
+/// What the helper runs on besides its configuration file: `knockd run`
+/// gives the real sniffer and keeps the rest; unit tests fake them all.
+struct HelperSeams {
+  /// Starts the sniffer; must outlive the helper.
+  knock::SnifferLauncher* launcher = nullptr;
+  /// The helper's time; nullptr is the system clock.
+  const knock::Clock* clock = nullptr;
+  /// Makes the firewall backend; empty makes the configured one.
+  std::function<std::unique_ptr<knock::Firewall>(
+      const knock::FirewallSettings&)>
+      make_firewall;
+  /// False in tests: the process keeps its capabilities and dumpability.
+  bool drop_privileges = true;
+};
+
 /// The running daemon, seen from the firewall helper. Start() does
 /// everything that needs privilege and can fail; Loop() runs until SIGTERM
 /// or SIGINT, or until the sniffer misbehaves or dies.
@@ -31,19 +50,44 @@ class Helper {
  public:
   /// `launcher` starts the sniffer and must outlive the helper.
   Helper(std::string config_path, knock::SnifferLauncher* launcher);
+  Helper(std::string config_path, HelperSeams seams);
   bool Start(std::string* err);
   int Loop();
+
+  /// One turn of the loop: waits up to `timeout_ms` for the sniffer or a
+  /// signal, handles them, runs the timers. For tests; Loop() repeats it.
+  void Step(int timeout_ms);
+  /// After the loop: stops the sniffer; returns the exit status.
+  int Finish();
+  bool stopping() const { return stopping_; }
+  int exit_status() const { return exit_status_; }
+  pid_t sniffer_pid() const { return sniffer_pid_; }
 
  private:
   /// A reload the sniffer has not answered yet.
   struct PendingReload {
     std::unique_ptr<knock::ServerConfig> config;
     std::unique_ptr<knock::Firewall> firewall;
+    std::unique_ptr<knock::SequenceAuthority> authority;
   };
 
-  bool LoadConfig(const std::string& text,
-                  std::unique_ptr<knock::ServerConfig>* config,
-                  knock::PrivateKey* key, std::string* err);
+  int64_t Now() const { return clock_->NowMicros(); }
+  bool ParseConfig(const std::string& text,
+                   std::unique_ptr<knock::ServerConfig>* config,
+                   std::string* err);
+  /// Reads the server key of `config` and derives its sequences, rolled to
+  /// now; the key is wiped before this returns. Only the helper runs this,
+  /// and only after the sniffer was forked, so no copy of the key or of a
+  /// pair key is ever in the sniffer's memory.
+  bool DeriveSequences(const knock::ServerConfig& config,
+                       std::unique_ptr<knock::SequenceAuthority>* authority,
+                       std::string* err);
+  /// Everything after the fork; on failure Start kills the sniffer.
+  bool StartAfterFork(std::string* err);
+  /// Hands the sniffer the port tables of the authority's held windows.
+  bool SendTable(std::string* err);
+  /// Rolls the windows and sends the new tables when they changed.
+  void RollWindows(int64_t now_us);
   bool OpenState(std::string* err);
   /// Refuses a knock range with listeners, then makes and sets up the
   /// configured backend.
@@ -51,7 +95,8 @@ class Helper {
                      std::unique_ptr<knock::Firewall>* firewall,
                      std::string* err);
   /// Forks the sniffer; the child never returns from here.
-  bool ForkSniffer(knock::PrivateKey server_key, std::string* err);
+  bool ForkSniffer(std::string* err);
+  void KillSniffer();
   bool DropPrivileges(std::string* err);
   /// Opens the sealed audit log; without `knockd audit init` it stays off.
   bool OpenAudit(std::string* err);
@@ -65,7 +110,10 @@ class Helper {
   bool HandleSniffer();
   bool HandleMessage(const knock::PrivsepMessage& message);
   void OnReady();
-  void OnGrant(const knock::PrivsepMessage& message);
+  /// False when the grant's evidence shows a lying sniffer (then stopped).
+  bool OnGrant(const knock::PrivsepMessage& message);
+  /// Refuses what the helper itself refuses, logged and audited.
+  void RefuseGrant(knock::KnockOutcome* event, const std::string& why);
   void OnRefusal(const knock::PrivsepMessage& message);
   void OnRefusalSummary(const knock::PrivsepMessage& message);
   /// The sniffer misbehaved or died: log it and stop, failing closed.
@@ -79,13 +127,15 @@ class Helper {
   void FinishReload(bool accepted);
   void Notify(const std::string& state);
   void OnTimer();
-  void PollOnce(int signal_fd);
   void HandleSignals(int signal_fd);
   /// Tells the sniffer to stop and waits (bounded) for it to go.
   void StopSniffer();
 
   std::string config_path_;
+  HelperSeams seams_;
   knock::SnifferLauncher* launcher_;
+  const knock::Clock* clock_;
+  std::unique_ptr<knock::SequenceAuthority> authority_;
   knock::Logger logger_;
   std::unique_ptr<knock::ServerConfig> config_;
   std::unique_ptr<knock::Firewall> firewall_;

@@ -46,24 +46,28 @@ bool CheckOwner(const PrivsepMessage& message, const ServerConfig& config,
   // it may name the windows before it: its window is not checked against
   // the clock (it opens nothing; the owner's other fields still are).
   if (message.type == PrivsepMessageType::kRefusalSummary) return true;
-  // Packet time (the sniffer's) trails the helper's clock: a sequence of the
-  // window just behind skew (refused as expired) may be reported after the
-  // window turned. One more window either way absorbs that lag and a small
-  // clock step; the used set, not this check, stops reuse.
-  const uint64_t now_window =
-      WindowAt(now_us / kMicrosPerSecond, config.knock.step_seconds);
-  const uint64_t reach = static_cast<uint64_t>(config.knock.skew) + 2;
-  const uint64_t oldest = now_window > reach ? now_window - reach : 0;
-  const uint64_t newest = now_window + reach - 1;
-  if (owner.window < oldest || owner.window > newest)
+  const WindowSpan span = AcceptedWindows(now_us, config.knock);
+  if (owner.window < span.oldest || owner.window > span.newest)
     return Refuse(message,
                   "window " + std::to_string(owner.window) + " is outside " +
-                      std::to_string(oldest) + "-" + std::to_string(newest),
+                      std::to_string(span.oldest) + "-" +
+                      std::to_string(span.newest),
                   err);
   return true;
 }
 
 }  // namespace
+
+WindowSpan AcceptedWindows(int64_t now_us, const KnockSettings& knock) {
+  // Packet time (the sniffer's) trails the helper's clock: a sequence of the
+  // window just behind skew (refused as expired) may be reported after the
+  // window turned. One more window either way absorbs that lag and a small
+  // clock step; the used set, which keeps all of them, stops reuse.
+  const uint64_t now_window =
+      WindowAt(now_us / kMicrosPerSecond, knock.step_seconds);
+  const uint64_t reach = static_cast<uint64_t>(knock.skew) + 2;
+  return {now_window > reach ? now_window - reach : 0, now_window + reach - 1};
+}
 
 bool CheckSnifferRequest(const PrivsepMessage& message,
                          const ServerConfig& config, int64_t now_us,

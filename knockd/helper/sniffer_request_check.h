@@ -12,11 +12,23 @@
 
 namespace knock {
 
+/// The windows whose sequences the helper acts on, inclusive.
+struct WindowSpan {
+  uint64_t oldest = 0;
+  uint64_t newest = 0;
+};
+
+/// The windows within skew + 2 behind and skew + 1 ahead of `now_us`: the
+/// matcher's span (skew either way, and the expired one behind) widened by
+/// one window each way, because packet time (the sniffer's) trails the
+/// helper's clock and a clock may step a little. The helper's used set
+/// keeps every one of them, so no window it accepts can be granted twice.
+WindowSpan AcceptedWindows(int64_t now_us, const KnockSettings& knock);
+
 /// For kGrant and kRefusal: the client, service and slot exist, the client
-/// may use the service, and the window is within skew + 2 windows behind
-/// and skew + 1 ahead of `now_us` (the helper's clock; the matcher judges by
-/// packet time, which trails it). For kGrant also: the timeout
-/// is the service's open_for. Other messages pass. `err` quotes the value.
+/// may use the service, and the window is within AcceptedWindows. For kGrant
+/// also: the timeout is the service's open_for. Other messages pass. `err`
+/// quotes the value.
 bool CheckSnifferRequest(const PrivsepMessage& message,
                          const ServerConfig& config, int64_t now_us,
                          std::string* err);

@@ -34,6 +34,9 @@ struct Grant {
   /// The sequence that earned the hole; the privilege-separated daemon's
   /// helper checks it against the used set.
   SequenceOwner owner;
+  /// Its ports as the sniffer saw them: the helper derives the sequence
+  /// anew and compares.
+  std::vector<uint16_t> sequence_ports;
 };
 
 /// Enforces grants. Implementations: NftablesFirewall, CommandFirewall,

@@ -1,8 +1,8 @@
 #include "knockd/shared/privsep_message.h"
 
-#include <sodium.h>
-
 #include <algorithm>
+
+#include "knockd/shared/sequence_table_image.h"
 
 namespace knock {
 
@@ -13,9 +13,11 @@ namespace {
 constexpr size_t kAddressBytes = 17;
 constexpr size_t kOwnerBytes = 4 + 4 + 8 + 1;
 constexpr size_t kReadyBytes = 1;
-constexpr size_t kGrantBytes = 1 + kAddressBytes + kOwnerBytes + 4;
+constexpr size_t kGrantBytes =
+    1 + kAddressBytes + kOwnerBytes + 4 + 1 + 2 * kMaxSequencePorts;
 constexpr size_t kRefusalBytes = 1 + 1 + 2 * kAddressBytes + kOwnerBytes;
-constexpr size_t kReconfigureBytes = 1 + kKeyBytes;
+constexpr size_t kReconfigureBytes = 1 + 8 + 8;
+constexpr size_t kTableBytes = 1 + 8;
 constexpr size_t kReconfiguredBytes = 2;
 constexpr size_t kShutdownBytes = 1;
 constexpr size_t kRefusalSummaryBytes =
@@ -23,6 +25,7 @@ constexpr size_t kRefusalSummaryBytes =
     RefusalSummary::kMaxAddresses * kAddressBytes;
 static_assert(kRefusalBytes < kMaxPrivsepMessageBytes);
 static_assert(kRefusalSummaryBytes < kMaxPrivsepMessageBytes);
+static_assert(kGrantBytes < kMaxPrivsepMessageBytes);
 
 /// Appends fields little-endian.
 class Writer {
@@ -125,6 +128,8 @@ size_t ExpectedSize(uint8_t type) {
       return kShutdownBytes;
     case PrivsepMessageType::kRefusalSummary:
       return kRefusalSummaryBytes;
+    case PrivsepMessageType::kTable:
+      return kTableBytes;
   }
   return 0;
 }
@@ -160,6 +165,32 @@ bool DecodeGrant(Reader* reader, PrivsepMessage* out, std::string* err) {
   reader->Owner(&out->owner);
   out->timeout_ms = reader->Uint(4);
   if (out->timeout_ms == 0) return reader->Fail("timeout_ms is 0", err);
+  const uint8_t count = reader->U8();
+  if (count == 0 || count > kMaxSequencePorts)
+    return reader->Fail("port_count " + std::to_string(count), err);
+  out->port_count = count;
+  for (size_t i = 0; i < kMaxSequencePorts; ++i) {
+    out->ports[i] = static_cast<uint16_t>(reader->Uint(2));
+    // One form on the wire: the unused tail is zero, and no used port is.
+    if ((i < count) != (out->ports[i] != 0))
+      return reader->Fail("port " + std::to_string(i) + " is " +
+                              std::to_string(out->ports[i]) +
+                              " with port_count " + std::to_string(count),
+                          err);
+  }
+  return true;
+}
+
+bool DecodeSizes(Reader* reader, PrivsepMessage* out, std::string* err) {
+  if (out->type == PrivsepMessageType::kReconfigure) {
+    out->config_bytes = reader->Uint(8);
+    if (out->config_bytes == 0 || out->config_bytes > kMaxConfigTextBytes)
+      return reader->Fail("config_bytes " + std::to_string(out->config_bytes),
+                          err);
+  }
+  out->image_bytes = reader->Uint(8);
+  if (out->image_bytes == 0 || out->image_bytes > kMaxTableImageBytes)
+    return reader->Fail("image_bytes " + std::to_string(out->image_bytes), err);
   return true;
 }
 
@@ -255,6 +286,8 @@ const char* PrivsepMessageName(uint8_t type) {
       return "shutdown";
     case PrivsepMessageType::kRefusalSummary:
       return "refusal summary";
+    case PrivsepMessageType::kTable:
+      return "table";
   }
   return "unknown";
 }
@@ -265,11 +298,16 @@ std::vector<uint8_t> EncodeReady() {
 
 std::vector<uint8_t> EncodeGrant(const IpAddress& source,
                                  const SequenceOwner& owner,
-                                 uint32_t timeout_ms) {
+                                 uint32_t timeout_ms,
+                                 std::span<const uint16_t> ports) {
   Writer writer(PrivsepMessageType::kGrant);
   writer.Address(source);
   writer.Owner(owner);
   writer.Uint(timeout_ms, 4);
+  const size_t count = std::min(ports.size(), kMaxSequencePorts);
+  writer.U8(static_cast<uint8_t>(count));
+  for (size_t i = 0; i < kMaxSequencePorts; ++i)
+    writer.Uint(i < count ? ports[i] : 0, 2);
   return writer.Take();
 }
 
@@ -324,12 +362,18 @@ std::vector<uint8_t> EncodeShutdown() {
   return Writer(PrivsepMessageType::kShutdown).Take();
 }
 
-std::vector<uint8_t> EncodeReconfigure(const PrivateKey& server_key) {
-  std::vector<uint8_t> bytes(kReconfigureBytes);
-  bytes[0] = static_cast<uint8_t>(PrivsepMessageType::kReconfigure);
-  std::copy(server_key.bytes().begin(), server_key.bytes().end(),
-            bytes.begin() + 1);
-  return bytes;
+std::vector<uint8_t> EncodeReconfigure(uint64_t config_bytes,
+                                       uint64_t image_bytes) {
+  Writer writer(PrivsepMessageType::kReconfigure);
+  writer.Uint(config_bytes, 8);
+  writer.Uint(image_bytes, 8);
+  return writer.Take();
+}
+
+std::vector<uint8_t> EncodeTable(uint64_t image_bytes) {
+  Writer writer(PrivsepMessageType::kTable);
+  writer.Uint(image_bytes, 8);
+  return writer.Take();
 }
 
 bool DecodeSnifferMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
@@ -358,19 +402,15 @@ bool DecodeSnifferMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
 }
 
 bool DecodeHelperMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
-                         PrivateKey* server_key, std::string* err) {
+                         std::string* err) {
   using T = PrivsepMessageType;
-  if (!CheckFrame(data, size, {T::kReconfigure, T::kShutdown}, err))
+  if (!CheckFrame(data, size, {T::kReconfigure, T::kTable, T::kShutdown}, err))
     return false;
   *out = PrivsepMessage();
   out->type = static_cast<T>(data[0]);
-  if (out->type == T::kReconfigure) {
-    KeyBytes key;
-    std::copy(data + 1, data + 1 + kKeyBytes, key.begin());
-    *server_key = PrivateKey::FromBytes(key);
-    sodium_memzero(key.data(), key.size());
-  }
-  return true;
+  if (out->type == T::kShutdown) return true;
+  Reader reader(data, PrivsepMessageName(data[0]));
+  return DecodeSizes(&reader, out, err);
 }
 
 }  // namespace knock

@@ -6,12 +6,13 @@
 // fixed size; a decoder accepts a message only at exactly that size and
 // with every field in range, and the helper ends on anything else.
 
+#include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "common/ip_address.h"
-#include "common/x25519_key.h"
 #include "knockd/shared/knock_outcome.h"
 #include "knockd/shared/sequence_owner.h"
 
@@ -25,9 +26,10 @@ enum class PrivsepMessageType : uint8_t {
   kReconfigure = 4,   // helper → sniffer: a reloaded configuration
   kReconfigured = 5,  // sniffer → helper: whether it took the reload
   kShutdown = 6,      // either way: stop now
+  kTable = 7,         // helper → sniffer: the port tables of live windows
   // sniffer → helper: refusals of one owner in one second, summed, for the
-  // audit. Numbered apart from the others so that types other branches add
-  // after kShutdown cannot collide with it.
+  // audit. Numbered apart from the small numbers, which grow one by one
+  // as message types are added.
   kRefusalSummary = 16,
 };
 
@@ -52,6 +54,11 @@ struct RefusalSummary {
   std::vector<IpAddress> addresses;
 };
 
+/// The most ports a sequence has (knock.count's limit).
+constexpr size_t kMaxSequencePorts = 64;
+/// The most bytes of configuration text a reconfigure announces.
+constexpr uint64_t kMaxConfigTextBytes = uint64_t{64} << 20;
+
 /// A decoded message. Only the fields of its type are meaningful.
 struct PrivsepMessage {
   PrivsepMessageType type = PrivsepMessageType::kReady;
@@ -61,6 +68,10 @@ struct PrivsepMessage {
   /// kGrant: how long the hole stays open; the helper checks it against
   /// the service's open_for.
   uint32_t timeout_ms = 0;
+  /// kGrant: the evidence, the ports of the sequence as the sniffer saw
+  /// them (port_count of them, the rest zero), in sending order.
+  uint8_t port_count = 0;
+  std::array<uint16_t, kMaxSequencePorts> ports{};
   /// kRefusal: kReplay or kExpiredWindow; grants travel as kGrant only.
   Verdict verdict = Verdict::kReplay;
   /// kRefusal of a replay: who used the sequence first.
@@ -70,38 +81,51 @@ struct PrivsepMessage {
   /// kRefusalSummary (its verdict and owner are also in `verdict` and
   /// `owner`, for the checks all sequence messages share).
   RefusalSummary summary;
+  /// kReconfigure: the memfd holds config_bytes of configuration text, then
+  /// image_bytes of table image. kTable: the memfd holds image_bytes.
+  uint64_t config_bytes = 0;
+  uint64_t image_bytes = 0;
+
+  std::span<const uint16_t> grant_ports() const {
+    return {ports.data(), port_count};
+  }
 };
 
 /// The largest message on the wire; a receive buffer one byte larger
 /// catches anything longer.
-constexpr size_t kMaxPrivsepMessageBytes = 128;
+constexpr size_t kMaxPrivsepMessageBytes = 256;
 
 /// The name both sides log: "ready", "grant", "refusal", ...; "unknown"
 /// for a byte that names no message.
 const char* PrivsepMessageName(uint8_t type);
 
 std::vector<uint8_t> EncodeReady();
+/// `ports` holds 1 to kMaxSequencePorts ports (more are cut off).
 std::vector<uint8_t> EncodeGrant(const IpAddress& source,
                                  const SequenceOwner& owner,
-                                 uint32_t timeout_ms);
+                                 uint32_t timeout_ms,
+                                 std::span<const uint16_t> ports);
 std::vector<uint8_t> EncodeRefusal(Verdict verdict, const IpAddress& source,
                                    const IpAddress& first_source,
                                    const SequenceOwner& owner);
 std::vector<uint8_t> EncodeRefusalSummary(const RefusalSummary& summary);
 std::vector<uint8_t> EncodeReconfigured(bool accepted);
 std::vector<uint8_t> EncodeShutdown();
-/// The private key travels in the message; the configuration text travels
-/// beside it as a sealed memfd. The caller wipes the returned bytes.
-std::vector<uint8_t> EncodeReconfigure(const PrivateKey& server_key);
+/// The configuration text and the new table image travel beside it, in
+/// that order, as one sealed memfd; the message gives their sizes. No key
+/// ever crosses the channel.
+std::vector<uint8_t> EncodeReconfigure(uint64_t config_bytes,
+                                       uint64_t image_bytes);
+/// The image travels beside it as a sealed memfd of `image_bytes`.
+std::vector<uint8_t> EncodeTable(uint64_t image_bytes);
 
 /// What the helper accepts from the sniffer: ready, grant, refusal,
 /// refusal summary, reconfigured, shutdown. On failure `err` names the message
 /// and the bad field with its value.
 bool DecodeSnifferMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
                           std::string* err);
-/// What the sniffer accepts from the helper: reconfigure (its key goes to
-/// `server_key`), shutdown.
+/// What the sniffer accepts from the helper: reconfigure, table, shutdown.
 bool DecodeHelperMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
-                         PrivateKey* server_key, std::string* err);
+                         std::string* err);
 
 }  // namespace knock

@@ -40,6 +40,21 @@ UseDecision ReplayStore::Use(const UsedKey& key, const IpAddress& source,
   return UseDecision::kReplay;
 }
 
+std::optional<UsedEntry> ReplayStore::Find(const UsedKey& key) const {
+  const auto it = used_.find(key);
+  if (it == used_.end()) return std::nullopt;
+  return it->second;
+}
+
+void ReplayStore::Restore(const UsedKey& key,
+                          const std::optional<UsedEntry>& before) {
+  if (before) {
+    used_[key] = *before;
+  } else {
+    used_.erase(key);
+  }
+}
+
 void ReplayStore::PruneBefore(uint64_t oldest_window) {
   std::erase_if(used_, [oldest_window](const auto& item) {
     return item.first.window < oldest_window;

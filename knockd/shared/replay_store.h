@@ -3,6 +3,7 @@
 // window, slot), kept across restarts in the state directory.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -50,6 +51,10 @@ class ReplayStore {
   /// Decides, and records a first use or a refresh (with its new expiry).
   UseDecision Use(const UsedKey& key, const IpAddress& source, int64_t now_us,
                   int64_t open_for_us, const UsedEntry** entry);
+  /// What the set holds for `key`, if anything.
+  std::optional<UsedEntry> Find(const UsedKey& key) const;
+  /// Puts `key` back as Find returned it before a Use (nullopt: unused).
+  void Restore(const UsedKey& key, const std::optional<UsedEntry>& before);
   /// Drops sequences of windows before `oldest_window`.
   void PruneBefore(uint64_t oldest_window);
   /// Writes the file atomically (temporary file, then rename).

@@ -45,10 +45,11 @@ bool SequenceTable::Init(const ServerConfig& config,
       return false;
   }
   if (!DerivePairKeys(config, server_key, err)) return false;
+  keyed_ = true;
   window_count_ = 0;
   ports_.clear();
   // Reserved for the widest table, so that rolling never reallocates.
-  ports_.reserve((2 * skew_ + 2) * owners_.size() * count_);
+  ports_.reserve((2 * skew_ + 2 + windows_ahead_) * owners_.size() * count_);
   index_offsets_.clear();
   index_units_.clear();
   rolled_ = false;
@@ -104,12 +105,91 @@ void SequenceTable::DeriveWindows(const std::vector<uint64_t>& windows) {
                  });
 }
 
+bool SequenceTable::Load(const ServerConfig& config, SequenceTableImage image,
+                         std::string* err) {
+  const KnockSettings& knock = config.knock;
+  auto fail = [err](const std::string& what) {
+    *err = "sequence table image: " + what;
+    return false;
+  };
+  if (image.first_port != knock.ports.first ||
+      image.range_size != knock.ports.size())
+    return fail("range " + std::to_string(image.first_port) + "+" +
+                std::to_string(image.range_size) + " is not knock.ports " +
+                knock.ports.ToString());
+  if (static_cast<int>(image.count) != knock.count)
+    return fail("count " + std::to_string(image.count) +
+                " is not knock.count " + std::to_string(knock.count));
+  if (static_cast<int>(image.skew) != knock.skew)
+    return fail("skew " + std::to_string(image.skew) + " is not knock.skew " +
+                std::to_string(knock.skew));
+  for (const TableImageOwner& owner : image.owners) {
+    if (owner.client >= config.clients.size() ||
+        owner.service >= config.services.size() || owner.slot >= knock.slots)
+      return fail("owner (client " + std::to_string(owner.client) +
+                  ", service " + std::to_string(owner.service) + ", slot " +
+                  std::to_string(owner.slot) + ") is not in the configuration");
+  }
+  range_ = knock.ports;
+  shape_ = {knock.ports.first, knock.ports.size(), knock.count};
+  count_ = image.count;
+  skew_ = image.skew;
+  service_names_.clear();
+  pair_keys_.clear();
+  keyed_ = false;
+  owners_.clear();
+  owners_.reserve(image.owners.size());
+  for (const TableImageOwner& owner : image.owners)
+    owners_.push_back({owner.client, owner.service, owner.slot});
+  oldest_window_ = image.oldest_window;
+  window_count_ = image.window_count;
+  ports_ = std::move(image.ports);
+  index_offsets_.clear();
+  index_units_.clear();
+  rolled_ = false;
+  return true;
+}
+
+SequenceTableImage SequenceTable::Image() const {
+  SequenceTableImage image;
+  image.first_port = range_.first;
+  image.range_size = range_.size();
+  image.count = static_cast<uint32_t>(count_);
+  image.skew = static_cast<uint32_t>(skew_);
+  image.center_window = current_window_;
+  image.oldest_window = oldest_window_;
+  image.window_count = static_cast<uint32_t>(window_count_);
+  image.owners.reserve(owners_.size());
+  for (const WindowOwner& owner : owners_)
+    image.owners.push_back({owner.client, owner.service, owner.slot});
+  image.ports = ports_;
+  return image;
+}
+
+bool SequenceTable::Derive(const SequenceOwner& owner, uint16_t* out) const {
+  if (!keyed_ || owner.client >= pair_keys_.size() ||
+      owner.service >= service_names_.size())
+    return false;
+  std::string unused_err;
+  return DeriveSequenceInto(
+      pair_keys_[owner.client],
+      {owner.window, owner.slot, service_names_[owner.service]}, shape_, out,
+      &unused_err);
+}
+
 bool SequenceTable::RollTo(uint64_t current_window) {
   if (rolled_ && current_window == current_window_) return false;
+  if (!keyed_) {
+    // The windows came whole from the helper: only which are live changes.
+    current_window_ = current_window;
+    rolled_ = true;
+    RebuildIndex();
+    return true;
+  }
   // Windows below zero do not exist; the table simply holds fewer then.
   const uint64_t oldest =
       current_window > skew_ + 1 ? current_window - skew_ - 1 : 0;
-  const uint64_t newest = current_window + skew_;
+  const uint64_t newest = current_window + skew_ + windows_ahead_;
   const size_t block = owners_.size() * count_;
   const size_t windows = newest - oldest + 1;
 
@@ -151,15 +231,41 @@ ExpectedSequence SequenceTable::sequence(uint32_t id) const {
   return result;
 }
 
+void SequenceTable::LiveBlocks(size_t* first, size_t* end) const {
+  // Live: [current - skew - 1, current + skew], the oldest one only to
+  // name late sequences expired.
+  const uint64_t live_oldest =
+      current_window_ > skew_ + 1 ? current_window_ - skew_ - 1 : 0;
+  const uint64_t live_newest = current_window_ + skew_;
+  const uint64_t held_newest = oldest_window_ + window_count_;  // exclusive
+  const uint64_t from = std::max(live_oldest, oldest_window_);
+  const uint64_t to = std::min(live_newest + 1, held_newest);
+  if (window_count_ == 0 || from >= to) {
+    *first = *end = 0;
+    return;
+  }
+  *first = from - oldest_window_;
+  *end = to - oldest_window_;
+}
+
 void SequenceTable::RebuildIndex() {
   // Two passes over the ports in id order, so every port's ids come
   // ascending: the first sizes each port's encoded list, the second writes.
   const uint32_t range_size = range_.size();
-  const auto sequences = static_cast<uint32_t>(size());
+  if (!indexed_) {
+    index_offsets_.assign(range_size + 1, 0);
+    index_units_.clear();
+    return;
+  }
+  size_t first_block = 0;
+  size_t end_block = 0;
+  LiveBlocks(&first_block, &end_block);
+  const auto first_id = static_cast<uint32_t>(first_block * owners_.size());
+  const auto sequences = static_cast<uint32_t>(end_block * owners_.size());
   std::vector<uint32_t> previous(range_size, 0);
   index_offsets_.assign(range_size + 1, 0);
-  const uint16_t* port = ports_.data();
-  for (uint32_t id = 0; id < sequences; ++id) {
+  const uint16_t* port = ports_.data() + size_t{first_id} * count_;
+  for (uint32_t id = first_id; id < sequences; ++id) {
     for (size_t k = 0; k < count_; ++k, ++port) {
       const uint32_t i = *port - range_.first;
       index_offsets_[i + 1] += EncodeSequenceId(previous[i], id, nullptr);
@@ -175,8 +281,8 @@ void SequenceTable::RebuildIndex() {
   index_units_.resize(units);
   std::vector<uint32_t> fill(index_offsets_.begin(), index_offsets_.end() - 1);
   previous.assign(range_size, 0);
-  port = ports_.data();
-  for (uint32_t id = 0; id < sequences; ++id) {
+  port = ports_.data() + size_t{first_id} * count_;
+  for (uint32_t id = first_id; id < sequences; ++id) {
     for (size_t k = 0; k < count_; ++k, ++port) {
       const uint32_t i = *port - range_.first;
       fill[i] += EncodeSequenceId(previous[i], id, &index_units_[fill[i]]);

@@ -12,6 +12,7 @@
 #include "common/pair_key.h"
 #include "knockd/shared/sequence_ids.h"
 #include "knockd/shared/sequence_owner.h"
+#include "knockd/shared/sequence_table_image.h"
 #include "knockd/shared/server_config.h"
 
 namespace knock {
@@ -28,7 +29,10 @@ struct ExpectedSequence {
 };
 
 /// Expected sequences for the windows [w - skew - 1, w + skew], rolled
-/// forward as time passes, with a port -> sequences index. Every window
+/// forward as time passes, with a port -> sequences index. A keyed table
+/// (Init) derives its windows itself: the firewall helper's. A table fed
+/// images (Load) holds no key and derives nothing: the sniffer's; rolling
+/// it only chooses which of the windows it was handed are live. Every window
 /// holds the same owners in the same order, so the ports live in one flat
 /// array (window, owner, knock) and a sequence id is window * owners + owner:
 /// a million sequences cost 2 bytes a port and no allocation each.
@@ -39,9 +43,28 @@ class SequenceTable {
   /// sequence fits.
   bool Init(const ServerConfig& config, const PrivateKey& server_key,
             std::string* err);
-  /// Makes `current_window` the centre of the table; derives only windows
-  /// that were not there before. Returns true if anything changed.
+  /// Takes the port tables of `image` instead of deriving them; fails,
+  /// naming the field, unless the image fits `config` (range, count, skew,
+  /// and every owner a client, service and slot it has). On failure the
+  /// table is unchanged. The table then holds no key.
+  bool Load(const ServerConfig& config, SequenceTableImage image,
+            std::string* err);
+  /// Makes `current_window` the centre of the table. A keyed table derives
+  /// only windows that were not there before; a loaded one indexes the held
+  /// windows within [current - skew - 1, current + skew]. Returns true if
+  /// anything changed.
   bool RollTo(uint64_t current_window);
+  /// A keyed table also holds this many windows beyond current + skew
+  /// (derived, not indexed): the helper hands them over before they start.
+  void set_windows_ahead(uint64_t windows) { windows_ahead_ = windows; }
+  /// Without an index (the helper's), SequencesWith finds nothing.
+  void set_indexed(bool indexed) { indexed_ = indexed; }
+  /// The held windows' tables and owners, for the sniffer.
+  SequenceTableImage Image() const;
+  /// Derives `owner`'s sequence anew into `out` (count() ports), for any
+  /// window. Keyed tables only; false for an owner the table does not have.
+  bool Derive(const SequenceOwner& owner, uint16_t* out) const;
+  bool keyed() const { return keyed_; }
   /// How many threads Init and RollTo derive on; 0 (the default) is one per
   /// core. The table is the same bit for bit whatever the number.
   void set_threads(unsigned threads) { threads_ = threads; }
@@ -49,7 +72,7 @@ class SequenceTable {
   /// Sequences that contain `port`, ascending (empty outside the knock
   /// range).
   SequenceIds SequencesWith(uint16_t port) const {
-    if (!range_.Contains(port)) return {};
+    if (!range_.Contains(port) || index_offsets_.empty()) return {};
     const uint32_t i = port - range_.first;
     return {index_units_.data() + index_offsets_[i],
             index_units_.data() + index_offsets_[i + 1]};
@@ -78,12 +101,17 @@ class SequenceTable {
   /// Derives `windows`, each into its block (window - oldest_window_).
   void DeriveWindows(const std::vector<uint64_t>& windows);
   void RebuildIndex();
+  /// The blocks (window - oldest_window_) that are live at current_window_.
+  void LiveBlocks(size_t* first, size_t* end) const;
 
   SequenceShape shape_;
   size_t count_ = 0;
   PortRange range_;
   uint64_t skew_ = 1;
   unsigned threads_ = 0;
+  uint64_t windows_ahead_ = 0;
+  bool keyed_ = false;
+  bool indexed_ = true;
   std::vector<std::string> service_names_;
   std::vector<PairKey> pair_keys_;
   /// The owners of one window, in id order: client, then its services in

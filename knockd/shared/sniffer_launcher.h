@@ -8,7 +8,6 @@
 #include <memory>
 #include <string>
 
-#include "common/x25519_key.h"
 #include "knockd/shared/logger.h"
 #include "knockd/shared/privsep_channel.h"
 #include "knockd/shared/replay_store.h"
@@ -16,10 +15,10 @@
 
 namespace knock {
 
-/// Everything the helper hands the sniffer it forks. The sniffer owns it.
+/// Everything the helper hands the sniffer it forks; no key: the sniffer's
+/// port tables come over the channel once the helper derived them.
 struct SnifferStart {
   std::unique_ptr<ServerConfig> config;
-  PrivateKey server_key;
   /// The used set as the helper knew it at fork, kept in memory only.
   ReplayStore used;
   PrivsepChannel channel;

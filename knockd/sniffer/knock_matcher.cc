@@ -50,15 +50,52 @@ void KnockMatcher::ReleaseFreedHeap() {
   malloc_trim(0);
 }
 
+void KnockMatcher::Adopt(SequenceTable table, uint64_t made_at_window) {
+  const uint64_t window =
+      table_.rolled() ? std::max(table_.current_window(), made_at_window)
+                      : made_at_window;
+  table_ = std::move(table);
+  table_.RollTo(window);
+}
+
+bool KnockMatcher::LoadTable(SequenceTableImage image, std::string* err) {
+  const KnockProtocol protocol = config_->knock.protocol;
+  accept_tcp_ = protocol != KnockProtocol::kUdp;
+  accept_udp_ = protocol != KnockProtocol::kTcp;
+  const uint64_t made_at = image.center_window;
+  SequenceTable table;
+  if (!table.Load(*config_, std::move(image), err)) return false;
+  Adopt(std::move(table), made_at);
+  // The image's bytes and the old table (megabytes at 10,000 clients) were
+  // just freed; glibc would keep them resident.
+  ReleaseFreedHeap();
+  return true;
+}
+
+bool KnockMatcher::Reconfigure(const ServerConfig& config,
+                               SequenceTableImage image, std::string* err) {
+  const uint64_t made_at = image.center_window;
+  SequenceTable table;
+  if (!table.Load(config, std::move(image), err)) return false;
+  Adopt(std::move(table), made_at);
+  AdoptConfig(config);
+  return true;
+}
+
 bool KnockMatcher::Reconfigure(const ServerConfig& config,
                                const PrivateKey& server_key, std::string* err) {
-  const KnockSettings& before = config_->knock;
-  const KnockSettings& after = config.knock;
   SequenceTable table;
   if (!table.Init(config, server_key, err)) return false;
   const uint64_t window = table_.current_window();
   table_ = std::move(table);
   table_.RollTo(window);
+  AdoptConfig(config);
+  return true;
+}
+
+void KnockMatcher::AdoptConfig(const ServerConfig& config) {
+  const KnockSettings& before = config_->knock;
+  const KnockSettings& after = config.knock;
   // Progress in flight is kept unless its shape changed under it.
   if (before.max_sources != after.max_sources ||
       HistoryFor(before) != HistoryFor(after) || !(before.ports == after.ports))
@@ -68,7 +105,6 @@ bool KnockMatcher::Reconfigure(const ServerConfig& config,
   accept_tcp_ = after.protocol != KnockProtocol::kUdp;
   accept_udp_ = after.protocol != KnockProtocol::kTcp;
   ReleaseFreedHeap();
-  return true;
 }
 
 bool KnockMatcher::AdvanceTo(int64_t now_us) {

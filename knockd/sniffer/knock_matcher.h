@@ -43,6 +43,14 @@ class KnockMatcher {
   /// progress when the knock settings that shape it are unchanged.
   bool Reconfigure(const ServerConfig& config, const PrivateKey& server_key,
                    std::string* err);
+  /// The same without a key: the table is the helper's image, and later
+  /// images come through LoadTable.
+  bool Reconfigure(const ServerConfig& config, SequenceTableImage image,
+                   std::string* err);
+  /// Takes the port tables the helper derived (at start and whenever its
+  /// windows roll); per-source progress carries over, so a sequence spanning
+  /// the swap still completes. On failure the table is unchanged.
+  bool LoadTable(SequenceTableImage image, std::string* err);
 
   /// Rolls the table to the window of `now_us`; prunes the replay store.
   /// Returns true when the window changed.
@@ -70,6 +78,10 @@ class KnockMatcher {
   bool Decide(const Knock& knock, const ExpectedSequence& sequence,
               MatchEvent* event);
   uint32_t ToTableMs(int64_t time_us) const;
+  /// Makes `table` the live one, centred where the old one was (or where
+  /// the helper made it, before the first roll).
+  void Adopt(SequenceTable table, uint64_t made_at_window);
+  void AdoptConfig(const ServerConfig& config);
   /// Returns the free heap start-up left behind to the system.
   static void ReleaseFreedHeap();
 

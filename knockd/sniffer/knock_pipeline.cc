@@ -48,6 +48,18 @@ bool KnockPipeline::Reconfigure(const ServerConfig* config, Firewall* firewall,
                                 const PrivateKey& server_key,
                                 std::string* err) {
   if (!matcher_.Reconfigure(*config, server_key, err)) return false;
+  SwapConfig(config, firewall);
+  return true;
+}
+
+bool KnockPipeline::Reconfigure(const ServerConfig* config, Firewall* firewall,
+                                SequenceTableImage image, std::string* err) {
+  if (!matcher_.Reconfigure(*config, std::move(image), err)) return false;
+  SwapConfig(config, firewall);
+  return true;
+}
+
+void KnockPipeline::SwapConfig(const ServerConfig* config, Firewall* firewall) {
   config_ = config;
   firewall_ = firewall;
   // Keep the drop counters across the new decoder.
@@ -56,7 +68,6 @@ bool KnockPipeline::Reconfigure(const ServerConfig* config, Firewall* firewall,
   for (int i = 0; i < static_cast<int>(DropReason::kCount); ++i)
     dropped_before_reload_.dropped[i] += old.dropped[i];
   decoder_ = std::make_unique<PacketDecoder>(config->knock);
-  return true;
 }
 
 void KnockPipeline::OnFrame(const Frame& frame) {
@@ -161,9 +172,10 @@ void KnockPipeline::Handle(const MatchEvent& match) {
       // must not let the same sequence open twice after a restart.
       Save();
       Enforce(match, &event);
-      logger_->Info(std::string(VerdictName(match.verdict)) + " " + who +
-                    which + " ports " + PortList(match.ports) + " until " +
-                    FormatTimestampUs(match.expires_us));
+      if (log_grants_)
+        logger_->Info(std::string(VerdictName(match.verdict)) + " " + who +
+                      which + " ports " + PortList(match.ports) + " until " +
+                      FormatTimestampUs(match.expires_us));
       break;
     case Verdict::kReplay:
       if (!MayLogRefusal(match.time_us)) break;
@@ -205,6 +217,7 @@ void KnockPipeline::Enforce(const MatchEvent& match, KnockOutcome* event) {
   grant.client = event->client;
   grant.service = event->service;
   grant.owner = match.owner;
+  grant.sequence_ports = match.ports;
   std::string err;
   if (!firewall_->Open(grant, &err)) {
     ++stats_.firewall_errors;

@@ -45,6 +45,17 @@ class KnockPipeline {
   /// progress and the replay store carry over. On failure nothing changed.
   bool Reconfigure(const ServerConfig* config, Firewall* firewall,
                    const PrivateKey& server_key, std::string* err);
+  /// The same with the helper's port tables instead of a key.
+  bool Reconfigure(const ServerConfig* config, Firewall* firewall,
+                   SequenceTableImage image, std::string* err);
+  /// Takes the helper's port tables: the first before any frame, then one
+  /// whenever the helper's windows roll.
+  bool LoadTable(SequenceTableImage image, std::string* err) {
+    return matcher_.LoadTable(std::move(image), err);
+  }
+  /// False where the firewall only forwards grants (the sniffer): the
+  /// process that opens the hole writes the line.
+  void set_log_grants(bool log_grants) { log_grants_ = log_grants; }
   void set_event_handler(EventHandler handler) {
     on_event_ = std::move(handler);
   }
@@ -85,6 +96,8 @@ class KnockPipeline {
   /// True while refusals of the second of `time_us` may still be logged
   /// one by one; says how many were not, once their second is over.
   bool MayLogRefusal(int64_t time_us);
+  /// Switches to `config` after the matcher took it.
+  void SwapConfig(const ServerConfig* config, Firewall* firewall);
 
   const ServerConfig* config_;
   Firewall* firewall_;
@@ -93,6 +106,7 @@ class KnockPipeline {
   std::unique_ptr<PacketDecoder> decoder_;
   KnockMatcher matcher_;
   EventHandler on_event_;
+  bool log_grants_ = true;
   PipelineStats stats_;
   DecodeStats dropped_before_reload_;
   bool live_clock_ = false;

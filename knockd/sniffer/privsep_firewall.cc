@@ -13,7 +13,8 @@ bool PrivsepFirewall::Setup(const FirewallLayout& layout, std::string* err) {
 
 bool PrivsepFirewall::Open(const Grant& grant, std::string* err) {
   return Deliver(EncodeGrant(grant.source, grant.owner,
-                             static_cast<uint32_t>(grant.timeout_ms)),
+                             static_cast<uint32_t>(grant.timeout_ms),
+                             grant.sequence_ports),
                  err);
 }
 

@@ -38,7 +38,6 @@ struct SnifferSetup {
 };
 
 constexpr int kTimerPeriodMs = 1000;
-constexpr size_t kMaxConfigBytes = 64u << 20;
 constexpr int64_t kMicrosPerSecond = 1000000;
 // At stop the queue gets this long to empty into the channel.
 constexpr int kDrainWaitMs = 500;
@@ -53,6 +52,30 @@ int64_t MonotonicMicros() {
 /// Both clocks at once, for the pipeline's clock-step detection.
 void Tick(knock::KnockPipeline* pipeline) {
   pipeline->OnClock(knock::SystemClock().NowMicros(), MonotonicMicros());
+}
+
+/// Reads the sealed memfd of a reconfigure (text, then image) or a table
+/// (image only) and checks it holds exactly what the message announced.
+bool ReadHandedOver(int fd, const knock::PrivsepMessage& message,
+                    std::string* text, knock::SequenceTableImage* image,
+                    std::string* err) {
+  if (fd < 0) {
+    *err = std::string("the ") +
+           knock::PrivsepMessageName(static_cast<uint8_t>(message.type)) +
+           " message came without its file";
+    return false;
+  }
+  std::string bytes;
+  const uint64_t expected = message.config_bytes + message.image_bytes;
+  if (!knock::ReadSealedMemfd(fd, expected, &bytes, err)) return false;
+  if (bytes.size() != expected) {
+    *err = "the memfd holds " + std::to_string(bytes.size()) +
+           " bytes, the message announced " + std::to_string(expected);
+    return false;
+  }
+  *text = bytes.substr(0, message.config_bytes);
+  return knock::DecodeTableImage(
+      std::string_view(bytes).substr(message.config_bytes), image, err);
 }
 
 /// The sniffer's life after confinement: the pipeline, fed by capture and
@@ -76,7 +99,14 @@ class Sniffer {
   void DrainQueue();
   /// False once the sniffer must stop; `status` is then its exit status.
   bool HandleHelper(int* status);
-  void Reconfigure(knock::PrivateKey key, int config_fd);
+  /// Takes one message from the helper; false when it says to stop.
+  bool OnHelperMessage(const knock::PrivsepMessage& message, int fd,
+                       int* status);
+  /// Blocks until the helper's first tables arrive (it derives them after
+  /// the fork, while the sniffer confines itself).
+  bool AwaitFirstTable(std::string* err);
+  void LoadTable(const knock::PrivsepMessage& message, int fd);
+  void Reconfigure(const knock::PrivsepMessage& message, int fd);
   void LogCounters();
 
   SnifferSetup* setup_;
@@ -93,9 +123,9 @@ bool Sniffer::Start(std::string* err) {
   pipeline_ = std::make_unique<knock::KnockPipeline>(
       setup_->start.config.get(), &firewall_, &setup_->start.used, logger_,
       seed);
-  if (!pipeline_->Init(setup_->start.server_key, err)) return false;
-  // The matcher keeps the pair keys it derived; the private key goes.
-  setup_->start.server_key = knock::PrivateKey();
+  // The helper opens the holes, and logs them.
+  pipeline_->set_log_grants(false);
+  if (!AwaitFirstTable(err)) return false;
   pipeline_->set_event_handler(
       [this](const knock::KnockOutcome& event) { OnEvent(event); });
   pipeline_->set_live_clock(true);
@@ -149,17 +179,59 @@ void Sniffer::DrainQueue() {
   }
 }
 
-void Sniffer::Reconfigure(knock::PrivateKey key, int config_fd) {
+bool Sniffer::AwaitFirstTable(std::string* err) {
+  knock::PrivsepChannel& channel = setup_->start.channel;
+  for (;;) {
+    if (!channel.WaitReadable(kTimerPeriodMs)) continue;
+    std::vector<uint8_t> bytes;
+    int fd = -1;
+    const knock::ReceiveResult got = channel.Receive(&bytes, &fd, err);
+    if (got == knock::ReceiveResult::kNone) continue;
+    if (got != knock::ReceiveResult::kMessage) {
+      *err = "the firewall helper went away before the first tables" +
+             (err->empty() ? "" : ": " + *err);
+      return false;
+    }
+    knock::PrivsepMessage message;
+    std::string text;
+    knock::SequenceTableImage image;
+    bool ok =
+        knock::DecodeHelperMessage(bytes.data(), bytes.size(), &message, err);
+    if (ok && message.type != knock::PrivsepMessageType::kTable) {
+      *err = std::string("the helper sent ") +
+             knock::PrivsepMessageName(bytes[0]) + " before the tables";
+      ok = false;
+    }
+    ok = ok && ReadHandedOver(fd, message, &text, &image, err) &&
+         pipeline_->LoadTable(std::move(image), err);
+    if (fd >= 0) close(fd);
+    return ok;
+  }
+}
+
+void Sniffer::LoadTable(const knock::PrivsepMessage& message, int fd) {
   std::string text;
+  knock::SequenceTableImage image;
+  std::string err;
+  // A table the sniffer cannot take leaves it without live windows: it
+  // stops, and the helper with it (fail closed).
+  if (!ReadHandedOver(fd, message, &text, &image, &err) ||
+      !pipeline_->LoadTable(std::move(image), &err)) {
+    logger_->Error("sniffer: cannot take the helper's tables: " + err);
+    channel_broken_ = true;
+  }
+}
+
+void Sniffer::Reconfigure(const knock::PrivsepMessage& message, int fd) {
+  std::string text;
+  knock::SequenceTableImage image;
   std::string err;
   auto config = std::make_unique<knock::ServerConfig>();
-  bool ok = config_fd >= 0 &&
-            knock::ReadSealedMemfd(config_fd, kMaxConfigBytes, &text, &err) &&
-            knock::ParseServerConfig(text, setup_->start.config->path,
-                                     config.get(), &err) &&
-            pipeline_->Reconfigure(config.get(), &firewall_, key, &err);
-  if (config_fd < 0) err = "the reconfigure message came without its file";
-  if (config_fd >= 0) close(config_fd);
+  const bool ok =
+      ReadHandedOver(fd, message, &text, &image, &err) &&
+      knock::ParseServerConfig(text, setup_->start.config->path, config.get(),
+                               &err) &&
+      pipeline_->Reconfigure(config.get(), &firewall_, std::move(image), &err);
   if (ok) {
     setup_->start.config = std::move(config);
   } else {
@@ -183,20 +255,32 @@ bool Sniffer::HandleHelper(int* status) {
       return false;
     }
     knock::PrivsepMessage message;
-    knock::PrivateKey key;
-    if (!knock::DecodeHelperMessage(bytes.data(), bytes.size(), &message, &key,
+    if (!knock::DecodeHelperMessage(bytes.data(), bytes.size(), &message,
                                     &err)) {
       if (config_fd >= 0) close(config_fd);
       logger_->Error("sniffer: " + err);
       *status = 1;
       return false;
     }
-    if (message.type == knock::PrivsepMessageType::kShutdown) {
-      if (config_fd >= 0) close(config_fd);
+    const bool go_on = OnHelperMessage(message, config_fd, status);
+    if (config_fd >= 0) close(config_fd);
+    if (!go_on) return false;
+  }
+}
+
+bool Sniffer::OnHelperMessage(const knock::PrivsepMessage& message, int fd,
+                              int* status) {
+  switch (message.type) {
+    case knock::PrivsepMessageType::kTable:
+      LoadTable(message, fd);
+      if (channel_broken_) *status = 1;
+      return !channel_broken_;
+    case knock::PrivsepMessageType::kReconfigure:
+      Reconfigure(message, fd);
+      return true;
+    default:
       *status = 0;
       return false;
-    }
-    Reconfigure(std::move(key), config_fd);
   }
 }
 

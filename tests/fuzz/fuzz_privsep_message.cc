@@ -1,9 +1,9 @@
-// libFuzzer target: the privsep message decoders on hostile bytes, as a
-// compromised sniffer (or helper) could send them. Both decoders see every
-// input; a message either decoder accepts must re-encode to exactly the
-// bytes it came from, so that no two wire forms mean the same message and
-// no byte the decoder ignored could carry anything.
-#include <sodium.h>
+// libFuzzer target: the privsep message decoders and the sequence table
+// image decoder on hostile bytes, as a compromised sniffer (or helper)
+// could send them. Every decoder sees every input; whatever one accepts
+// must re-encode to exactly the bytes it came from, so that no two wire
+// forms mean the same thing and no byte a decoder ignored could carry
+// anything. An accepted image must also hold only ports of its range.
 
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "knockd/shared/privsep_message.h"
+#include "knockd/shared/sequence_table_image.h"
 
 namespace {
 
@@ -23,7 +24,7 @@ std::vector<uint8_t> Reencode(const knock::PrivsepMessage& message) {
       return knock::EncodeReady();
     case T::kGrant:
       return knock::EncodeGrant(message.source, message.owner,
-                                message.timeout_ms);
+                                message.timeout_ms, message.grant_ports());
     case T::kRefusal:
       return knock::EncodeRefusal(message.verdict, message.source,
                                   message.first_source, message.owner);
@@ -34,9 +35,10 @@ std::vector<uint8_t> Reencode(const knock::PrivsepMessage& message) {
     case T::kRefusalSummary:
       return knock::EncodeRefusalSummary(message.summary);
     case T::kReconfigure:
+    case T::kTable:
       break;
   }
-  // The sniffer's decoder never yields a reconfigure.
+  // The sniffer's decoder never yields a reconfigure or a table.
   std::abort();
 }
 
@@ -58,9 +60,8 @@ void FuzzSniffer(const uint8_t* data, size_t size) {
 
 void FuzzHelper(const uint8_t* data, size_t size) {
   knock::PrivsepMessage message;
-  knock::PrivateKey key;
   std::string err;
-  if (!knock::DecodeHelperMessage(data, size, &message, &key, &err)) {
+  if (!knock::DecodeHelperMessage(data, size, &message, &err)) {
     if (err.empty()) std::abort();
     return;
   }
@@ -68,12 +69,31 @@ void FuzzHelper(const uint8_t* data, size_t size) {
   if (message.type == T::kShutdown) {
     RequireSame(knock::EncodeShutdown(), data, size);
   } else if (message.type == T::kReconfigure) {
-    std::vector<uint8_t> encoded = knock::EncodeReconfigure(key);
-    RequireSame(encoded, data, size);
-    sodium_memzero(encoded.data(), encoded.size());
+    RequireSame(
+        knock::EncodeReconfigure(message.config_bytes, message.image_bytes),
+        data, size);
+  } else if (message.type == T::kTable) {
+    RequireSame(knock::EncodeTable(message.image_bytes), data, size);
   } else {
     std::abort();
   }
+}
+
+void FuzzTableImage(const uint8_t* data, size_t size) {
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  knock::SequenceTableImage image;
+  std::string err;
+  if (!knock::DecodeTableImage(bytes, &image, &err)) {
+    if (err.empty()) std::abort();
+    return;
+  }
+  const uint32_t last = image.first_port + image.range_size - 1;
+  for (uint16_t port : image.ports)
+    if (port < image.first_port || port > last) std::abort();
+  if (image.ports.size() !=
+      size_t{image.count} * image.window_count * image.owners.size())
+    std::abort();
+  if (knock::EncodeTableImage(image) != bytes) std::abort();
 }
 
 }  // namespace
@@ -81,5 +101,6 @@ void FuzzHelper(const uint8_t* data, size_t size) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzSniffer(data, size);
   FuzzHelper(data, size);
+  FuzzTableImage(data, size);
   return 0;
 }

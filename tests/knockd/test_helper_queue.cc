@@ -1,6 +1,7 @@
 // HelperQueue: grants before refusals, refusals summed per owner and second,
 // every part bounded, and a full channel never waited on.
 #include <catch2/catch.hpp>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,10 @@ using knock::SendResult;
 
 constexpr int64_t kSecondUs = 1000000;
 constexpr int64_t kT0Us = int64_t{1800000000} * kSecondUs;
+// The evidence a grant carries: the ports of its sequence.
+constexpr uint16_t kPortValues[8] = {20001, 20002, 20003, 20004,
+                                     20005, 20006, 20007, 20008};
+const std::span<const uint16_t> kPorts(kPortValues);
 
 knock::IpAddress V4(uint32_t n) {
   const uint8_t bytes[4] = {198, 19, uint8_t(n >> 8), uint8_t(n)};
@@ -116,8 +121,8 @@ TEST_CASE("grants go out before summaries, in order", "[queue]") {
   HelperQueue queue;
   queue.AddRefusal(Replay(1), kT0Us);
   const knock::SequenceOwner owner{0, 0, 60000000, 2};
-  REQUIRE(queue.PushUrgent(knock::EncodeGrant(V4(7), owner, 30000)));
-  REQUIRE(queue.PushUrgent(knock::EncodeGrant(V4(8), owner, 30000)));
+  REQUIRE(queue.PushUrgent(knock::EncodeGrant(V4(7), owner, 30000, kPorts)));
+  REQUIRE(queue.PushUrgent(knock::EncodeGrant(V4(8), owner, 30000, kPorts)));
   FakeChannel channel;
   REQUIRE(queue.Flush(kT0Us + kSecondUs, false, channel.Fn()));
   REQUIRE(channel.sent.size() == 3);
@@ -131,7 +136,7 @@ TEST_CASE("a full channel is never waited on; what waits goes later",
   HelperQueue queue;
   const knock::SequenceOwner owner{0, 0, 60000000, 2};
   for (int i = 0; i < 5; ++i)
-    REQUIRE(queue.PushUrgent(knock::EncodeGrant(V4(i), owner, 30000)));
+    REQUIRE(queue.PushUrgent(knock::EncodeGrant(V4(i), owner, 30000, kPorts)));
   FakeChannel channel;
   channel.room = 2;
   REQUIRE(queue.Flush(kT0Us, false, channel.Fn()));
@@ -167,8 +172,8 @@ TEST_CASE("the queue is bounded whatever arrives, and counts what it drops",
   CHECK(queue.stats().refusals + queue.stats().refusals_dropped == 100000);
   const knock::SequenceOwner owner{0, 0, 60000000, 2};
   for (size_t i = 0; i < HelperQueue::kMaxUrgent; ++i)
-    REQUIRE(queue.PushUrgent(knock::EncodeGrant(V4(1), owner, 30000)));
-  CHECK_FALSE(queue.PushUrgent(knock::EncodeGrant(V4(1), owner, 30000)));
+    REQUIRE(queue.PushUrgent(knock::EncodeGrant(V4(1), owner, 30000, kPorts)));
+  CHECK_FALSE(queue.PushUrgent(knock::EncodeGrant(V4(1), owner, 30000, kPorts)));
   CHECK(queue.urgent_size() == HelperQueue::kMaxUrgent);
   CHECK(queue.stats().urgent_dropped == 1);
 }

@@ -112,18 +112,18 @@ TEST_CASE("a message too long arrives with its real size", "[privsep]") {
   PrivsepChannel helper;
   MakePair(&sniffer, &helper);
   std::string err;
-  std::vector<uint8_t> long_grant(100, 0x11);
+  std::vector<uint8_t> long_grant(300, 0x11);
   long_grant[0] = static_cast<uint8_t>(knock::PrivsepMessageType::kGrant);
   REQUIRE(sniffer.Send(long_grant, -1, &err));
   REQUIRE(sniffer.Send(knock::EncodeReady(), -1, &err));
 
   std::vector<uint8_t> message;
   REQUIRE(helper.Receive(&message, nullptr, &err) == ReceiveResult::kMessage);
-  CHECK(message.size() == 100);
+  CHECK(message.size() == 300);
   knock::PrivsepMessage decoded;
   CHECK_FALSE(knock::DecodeSnifferMessage(message.data(), message.size(),
                                           &decoded, &err));
-  CHECK(err == "grant message of 100 bytes, expected 39");
+  CHECK(err == "grant message of 300 bytes, expected 168");
   // The tail was dropped with its message, not left for the next receive.
   REQUIRE(helper.Receive(&message, nullptr, &err) == ReceiveResult::kMessage);
   CHECK(message == knock::EncodeReady());

@@ -28,6 +28,8 @@ knock::Grant GrantFor(const std::string& source) {
   grant.owner.service = 1;
   grant.owner.window = 56666666;
   grant.owner.slot = 2;
+  grant.sequence_ports = {16390, 20000, 30000, 17000,
+                          25000, 18000, 31000, 22222};
   return grant;
 }
 
@@ -62,6 +64,10 @@ TEST_CASE("Open sends a grant the helper decodes to the same hole",
     CHECK(message.owner.window == grant.owner.window);
     CHECK(message.owner.slot == grant.owner.slot);
     CHECK(message.timeout_ms == grant.timeout_ms);
+    // The evidence goes along: the helper derives the sequence and compares.
+    CHECK(std::vector<uint16_t>(message.grant_ports().begin(),
+                                message.grant_ports().end()) ==
+          grant.sequence_ports);
   }
   // Exactly one message per Open.
   std::vector<uint8_t> bytes;

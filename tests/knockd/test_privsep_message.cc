@@ -1,7 +1,5 @@
 // The messages between knockd's sniffer and its firewall helper: every type
 // round trips, and every malformed message is refused with its exact error.
-#include <sodium.h>
-
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -18,9 +16,10 @@ using knock::Verdict;
 
 // Sizes on the wire, type byte included, as the protocol fixes them.
 constexpr size_t kReadyBytes = 1;
-constexpr size_t kGrantBytes = 39;
+constexpr size_t kGrantBytes = 168;
 constexpr size_t kRefusalBytes = 53;
-constexpr size_t kReconfigureBytes = 33;
+constexpr size_t kReconfigureBytes = 17;
+constexpr size_t kTableBytes = 9;
 constexpr size_t kReconfiguredBytes = 2;
 constexpr size_t kShutdownBytes = 1;
 constexpr size_t kRefusalSummaryBytes = 122;
@@ -28,6 +27,8 @@ constexpr size_t kRefusalSummaryBytes = 122;
 // Offsets of fields inside a grant and a refusal.
 constexpr size_t kGrantSourceFamilyOffset = 1;
 constexpr size_t kGrantTimeoutOffset = 35;
+constexpr size_t kGrantPortCountOffset = 39;
+constexpr size_t kGrantPortsOffset = 40;
 constexpr size_t kRefusalVerdictOffset = 1;
 constexpr size_t kRefusalSourceFamilyOffset = 2;
 constexpr size_t kRefusalFirstSourceFamilyOffset = 19;
@@ -76,12 +77,24 @@ std::string SnifferError(const std::vector<uint8_t>& bytes) {
 
 std::string HelperError(const std::vector<uint8_t>& bytes) {
   PrivsepMessage message;
-  knock::PrivateKey key;
   std::string err;
-  REQUIRE_FALSE(knock::DecodeHelperMessage(bytes.data(), bytes.size(), &message,
-                                           &key, &err));
+  REQUIRE_FALSE(
+      knock::DecodeHelperMessage(bytes.data(), bytes.size(), &message, &err));
   return err;
 }
+
+PrivsepMessage DecodeFromHelper(const std::vector<uint8_t>& bytes) {
+  PrivsepMessage message;
+  std::string err;
+  const bool ok =
+      knock::DecodeHelperMessage(bytes.data(), bytes.size(), &message, &err);
+  INFO(err);
+  REQUIRE(ok);
+  return message;
+}
+
+const std::vector<uint16_t> kPorts = {16385, 20000, 32767, 17000,
+                                      16384, 25000, 30000, 19999};
 
 std::vector<uint8_t> Resized(std::vector<uint8_t> bytes, size_t size) {
   bytes.resize(size, 0);
@@ -89,7 +102,7 @@ std::vector<uint8_t> Resized(std::vector<uint8_t> bytes, size_t size) {
 }
 
 std::vector<uint8_t> ValidGrant() {
-  return knock::EncodeGrant(Address("198.18.0.7"), Owner(), 30000);
+  return knock::EncodeGrant(Address("198.18.0.7"), Owner(), 30000, kPorts);
 }
 
 std::vector<uint8_t> ValidRefusal() {
@@ -129,13 +142,14 @@ TEST_CASE("each message has its fixed size on the wire", "[privsep]") {
   CHECK(knock::EncodeReady().size() == kReadyBytes);
   CHECK(ValidGrant().size() == kGrantBytes);
   CHECK(ValidRefusal().size() == kRefusalBytes);
-  CHECK(knock::EncodeReconfigure(knock::PrivateKey::Generate()).size() ==
-        kReconfigureBytes);
+  CHECK(knock::EncodeReconfigure(100, 200).size() == kReconfigureBytes);
+  CHECK(knock::EncodeTable(200).size() == kTableBytes);
   CHECK(knock::EncodeReconfigured(true).size() == kReconfiguredBytes);
   CHECK(knock::EncodeShutdown().size() == kShutdownBytes);
   CHECK(kRefusalBytes < knock::kMaxPrivsepMessageBytes);
   CHECK(ValidSummary().size() == kRefusalSummaryBytes);
   CHECK(kRefusalSummaryBytes < knock::kMaxPrivsepMessageBytes);
+  CHECK(kGrantBytes < knock::kMaxPrivsepMessageBytes);
 }
 
 TEST_CASE("message names are shared by both sides", "[privsep]") {
@@ -145,10 +159,12 @@ TEST_CASE("message names are shared by both sides", "[privsep]") {
   CHECK(std::string(knock::PrivsepMessageName(4)) == "reconfigure");
   CHECK(std::string(knock::PrivsepMessageName(5)) == "reconfigured");
   CHECK(std::string(knock::PrivsepMessageName(6)) == "shutdown");
+  CHECK(std::string(knock::PrivsepMessageName(7)) == "table");
   CHECK(std::string(knock::PrivsepMessageName(0)) == "unknown");
   CHECK(std::string(knock::PrivsepMessageName(16)) == "refusal summary");
   CHECK(std::string(knock::PrivsepMessageName(15)) == "unknown");
   CHECK(std::string(knock::PrivsepMessageName(17)) == "unknown");
+  CHECK(std::string(knock::PrivsepMessageName(8)) == "unknown");
   CHECK(std::string(knock::PrivsepMessageName(255)) == "unknown");
 }
 
@@ -159,13 +175,7 @@ TEST_CASE("ready and shutdown round trip", "[privsep]") {
         PrivsepMessageType::kShutdown);
 
   const std::vector<uint8_t> shutdown = knock::EncodeShutdown();
-  PrivsepMessage message;
-  message.type = PrivsepMessageType::kReady;
-  knock::PrivateKey key;
-  std::string err;
-  REQUIRE(knock::DecodeHelperMessage(shutdown.data(), shutdown.size(), &message,
-                                     &key, &err));
-  CHECK(message.type == PrivsepMessageType::kShutdown);
+  CHECK(DecodeFromHelper(shutdown).type == PrivsepMessageType::kShutdown);
 }
 
 TEST_CASE("a grant round trips for IPv4 and IPv6", "[privsep]") {
@@ -173,13 +183,60 @@ TEST_CASE("a grant round trips for IPv4 and IPv6", "[privsep]") {
     INFO(text);
     const IpAddress source = Address(text);
     const std::vector<uint8_t> bytes =
-        knock::EncodeGrant(source, Owner(), 45000);
+        knock::EncodeGrant(source, Owner(), 45000, kPorts);
     const PrivsepMessage message = DecodeFromSniffer(bytes);
     CHECK(message.type == PrivsepMessageType::kGrant);
     CHECK(message.source == source);
     CHECK(message.source.ToString() == text);
     CheckSameOwner(message.owner, Owner());
     CHECK(message.timeout_ms == 45000);
+    CHECK(std::vector<uint16_t>(message.grant_ports().begin(),
+                                message.grant_ports().end()) == kPorts);
+  }
+}
+
+TEST_CASE("a grant carries one to 64 ports of evidence", "[privsep]") {
+  for (size_t count : {size_t{1}, size_t{2}, size_t{63}, size_t{64}}) {
+    INFO(count);
+    std::vector<uint16_t> ports;
+    for (size_t i = 0; i < count; ++i)
+      ports.push_back(static_cast<uint16_t>(0xFFFF - i));
+    const PrivsepMessage message = DecodeFromSniffer(
+        knock::EncodeGrant(Address("198.18.0.7"), Owner(), 1, ports));
+    CHECK(message.port_count == count);
+    CHECK(std::vector<uint16_t>(message.grant_ports().begin(),
+                                message.grant_ports().end()) == ports);
+  }
+}
+
+TEST_CASE("a grant's evidence has exactly one form", "[privsep]") {
+  SECTION("no port") {
+    std::vector<uint8_t> bytes = ValidGrant();
+    bytes[kGrantPortCountOffset] = 0;
+    std::fill(bytes.begin() + kGrantPortsOffset, bytes.end(), 0);
+    CHECK(SnifferError(bytes) == "grant message: port_count 0");
+  }
+  SECTION("more than 64") {
+    std::vector<uint8_t> bytes = ValidGrant();
+    bytes[kGrantPortCountOffset] = 65;
+    CHECK(SnifferError(bytes) == "grant message: port_count 65");
+  }
+  SECTION("a port beyond the count") {
+    std::vector<uint8_t> bytes = ValidGrant();
+    bytes[kGrantPortsOffset + 2 * 8] = 1;
+    CHECK(SnifferError(bytes) ==
+          "grant message: port 8 is 1 with port_count 8");
+    bytes = ValidGrant();
+    bytes[kGrantBytes - 1] = 0x80;
+    CHECK(SnifferError(bytes) ==
+          "grant message: port 63 is 32768 with port_count 8");
+  }
+  SECTION("port 0 within the count") {
+    std::vector<uint8_t> bytes = ValidGrant();
+    bytes[kGrantPortsOffset + 2 * 3] = 0;
+    bytes[kGrantPortsOffset + 2 * 3 + 1] = 0;
+    CHECK(SnifferError(bytes) ==
+          "grant message: port 3 is 0 with port_count 8");
   }
 }
 
@@ -190,7 +247,7 @@ TEST_CASE("a grant keeps the largest timeout and owner fields", "[privsep]") {
   owner.window = UINT64_MAX;
   owner.slot = UINT8_MAX;
   const PrivsepMessage message = DecodeFromSniffer(
-      knock::EncodeGrant(Address("198.18.0.7"), owner, UINT32_MAX));
+      knock::EncodeGrant(Address("198.18.0.7"), owner, UINT32_MAX, kPorts));
   CheckSameOwner(message.owner, owner);
   CHECK(message.timeout_ms == UINT32_MAX);
 }
@@ -237,24 +294,38 @@ TEST_CASE("reconfigured round trips both answers", "[privsep]") {
   CHECK_FALSE(refused.accepted);
 }
 
-TEST_CASE("a reconfigure message carries the server key", "[privsep]") {
-  const knock::PrivateKey original = knock::PrivateKey::Generate();
-  std::vector<uint8_t> bytes = knock::EncodeReconfigure(original);
-  REQUIRE(bytes.size() == kReconfigureBytes);
-  CHECK(bytes[0] == static_cast<uint8_t>(PrivsepMessageType::kReconfigure));
-  CHECK(sodium_memcmp(bytes.data() + 1, original.bytes().data(),
-                      knock::kKeyBytes) == 0);
-
-  PrivsepMessage message;
-  knock::PrivateKey decoded;
-  std::string err;
-  REQUIRE(knock::DecodeHelperMessage(bytes.data(), bytes.size(), &message,
-                                     &decoded, &err));
+TEST_CASE("a reconfigure message carries sizes only, no key", "[privsep]") {
+  const std::vector<uint8_t> bytes = knock::EncodeReconfigure(1234, 0x10000);
+  const std::vector<uint8_t> want = {4, 0xd2, 0x04, 0, 0, 0, 0, 0, 0,
+                                     0, 0,    1,    0, 0, 0, 0, 0};
+  CHECK(bytes == want);
+  const PrivsepMessage message = DecodeFromHelper(bytes);
   CHECK(message.type == PrivsepMessageType::kReconfigure);
-  CHECK(sodium_memcmp(decoded.bytes().data(), original.bytes().data(),
-                      knock::kKeyBytes) == 0);
-  CHECK(decoded.Public() == original.Public());
-  sodium_memzero(bytes.data(), bytes.size());
+  CHECK(message.config_bytes == 1234);
+  CHECK(message.image_bytes == 0x10000);
+}
+
+TEST_CASE("a table message carries the image's size", "[privsep]") {
+  const PrivsepMessage message = DecodeFromHelper(knock::EncodeTable(4321));
+  CHECK(message.type == PrivsepMessageType::kTable);
+  CHECK(message.image_bytes == 4321);
+  CHECK(message.config_bytes == 0);
+  CHECK(DecodeFromHelper(knock::EncodeTable(uint64_t{1} << 30)).image_bytes ==
+        uint64_t{1} << 30);
+}
+
+TEST_CASE("sizes out of bounds are refused", "[privsep]") {
+  CHECK(HelperError(knock::EncodeTable(0)) == "table message: image_bytes 0");
+  CHECK(HelperError(knock::EncodeTable((uint64_t{1} << 30) + 1)) ==
+        "table message: image_bytes 1073741825");
+  CHECK(HelperError(knock::EncodeReconfigure(0, 10)) ==
+        "reconfigure message: config_bytes 0");
+  CHECK(HelperError(knock::EncodeReconfigure((uint64_t{64} << 20) + 1, 10)) ==
+        "reconfigure message: config_bytes 67108865");
+  CHECK(HelperError(knock::EncodeReconfigure(10, 0)) ==
+        "reconfigure message: image_bytes 0");
+  CHECK(HelperError(knock::EncodeReconfigure(10, UINT64_MAX)) ==
+        "reconfigure message: image_bytes 18446744073709551615");
 }
 
 TEST_CASE("every sniffer message one byte short or long is refused",
@@ -262,10 +333,10 @@ TEST_CASE("every sniffer message one byte short or long is refused",
   CHECK(SnifferError(Resized(knock::EncodeReady(), 0)) == "empty message");
   CHECK(SnifferError(Resized(knock::EncodeReady(), 2)) ==
         "ready message of 2 bytes, expected 1");
-  CHECK(SnifferError(Resized(ValidGrant(), 38)) ==
-        "grant message of 38 bytes, expected 39");
-  CHECK(SnifferError(Resized(ValidGrant(), 40)) ==
-        "grant message of 40 bytes, expected 39");
+  CHECK(SnifferError(Resized(ValidGrant(), 167)) ==
+        "grant message of 167 bytes, expected 168");
+  CHECK(SnifferError(Resized(ValidGrant(), 169)) ==
+        "grant message of 169 bytes, expected 168");
   CHECK(SnifferError(Resized(ValidRefusal(), 52)) ==
         "refusal message of 52 bytes, expected 53");
   CHECK(SnifferError(Resized(ValidRefusal(), 54)) ==
@@ -285,19 +356,23 @@ TEST_CASE("every sniffer message one byte short or long is refused",
 
 TEST_CASE("every helper message one byte short or long is refused",
           "[privsep]") {
-  const std::vector<uint8_t> reconfigure =
-      knock::EncodeReconfigure(knock::PrivateKey::Generate());
-  CHECK(HelperError(Resized(reconfigure, 32)) ==
-        "reconfigure message of 32 bytes, expected 33");
-  CHECK(HelperError(Resized(reconfigure, 34)) ==
-        "reconfigure message of 34 bytes, expected 33");
+  const std::vector<uint8_t> reconfigure = knock::EncodeReconfigure(10, 20);
+  CHECK(HelperError(Resized(reconfigure, 16)) ==
+        "reconfigure message of 16 bytes, expected 17");
+  CHECK(HelperError(Resized(reconfigure, 18)) ==
+        "reconfigure message of 18 bytes, expected 17");
+  const std::vector<uint8_t> table = knock::EncodeTable(20);
+  CHECK(HelperError(Resized(table, 8)) ==
+        "table message of 8 bytes, expected 9");
+  CHECK(HelperError(Resized(table, 10)) ==
+        "table message of 10 bytes, expected 9");
   CHECK(HelperError(Resized(knock::EncodeShutdown(), 0)) == "empty message");
   CHECK(HelperError(Resized(knock::EncodeShutdown(), 2)) ==
         "shutdown message of 2 bytes, expected 1");
 }
 
 TEST_CASE("a message the protocol does not define is refused", "[privsep]") {
-  for (uint8_t type : {0, 7, 15, 17, 255}) {
+  for (uint8_t type : {0, 8, 15, 17, 255}) {
     INFO(int{type});
     const std::string want =
         "unexpected message type " + std::to_string(type) + " (unknown)";
@@ -314,9 +389,10 @@ TEST_CASE("each side refuses the other side's messages", "[privsep]") {
   CHECK(HelperError(ValidRefusal()) == "unexpected message type 3 (refusal)");
   CHECK(HelperError(knock::EncodeReconfigured(true)) ==
         "unexpected message type 5 (reconfigured)");
-  const std::vector<uint8_t> reconfigure =
-      knock::EncodeReconfigure(knock::PrivateKey::Generate());
-  CHECK(SnifferError(reconfigure) == "unexpected message type 4 (reconfigure)");
+  CHECK(SnifferError(knock::EncodeReconfigure(10, 20)) ==
+        "unexpected message type 4 (reconfigure)");
+  CHECK(SnifferError(knock::EncodeTable(20)) ==
+        "unexpected message type 7 (table)");
 }
 
 TEST_CASE("a grant with a bad source or timeout is refused", "[privsep]") {
@@ -346,7 +422,8 @@ TEST_CASE("a grant with a bad source or timeout is refused", "[privsep]") {
   }
   SECTION("timeout 0") {
     std::vector<uint8_t> bytes = ValidGrant();
-    std::fill(bytes.begin() + kGrantTimeoutOffset, bytes.end(), 0);
+    std::fill(bytes.begin() + kGrantTimeoutOffset,
+              bytes.begin() + kGrantTimeoutOffset + 4, 0);
     CHECK(SnifferError(bytes) == "grant message: timeout_ms is 0");
   }
 }

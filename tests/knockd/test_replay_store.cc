@@ -110,3 +110,29 @@ TEST_CASE("an unwritable store reports the path", "[replay_store]") {
         "/nonexistent-dir-for-knock/used-sequences.tmp: cannot write the "
         "used-sequence store: No such file or directory");
 }
+
+TEST_CASE("a use is undone by restoring what Find returned before it",
+          "[replay_store]") {
+  knock::ReplayStore store;
+  const knock::UsedKey key{kAlice, "ssh", 100, 2};
+  const knock::UsedEntry* entry = nullptr;
+  SECTION("a first use is forgotten") {
+    const std::optional<knock::UsedEntry> before = store.Find(key);
+    CHECK_FALSE(before.has_value());
+    store.Use(key, Addr("198.18.0.2"), 1000, 500, &entry);
+    store.Restore(key, before);
+    CHECK(store.size() == 0);
+    CHECK(store.Use(key, Addr("198.18.0.3"), 1100, 500, &entry) ==
+          knock::UseDecision::kFirstUse);
+  }
+  SECTION("a refresh goes back to the old expiry") {
+    store.Use(key, Addr("198.18.0.2"), 1000, 500, &entry);
+    const std::optional<knock::UsedEntry> before = store.Find(key);
+    REQUIRE(before.has_value());
+    CHECK(before->grant_expires_us == 1500);
+    store.Use(key, Addr("198.18.0.2"), 1400, 500, &entry);
+    store.Restore(key, before);
+    CHECK(store.Find(key)->grant_expires_us == 1500);
+    CHECK(store.Find(key)->first_source == Addr("198.18.0.2"));
+  }
+}

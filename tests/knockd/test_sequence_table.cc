@@ -270,3 +270,144 @@ TEST_CASE("sequence ids survive the gap encoding", "[sequence_table]") {
   CHECK(std::vector<uint32_t>(decoded.begin(), decoded.end()) == ids);
   CHECK(knock::SequenceIds().empty());
 }
+
+namespace {
+
+// The ids of one port as a loaded table lends them, mapped to owners.
+std::vector<std::tuple<uint32_t, uint32_t, uint64_t, int>> OwnersWith(
+    const knock::SequenceTable& table, uint16_t port) {
+  std::vector<std::tuple<uint32_t, uint32_t, uint64_t, int>> owners;
+  for (uint32_t id : table.SequencesWith(port)) {
+    const knock::SequenceOwner o = table.sequence(id).owner;
+    owners.emplace_back(o.client, o.service, o.window, o.slot);
+  }
+  std::sort(owners.begin(), owners.end());
+  return owners;
+}
+
+}  // namespace
+
+TEST_CASE("a table loaded from a keyed table's image matches it, keyless",
+          "[sequence_table]") {
+  ManyClients m(20);
+  knock::SequenceTable keyed;
+  std::string err;
+  keyed.set_windows_ahead(1);
+  REQUIRE(keyed.Init(m.config, m.server, &err));
+  REQUIRE(keyed.RollTo(1000));
+  const knock::SequenceTableImage image = keyed.Image();
+  CHECK(image.oldest_window == 998);
+  CHECK(image.window_count == 5);
+  CHECK(image.center_window == 1000);
+
+  knock::SequenceTable loaded;
+  REQUIRE(loaded.Load(m.config, image, &err));
+  CHECK_FALSE(loaded.keyed());
+  REQUIRE(loaded.RollTo(1000));
+  // A keyed table without the window ahead indexes the same windows.
+  knock::SequenceTable plain;
+  REQUIRE(plain.Init(m.config, m.server, &err));
+  REQUIRE(plain.RollTo(1000));
+  for (uint32_t port = 16384; port <= 32767; ++port) {
+    INFO(port);
+    REQUIRE(OwnersWith(loaded, static_cast<uint16_t>(port)) ==
+            OwnersWith(plain, static_cast<uint16_t>(port)));
+  }
+  uint16_t derived[8];
+  CHECK_FALSE(loaded.Derive({0, 0, 1000, 0}, derived));
+}
+
+TEST_CASE("the window ahead is held but live only once it starts",
+          "[sequence_table]") {
+  Setup s;
+  knock::SequenceTable keyed;
+  std::string err;
+  keyed.set_windows_ahead(1);
+  REQUIRE(keyed.Init(s.config, s.server, &err));
+  REQUIRE(keyed.RollTo(1000));
+  knock::SequenceTable loaded;
+  REQUIRE(loaded.Load(s.config, keyed.Image(), &err));
+  const std::vector<uint16_t> ahead = s.ClientSequence(1002, 0, "ssh");
+  const std::vector<uint16_t> oldest = s.ClientSequence(998, 0, "ssh");
+  auto holds = [&](uint64_t window, const std::vector<uint16_t>& ports) {
+    for (uint32_t id : loaded.SequencesWith(ports[0])) {
+      const knock::ExpectedSequence seq = loaded.sequence(id);
+      if (seq.owner.window == window && seq.owner.slot == 0 &&
+          seq.owner.service == 0 &&
+          std::equal(seq.ports.begin(), seq.ports.end(), ports.begin()))
+        return true;
+    }
+    return false;
+  };
+  REQUIRE(loaded.RollTo(1000));
+  CHECK_FALSE(holds(1002, ahead));
+  CHECK(holds(998, oldest));
+  // Time rolls before the helper's next image: the sniffer still has every
+  // live window, and the oldest is gone from the index.
+  REQUIRE(loaded.RollTo(1001));
+  CHECK(holds(1002, ahead));
+  CHECK_FALSE(holds(998, oldest));
+  // Two windows on without a new image: what it lacks, it cannot match.
+  REQUIRE(loaded.RollTo(1002));
+  CHECK(holds(1002, ahead));
+  CHECK_FALSE(holds(1003, s.ClientSequence(1003, 0, "ssh")));
+}
+
+TEST_CASE("a keyed table derives any owner's sequence anew",
+          "[sequence_table]") {
+  Setup s;
+  knock::SequenceTable table;
+  std::string err;
+  REQUIRE(table.Init(s.config, s.server, &err));
+  std::vector<uint16_t> ports(8);
+  REQUIRE(table.Derive({0, 1, 123456, 3}, ports.data()));
+  CHECK(ports == s.ClientSequence(123456, 3, "web"));
+  CHECK_FALSE(table.Derive({1, 0, 1000, 0}, ports.data()));
+  CHECK_FALSE(table.Derive({0, 2, 1000, 0}, ports.data()));
+}
+
+TEST_CASE("an image that does not fit the configuration is refused whole",
+          "[sequence_table]") {
+  Setup s;
+  knock::SequenceTable keyed;
+  std::string err;
+  REQUIRE(keyed.Init(s.config, s.server, &err));
+  REQUIRE(keyed.RollTo(1000));
+  knock::SequenceTable loaded;
+  REQUIRE(loaded.Load(s.config, keyed.Image(), &err));
+  REQUIRE(loaded.RollTo(1000));
+  const size_t before = loaded.size();
+
+  knock::SequenceTableImage image = keyed.Image();
+  image.owners[3].client = 1;
+  CHECK_FALSE(loaded.Load(s.config, image, &err));
+  CHECK(err ==
+        "sequence table image: owner (client 1, service 0, slot 3) is not in "
+        "the configuration");
+  image = keyed.Image();
+  image.owners[0].slot = 4;
+  CHECK_FALSE(loaded.Load(s.config, image, &err));
+  CHECK(err ==
+        "sequence table image: owner (client 0, service 0, slot 4) is not in "
+        "the configuration");
+  image = keyed.Image();
+  image.owners[0].service = 2;
+  CHECK_FALSE(loaded.Load(s.config, image, &err));
+  image = keyed.Image();
+  image.count = 7;
+  CHECK_FALSE(loaded.Load(s.config, image, &err));
+  CHECK(err == "sequence table image: count 7 is not knock.count 8");
+  image = keyed.Image();
+  image.skew = 2;
+  CHECK_FALSE(loaded.Load(s.config, image, &err));
+  CHECK(err == "sequence table image: skew 2 is not knock.skew 1");
+  image = keyed.Image();
+  image.first_port = 16385;
+  CHECK_FALSE(loaded.Load(s.config, image, &err));
+  CHECK(err ==
+        "sequence table image: range 16385+16384 is not knock.ports "
+        "16384-32767");
+  CHECK(loaded.size() == before);
+  CHECK_FALSE(
+      loaded.SequencesWith(s.ClientSequence(1000, 0, "ssh")[0]).empty());
+}

@@ -261,3 +261,21 @@ TEST_CASE("a refusal summary is checked for its owner, not its window",
   CHECK(Refusal(summary, config)
             .rfind("refusal summary message: slot 200 of ", 0) == 0);
 }
+
+TEST_CASE("the accepted windows reach skew + 2 behind and skew + 1 ahead",
+          "[privsep]") {
+  knock::KnockSettings knock;
+  knock.step_seconds = kStepSeconds;
+  knock.skew = 1;
+  const knock::WindowSpan span = knock::AcceptedWindows(kNowUs, knock);
+  CHECK(span.oldest == NowWindow() - 3);
+  CHECK(span.newest == NowWindow() + 2);
+  knock.skew = 0;
+  CHECK(knock::AcceptedWindows(kNowUs, knock).oldest == NowWindow() - 2);
+  CHECK(knock::AcceptedWindows(kNowUs, knock).newest == NowWindow() + 1);
+  // Near the epoch the span starts at window 0.
+  knock.skew = 1;
+  CHECK(knock::AcceptedWindows(0, knock).oldest == 0);
+  CHECK(knock::AcceptedWindows(kStepSeconds * 2 * 1000000, knock).oldest == 0);
+  CHECK(knock::AcceptedWindows(kStepSeconds * 4 * 1000000, knock).oldest == 1);
+}
