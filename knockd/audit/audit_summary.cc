@@ -88,6 +88,10 @@ std::string Details(const AuditEvent& event) {
   if (kind == "flush")
     return "table " + AuditString(json, "table") + " by " +
            AuditString(json, "by");
+  if (kind == "restore")
+    return "table " + AuditString(json, "table") + " changed by " +
+           AuditString(json, "by") + ", put back with " +
+           Count(AuditUnsigned(json, "grants", 0), "live grant", "live grants");
   if (kind == "recovered")
     return "after an incomplete line of " +
            std::to_string(AuditUnsigned(json, "fragment_bytes", 0)) +
@@ -159,8 +163,8 @@ OpenHoles FindOpenHoles(const std::vector<AuditEvent>& events, int64_t now_us) {
 
 const std::vector<std::string_view>& AuditEventKinds() {
   static const std::vector<std::string_view> kKinds = {
-      "file",   "start",          "stop",   "reload", "grant",    "refresh",
-      "replay", "expired_window", "expiry", "flush",  "recovered"};
+      "file",   "start",          "stop",   "reload", "grant",     "refresh",
+      "replay", "expired_window", "expiry", "flush",  "recovered", "restore"};
   return kKinds;
 }
 

@@ -195,7 +195,7 @@ bool Helper::Start(std::string* err) {
   logger_.set_min_level(level);
   logger_.set_syslog(config_->syslog);
   for (const std::string& warning : config_->warnings) logger_.Warning(warning);
-  if (!OpenState(err) || !OpenAudit(err) ||
+  if (!OpenState(err) || !OpenAudit(err) || !WatchRuleset(err) ||
       !SetUpFirewall(*config_, &firewall_, err))
     return false;
   // Signals wait in the signalfd from here on; the sniffer ignores them.
@@ -260,6 +260,7 @@ void Helper::OnGrant(const knock::PrivsepMessage& message) {
   if (!store_->Save(&err)) logger_.Error(err);
   knock::Grant grant{message.source, service.ports, service.open_for_ms,
                      client.name,    service.name,  message.owner};
+  if (ruleset_guard_) ruleset_guard_->grants().Add(grant, now_us / 1000);
   if (!firewall_->Open(grant, &err)) {
     event.enforced = false;
     logger_.Error("firewall (" + std::string(firewall_->Name()) +
@@ -416,6 +417,8 @@ void Helper::FinishReload(bool accepted) {
                               config_->firewall.table, "reload"));
       audit_grants_.Clear();
     }
+    if (ruleset_guard_)
+      ruleset_guard_->Retarget(reload->config->firewall.table);
   }
   firewall_ = std::move(reload->firewall);
   config_ = std::move(reload->config);
@@ -457,13 +460,58 @@ void Helper::OnTimer() {
   store_->PruneBefore(window > skew ? window - skew : 0);
 }
 
+bool Helper::WatchRuleset(std::string* err) {
+  if (config_->firewall.backend != knock::FirewallBackend::kNftables)
+    return true;
+  if (!ruleset_monitor_.Open(err)) return false;
+  ruleset_guard_ = std::make_unique<knock::RulesetGuard>(
+      &ruleset_monitor_, config_->firewall.table, getpid());
+  return true;
+}
+
+void Helper::OnRulesetEvents() {
+  if (config_->firewall.backend != knock::FirewallBackend::kNftables) {
+    // A reload left nftables: there is no table of ours to keep.
+    ruleset_guard_.reset();
+    return;
+  }
+  knock::Restoration done;
+  std::string err;
+  const int64_t now_us = knock::SystemClock().NowMicros();
+  switch (ruleset_guard_->OnReadable(firewall_.get(),
+                                     knock::LayoutFor(*config_), now_us / 1000,
+                                     &done, &err)) {
+    case knock::RulesetGuard::Outcome::kNothing:
+      return;
+    case knock::RulesetGuard::Outcome::kFailed:
+      Abandon("cannot restore firewall table inet " + config_->firewall.table +
+              ": " + err);
+      return;
+    case knock::RulesetGuard::Outcome::kRestored:
+      break;
+  }
+  for (const std::string& grant_err : done.grant_errors)
+    logger_.Error("firewall (nftables) could not restore the grant of " +
+                  grant_err);
+  logger_.Warning("firewall table inet " + config_->firewall.table +
+                  " was changed by " + done.change.Describe() +
+                  "; restored with " + std::to_string(done.grants) +
+                  " live grants");
+  Audit(knock::AuditRestore(now_us, config_->firewall.table,
+                            done.change.Describe(), done.grants));
+}
+
 void Helper::PollOnce(int signal_fd) {
-  pollfd fds[2] = {{signal_fd, POLLIN, 0}, {channel_.fd(), POLLIN, 0}};
-  if (poll(fds, 2, kTimerPeriodMs) < 0 && errno != EINTR) {
+  pollfd fds[3] = {{signal_fd, POLLIN, 0},
+                   {channel_.fd(), POLLIN, 0},
+                   {ruleset_guard_ ? ruleset_guard_->fd() : -1, POLLIN, 0}};
+  if (poll(fds, 3, kTimerPeriodMs) < 0 && errno != EINTR) {
     logger_.Error(std::string("poll: ") + strerror(errno));
     return;
   }
-  if (fds[1].revents) HandleSniffer();
+  // The table first: while it is missing the protected ports are open.
+  if (fds[2].revents && !stopping_) OnRulesetEvents();
+  if (fds[1].revents && !stopping_) HandleSniffer();
   if (fds[0].revents & POLLIN) HandleSignals(signal_fd);
   if (!stopping_) OnTimer();
 }

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Never fail open: `nft flush ruleset`, and a `systemctl restart
+# nftables`-style reload (a file that starts with `flush ruleset`, then the
+# administrator's own table), both during a live grant. Within 1 s the
+# protected port is hidden again from a stranger, the live grant is back
+# (the granted client still connects), the daemon keeps running and the
+# restore is logged and audited. Control: the same flush with knockd
+# stopped leaves the port open.
+source "$(dirname "$0")/lib.sh"
+
+TABLE=knockd_e2e_flush
+two_hosts
+server_keys
+ALICE_PUB=$(client_keys alice)
+server_config "$WORK/knockd.toml" "$TABLE"
+# Long enough to outlive both flushes and their checks.
+sed -i 's/open_for = "4s"/open_for = "60s"/' "$WORK/knockd.toml"
+sed -i "1i audit_log = \"$WORK/log/audit.jsonl\"" "$WORK/knockd.toml"
+"$KNOCKD" -c "$WORK/knockd.toml" audit init >/dev/null 2>&1 ||
+  fail "knockd audit init failed"
+
+start_bg "$S" listener nc -lk 198.18.0.1 2222
+# Every ruleset change in the server namespace with the time it was seen:
+# how long the table was gone, as the kernel tells it (printed, not asserted).
+start_bg "$S" monitor bash -c \
+  'nft monitor | while IFS= read -r line; do echo "$EPOCHREALTIME $line"; done'
+sleep 0.3
+start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
+KNOCKD_PID=$LAST_PID
+wait_for_log knockd "started" 10
+RULES=$(rule_count "$S" "$TABLE")
+
+expect_closed_from "$C" 198.18.0.3 198.18.0.1 2222
+client_config "$WORK/knock.toml" alice "$SERVER_PUB"
+knock_with "$C" "$WORK/knock.toml" bastion ssh --wait 2222 --timeout 5s ||
+  fail "knock --wait did not open"
+wait_for_log knockd "granted client alice service ssh from 198.18.0.2" 5
+expect_open_from "$C" 198.18.0.2 198.18.0.1 2222
+pass "granted: alice (198.18.0.2) connects, a stranger (198.18.0.3) does not"
+
+# restored_within_1s: the table is back with its rules and alice's element
+# within a second of the flush.
+restored_within_1s() {
+  local start=$EPOCHREALTIME
+  for _ in $(seq 20); do
+    if in_ns "$S" nft list set inet "$TABLE" allowed4 2>/dev/null |
+        grep -q "198.18.0.2 . tcp . 2222" &&
+       [ "$(rule_count "$S" "$TABLE" 2>/dev/null)" = "$RULES" ]; then
+      echo "table and grant listed again $(awk "BEGIN {printf \"%d\", ($EPOCHREALTIME - $start) * 1000}") ms after the flush returned"
+      return 0
+    fi
+    sleep 0.05
+  done
+  return 1
+}
+
+# gap_ms N: from the Nth deletion of the table to the drop rule's return.
+gap_ms() {
+  awk -v n="$1" -v t="$TABLE" '
+    $0 ~ ("delete table inet " t "$") { if (++seen == n) start = $1 }
+    start && $0 ~ ("add rule inet " t " prerouting .*@protected drop") {
+      printf "%.1f", ($1 - start) * 1000; exit }' "$WORK/monitor.log"
+}
+
+check_restored() {
+  restored_within_1s || fail "$1: the table was not back within 1 s"
+  echo "the drops were back $(gap_ms "$2") ms after the table was deleted (nft monitor)"
+  kill -0 "$KNOCKD_PID" 2>/dev/null || fail "$1: knockd stopped"
+  expect_closed_from "$C" 198.18.0.3 198.18.0.1 2222
+  expect_open_from "$C" 198.18.0.2 198.18.0.1 2222
+}
+
+# 1. nft flush ruleset.
+in_ns "$S" nft flush ruleset
+check_restored "nft flush ruleset" 1
+wait_for_log knockd "firewall table inet $TABLE was changed by process nft" 2
+pass "nft flush ruleset: hidden again, alice's grant restored, knockd running"
+
+# 2. What `systemctl restart nftables` does on Debian: nft -f of a file that
+# starts with `flush ruleset`, then the administrator's own table.
+cat >"$WORK/nftables.conf" <<'NFT'
+flush ruleset
+table inet filter {
+  chain input {
+    type filter hook input priority filter; policy accept;
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+  }
+  chain output {
+    type filter hook output priority filter; policy accept;
+  }
+}
+NFT
+in_ns "$S" nft -f "$WORK/nftables.conf"
+check_restored "nft -f nftables.conf" 2
+in_ns "$S" nft list table inet filter >/dev/null ||
+  fail "the administrator's table is gone"
+pass "nftables.conf reload: hidden again, alice's grant restored, the administrator's table kept"
+
+[ "$(log_count knockd "was changed by")" -eq 2 ] ||
+  fail "expected 2 restores, got $(log_count knockd "was changed by") (a loop?)"
+[ "$("$KNOCKD" audit --event restore --json "$WORK/log/audit.jsonl" | wc -l)" -eq 2 ] ||
+  fail "expected 2 restore records in the audit log"
+"$KNOCKD" audit --event restore --json "$WORK/log/audit.jsonl" |
+  grep -q "\"table\":\"$TABLE\",\"by\":\"process nft (pid [0-9]*)\",\"grants\":1" ||
+  fail "the restore record does not say what was restored"
+pass "each restore logged and audited once, with its live grant"
+
+# Control: with knockd stopped, the same flush leaves the port open.
+stop_pid "$KNOCKD_PID"
+[ "$STOPPED_RC" -eq 0 ] || fail "knockd exited with $STOPPED_RC"
+in_ns "$S" nft -f "$WORK/nftables.conf"
+expect_open_from "$C" 198.18.0.3 198.18.0.1 2222
+pass "control: knockd stopped, the same flush opens the port to anyone"
