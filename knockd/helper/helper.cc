@@ -19,6 +19,7 @@
 #include "common/knock_sequence.h"
 #include "common/toml_document.h"
 #include "knockd/helper/listening_sockets.h"
+#include "knockd/helper/nftables_grant_listing.h"
 #include "knockd/helper/sd_notify.h"
 #include "knockd/helper/sniffer_request_check.h"
 #include "knockd/shared/privileges.h"
@@ -466,6 +467,16 @@ bool Helper::WatchRuleset(std::string* err) {
   if (!ruleset_monitor_.Open(err)) return false;
   ruleset_guard_ = std::make_unique<knock::RulesetGuard>(
       &ruleset_monitor_, config_->firewall.table, getpid());
+  // Grants of an earlier run live on in the kept table; a flush must bring
+  // them back too.
+  std::vector<knock::Grant> kept;
+  std::string list_err;
+  if (!knock::ListNftablesGrants(config_->firewall.table, &kept, &list_err))
+    logger_.Warning("grants of the earlier run are not restorable: " +
+                    list_err);
+  const int64_t now_ms = knock::SystemClock().NowMicros() / 1000;
+  for (const knock::Grant& grant : kept)
+    ruleset_guard_->grants().Add(grant, now_ms);
   return true;
 }
 

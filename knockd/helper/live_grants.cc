@@ -35,6 +35,13 @@ std::vector<Grant> LiveGrants::Remaining(int64_t now_ms) {
     grant.timeout_ms = entry.deadline_ms - now_ms;
     live.push_back(std::move(grant));
   }
+  // Shortest first: where two entries cover one element (a grant of an
+  // earlier run and its refresh by this one), the longer is applied last
+  // and wins.
+  std::stable_sort(live.begin(), live.end(),
+                   [](const Grant& a, const Grant& b) {
+                     return a.timeout_ms < b.timeout_ms;
+                   });
   return live;
 }
 

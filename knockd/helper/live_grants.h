@@ -23,7 +23,7 @@ class LiveGrants {
   /// of the same source and service replaces it (a refresh).
   void Add(const Grant& grant, int64_t now_ms);
   /// The live grants, each with `timeout_ms` set to what remains after
-  /// `now_ms`; expired ones are dropped from the book.
+  /// `now_ms`, shortest first; expired ones are dropped from the book.
   std::vector<Grant> Remaining(int64_t now_ms);
   /// Forgets every grant (their holes were flushed).
   void Clear();

@@ -4,7 +4,8 @@
 # administrator's own table), both during a live grant. Within 1 s the
 # protected port is hidden again from a stranger, the live grant is back
 # (the granted client still connects), the daemon keeps running and the
-# restore is logged and audited. Control: the same flush with knockd
+# restore is logged and audited; after a restart of knockd, the grant of
+# the earlier run is restored too. Control: the same flush with knockd
 # stopped leaves the port open.
 source "$(dirname "$0")/lib.sh"
 
@@ -106,6 +107,17 @@ pass "nftables.conf reload: hidden again, alice's grant restored, the administra
   grep -q "\"table\":\"$TABLE\",\"by\":\"process nft (pid [0-9]*)\",\"grants\":1" ||
   fail "the restore record does not say what was restored"
 pass "each restore logged and audited once, with its live grant"
+
+# 3. A grant of an earlier run: knockd restarts (the table keeps alice's
+# element), then the ruleset is flushed.
+stop_pid "$KNOCKD_PID"
+start_bg "$S" knockd2 "$KNOCKD" -c "$WORK/knockd.toml" run
+KNOCKD_PID=$LAST_PID
+wait_for_log knockd2 "started" 10
+in_ns "$S" nft flush ruleset
+check_restored "nft flush ruleset after a restart" 3
+wait_for_log knockd2 "restored with 1 live grants" 2
+pass "after a restart, a flush brings back the earlier run's grant too"
 
 # Control: with knockd stopped, the same flush leaves the port open.
 stop_pid "$KNOCKD_PID"

@@ -64,3 +64,14 @@ TEST_CASE("expired grants do not pile up", "[live_grants]") {
              kT0Ms);
   CHECK(live.size() == 1000);
 }
+
+TEST_CASE("the longest of two grants of one element is applied last",
+          "[live_grants]") {
+  knock::LiveGrants book;
+  book.Add(MakeGrant("198.18.0.2", "ssh", 9000), kT0Ms);
+  book.Add(MakeGrant("198.18.0.2", "tcp/22", 3000), kT0Ms);
+  const std::vector<knock::Grant> live = book.Remaining(kT0Ms);
+  REQUIRE(live.size() == 2);
+  CHECK(live[0].timeout_ms == 3000);
+  CHECK(live[1].timeout_ms == 9000);
+}

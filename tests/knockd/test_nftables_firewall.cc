@@ -161,6 +161,46 @@ std::string LiveScenario() {
   return "";
 }
 
+// The chains of the table, by name.
+std::vector<std::string> ChainNames(const nlohmann::json& listing) {
+  std::vector<std::string> names;
+  for (const auto& object : listing["nftables"]) {
+    if (object.contains("chain")) names.push_back(object["chain"]["name"]);
+  }
+  return names;
+}
+
+// A table as earlier versions made it (chain input, hook input) with a
+// live grant is set up anew: the input chain goes, the grant stays.
+std::string UpgradeScenario() {
+  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  nft_ctx_buffer_error(ctx);
+  const std::string old_table =
+      std::string("add table inet ") + kTable + "\n" + "add set inet " +
+      kTable +
+      " allowed4 { type ipv4_addr . inet_proto . inet_service; flags "
+      "timeout; }\n" +
+      "add element inet " + kTable +
+      " allowed4 { 198.18.0.7 . tcp . 22 timeout 60s }\n" + "add chain inet " +
+      kTable +
+      " input { type filter hook input priority filter - 10; policy "
+      "accept; }\n" +
+      "add rule inet " + kTable + " input tcp dport 22 drop\n";
+  const int rc = nft_run_cmd_from_buffer(ctx, old_table.c_str());
+  std::string err = rc == 0 ? "" : nft_ctx_get_error_buffer(ctx);
+  nft_ctx_free(ctx);
+  if (!err.empty()) return "old table: " + err;
+  knock::NftablesFirewall firewall(kTable);
+  if (!firewall.Setup(BothLayout(), &err)) return "setup: " + err;
+  nlohmann::json listing;
+  if (!ListTable(&listing, &err)) return "list: " + err;
+  return Check(ChainNames(listing) == std::vector<std::string>{"prerouting"},
+               "chains: " + listing.dump()) +
+         Check(ElementTimeout(listing, "allowed4", "198.18.0.7") > 0,
+               "the upgrade lost the grant") +
+         Check(CountRules(listing) == 8, "rules: " + listing.dump());
+}
+
 std::string OpenWithoutSetup() {
   knock::NftablesFirewall firewall(kTable);
   std::string err;
@@ -308,6 +348,15 @@ TEST_CASE("setup, grant, re-setup, refresh and flush in a namespace",
     return;
   }
   CHECK(InPrivateNetns(LiveScenario) == "");
+}
+
+TEST_CASE("a table of the input-hook versions is upgraded, grants kept",
+          "[nftables][root]") {
+  if (geteuid() != 0) {
+    WARN("skipped: needs root for a network namespace");
+    return;
+  }
+  CHECK(InPrivateNetns(UpgradeScenario) == "");
 }
 
 TEST_CASE("a grant without the table fails with nft's message",
