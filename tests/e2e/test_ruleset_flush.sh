@@ -99,10 +99,23 @@ in_ns "$S" nft list table inet filter >/dev/null ||
   fail "the administrator's table is gone"
 pass "nftables.conf reload: hidden again, alice's grant restored, the administrator's table kept"
 
-[ "$(log_count knockd "was changed by")" -eq 2 ] ||
-  fail "expected 2 restores, got $(log_count knockd "was changed by") (a loop?)"
-[ "$("$KNOCKD" audit --event restore --json "$WORK/log/audit.jsonl" | wc -l)" -eq 2 ] ||
-  fail "expected 2 restore records in the audit log"
+# A change rather than a deletion: the chain's rules and the protected set
+# emptied, the table left standing.
+in_ns "$S" nft -f - <<NFT
+flush chain inet $TABLE prerouting
+flush set inet $TABLE protected
+NFT
+restored_within_1s || fail "emptied chain: the rules were not back within 1 s"
+in_ns "$S" nft list set inet "$TABLE" protected | grep -q "tcp . 2222" ||
+  fail "emptied chain: the protected set was not refilled"
+expect_closed_from "$C" 198.18.0.3 198.18.0.1 2222
+expect_open_from "$C" 198.18.0.2 198.18.0.1 2222
+pass "an emptied chain and protected set are refilled"
+
+[ "$(log_count knockd "was changed by")" -eq 3 ] ||
+  fail "expected 3 restores, got $(log_count knockd "was changed by") (a loop?)"
+[ "$("$KNOCKD" audit --event restore --json "$WORK/log/audit.jsonl" | wc -l)" -eq 3 ] ||
+  fail "expected 3 restore records in the audit log"
 "$KNOCKD" audit --event restore --json "$WORK/log/audit.jsonl" |
   grep -q "\"table\":\"$TABLE\",\"by\":\"process nft (pid [0-9]*)\",\"grants\":1" ||
   fail "the restore record does not say what was restored"
