@@ -495,8 +495,14 @@ void Helper::OnRulesetEvents() {
     case knock::RulesetGuard::Outcome::kNothing:
       return;
     case knock::RulesetGuard::Outcome::kFailed:
-      Abandon("cannot restore firewall table inet " + config_->firewall.table +
-              ": " + err);
+      // The sniffer is healthy: it is stopped through the channel, as on
+      // SIGTERM (the helper may lack the power to kill it).
+      err = "cannot restore firewall table inet " + config_->firewall.table +
+            ": " + err;
+      logger_.Error("stopping: " + err);
+      Audit(knock::AuditStop(now_us, err));
+      stopping_ = true;
+      exit_status_ = 1;
       return;
     case knock::RulesetGuard::Outcome::kRestored:
       break;

@@ -5,7 +5,8 @@
 # protected port is hidden again from a stranger, the live grant is back
 # (the granted client still connects), the daemon keeps running and the
 # restore is logged and audited; after a restart of knockd, the grant of
-# the earlier run is restored too. Control: the same flush with knockd
+# the earlier run is restored too; a table it cannot restore stops it with
+# status 1. Control: the same flush with knockd
 # stopped leaves the port open.
 source "$(dirname "$0")/lib.sh"
 
@@ -132,9 +133,31 @@ check_restored "nft flush ruleset after a restart" 3
 wait_for_log knockd2 "restored with 1 live grants" 2
 pass "after a restart, a flush brings back the earlier run's grant too"
 
+# A table it cannot restore stops it with status 1 (systemd restarts it):
+# the ruleset is replaced by one whose table of that name holds a nat chain
+# called prerouting, which a filter chain cannot replace.
+in_ns "$S" nft -f - <<NFT
+flush ruleset
+table inet $TABLE {
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+  }
+}
+NFT
+START=$EPOCHREALTIME
+# Exited means a zombie (this shell has not waited for it yet) or gone.
+exited() { case $(ps -o stat= -p "$1" 2>/dev/null) in Z* | "") return 0 ;; esac; return 1; }
+for _ in $(seq 100); do exited "$KNOCKD_PID" && break; sleep 0.05; done
+exited "$KNOCKD_PID" || fail "knockd still runs over a table it cannot restore"
+echo "knockd exited $(awk "BEGIN {printf \"%d\", ($EPOCHREALTIME - $START) * 1000}") ms after the change"
+STOPPED_RC=0
+wait "$KNOCKD_PID" || STOPPED_RC=$?
+[ "$STOPPED_RC" -eq 1 ] || fail "knockd exited with $STOPPED_RC, not 1"
+grep -q "stopping: cannot restore firewall table inet $TABLE: nftables: Error: Could not process rule: Operation not supported (in \"add table inet $TABLE\")$" \
+  "$WORK/knockd2.log" || fail "no reason for the stop in the log"
+pass "a table it cannot restore stops knockd with status 1"
+
 # Control: with knockd stopped, the same flush leaves the port open.
-stop_pid "$KNOCKD_PID"
-[ "$STOPPED_RC" -eq 0 ] || fail "knockd exited with $STOPPED_RC"
 in_ns "$S" nft -f "$WORK/nftables.conf"
 expect_open_from "$C" 198.18.0.3 198.18.0.1 2222
 pass "control: knockd stopped, the same flush opens the port to anyone"
