@@ -42,7 +42,10 @@ RulesetGuard::Outcome RulesetGuard::OnReadable(Firewall* firewall,
   if (overran) filter_.Overran();
   RulesetChange change;
   if (!filter_.TakeDue(&change)) return Outcome::kNothing;
-  if (TooMany(now_ms)) {
+  // Lost notifications are most often the daemon's own (a burst of
+  // grants): they restore, but do not count as someone fighting over the
+  // table.
+  if (change.known && TooMany(now_ms)) {
     *err = "the firewall table was changed " +
            std::to_string(recent_restores_ms_.size()) + " times in " +
            std::to_string(kRestoreIntervalMs / 1000) + " s, last by " +
@@ -50,8 +53,20 @@ RulesetGuard::Outcome RulesetGuard::OnReadable(Firewall* firewall,
     return Outcome::kFailed;
   }
   done->change = change;
-  return Restore(firewall, layout, now_ms, done, err) ? Outcome::kRestored
-                                                      : Outcome::kFailed;
+  if (!Restore(firewall, layout, now_ms, done, err)) return Outcome::kFailed;
+  return DrainOwnRestore(err) ? Outcome::kRestored : Outcome::kFailed;
+}
+
+bool RulesetGuard::DrainOwnRestore(std::string* err) {
+  // A restore of many grants makes more notifications than the socket
+  // holds; that overrun is the restore's own and must not start another
+  // (which would overrun again, for ever). Someone else's change among
+  // them is still seen: the events that did arrive are fed as usual.
+  std::vector<NftablesEvent> events;
+  bool overran = false;
+  if (!source_->Read(&events, &overran, err)) return false;
+  for (const NftablesEvent& event : events) filter_.Feed(event);
+  return true;
 }
 
 bool RulesetGuard::Restore(Firewall* firewall, const FirewallLayout& layout,

@@ -37,8 +37,9 @@ class RulesetGuard {
   /// were flushed with it.
   void Retarget(const std::string& table);
   /// Reads the waiting notifications and restores when they are due.
-  /// kFailed (with `err`) when the table could not be put back, or keeps
-  /// being changed faster than it can be restored: the daemon must stop.
+  /// kFailed (with `err`) when the table could not be put back, or another
+  /// program keeps changing it (more than 10 times in 10 s): the daemon
+  /// must stop.
   Outcome OnReadable(Firewall* firewall, const FirewallLayout& layout,
                      int64_t now_ms, Restoration* done, std::string* err);
   /// Re-installs `layout` (the drops), then re-opens every live grant for
@@ -51,6 +52,9 @@ class RulesetGuard {
   /// True when this restore would be one too many in a short time: the
   /// table is being fought over, and restoring again would loop.
   bool TooMany(int64_t now_ms);
+  /// Reads the notifications of the restore just made, ignoring an
+  /// overrun they caused.
+  bool DrainOwnRestore(std::string* err);
 
   RulesetEventSource* source_;
   RulesetChangeFilter filter_;

@@ -12,9 +12,9 @@ namespace knock {
 
 namespace {
 
-// Room for the notifications of a large restore or a `flush ruleset` of a
-// big ruleset between two polls; an overrun is survived anyway (a check).
-constexpr int kReceiveBufferBytes = 4 << 20;
+// Room for the notifications of thousands of grants between two reads;
+// an overrun is survived anyway (a restore).
+constexpr int kReceiveBufferBytes = 8 << 20;
 // Larger than any single notification datagram the kernel sends.
 constexpr size_t kDatagramBytes = 64 * 1024;
 // A burst is read in bounded rounds so that a flood of notifications cannot
@@ -34,10 +34,14 @@ bool RulesetMonitor::Open(std::string* err) {
     *err = std::string("nftables monitor: socket: ") + strerror(errno);
     return false;
   }
-  // Best effort: without it the default buffer overruns sooner, which is
-  // handled as a check.
-  setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &kReceiveBufferBytes,
-             sizeof kReceiveBufferBytes);
+  // Every grant is a few notifications, and a burst of grants is handled
+  // before the next read: a large buffer keeps such bursts from overrunning
+  // (an overrun costs a restore). FORCE passes net.core.rmem_max with
+  // CAP_NET_ADMIN; without it the capped size is still better than none.
+  if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &kReceiveBufferBytes,
+                 sizeof kReceiveBufferBytes) != 0)
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &kReceiveBufferBytes,
+               sizeof kReceiveBufferBytes);
   sockaddr_nl address{};
   address.nl_family = AF_NETLINK;
   const int group = NFNLGRP_NFTABLES;

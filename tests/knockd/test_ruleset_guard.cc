@@ -30,6 +30,10 @@ class ScriptedSource : public knock::RulesetEventSource {
     waiting.clear();
     *overran = overrun;
     overrun = false;
+    // What a restore's own notifications do to the socket, seen by the
+    // read that follows it.
+    overrun = overrun_next;
+    overrun_next = false;
     return true;
   }
   void Flush(uint32_t pid, const std::string& table = "knockd") {
@@ -49,6 +53,7 @@ class ScriptedSource : public knock::RulesetEventSource {
 
   std::vector<knock::NftablesEvent> waiting;
   bool overrun = false;
+  bool overrun_next = false;
   std::string error;
 };
 
@@ -148,6 +153,40 @@ TEST_CASE("lost notifications restore too", "[ruleset_guard]") {
   CHECK(guard.OnReadable(&firewall, Layout(), kT0Ms, &done, &err) ==
         knock::RulesetGuard::Outcome::kRestored);
   CHECK(done.change.Describe() == "unknown (notifications were lost)");
+}
+
+TEST_CASE("a restore that overruns the socket itself does not restore again",
+          "[ruleset_guard]") {
+  ScriptedSource source;
+  RecordingFirewall firewall;
+  knock::RulesetGuard guard(&source, "knockd", kOwnPid);
+  source.Flush(kNftPid);
+  source.overrun_next = true;
+  knock::Restoration done;
+  std::string err;
+  CHECK(guard.OnReadable(&firewall, Layout(), kT0Ms, &done, &err) ==
+        knock::RulesetGuard::Outcome::kRestored);
+  CHECK(guard.OnReadable(&firewall, Layout(), kT0Ms, &done, &err) ==
+        knock::RulesetGuard::Outcome::kNothing);
+  CHECK(firewall.calls == std::vector<std::string>{"setup 1 ports"});
+  // Control: an overrun between restores (a burst of grants) restores.
+  source.overrun = true;
+  CHECK(guard.OnReadable(&firewall, Layout(), kT0Ms, &done, &err) ==
+        knock::RulesetGuard::Outcome::kRestored);
+}
+
+TEST_CASE("restores after lost notifications never stop the daemon",
+          "[ruleset_guard]") {
+  ScriptedSource source;
+  RecordingFirewall firewall;
+  knock::RulesetGuard guard(&source, "knockd", kOwnPid);
+  knock::Restoration done;
+  std::string err;
+  for (int i = 0; i < 30; ++i) {
+    source.overrun = true;
+    CHECK(guard.OnReadable(&firewall, Layout(), kT0Ms + i, &done, &err) ==
+          knock::RulesetGuard::Outcome::kRestored);
+  }
 }
 
 TEST_CASE("a table that cannot be set up again fails", "[ruleset_guard]") {
