@@ -124,4 +124,13 @@ AuditRecord AuditFlush(int64_t time_us, std::string_view table,
   return record;
 }
 
+AuditRecord AuditRestore(int64_t time_us, std::string_view table,
+                         std::string_view by, size_t grants) {
+  AuditRecord record{"restore", time_us, {}};
+  record.fields["table"] = std::string(table);
+  record.fields["by"] = std::string(by);
+  record.fields["grants"] = grants;
+  return record;
+}
+
 }  // namespace knock

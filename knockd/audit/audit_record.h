@@ -44,6 +44,10 @@ AuditRecord AuditExpiry(int64_t time_us, std::string_view client,
 /// ("knockd flush", "reload").
 AuditRecord AuditFlush(int64_t time_us, std::string_view table,
                        std::string_view by);
+/// Someone else changed or deleted the daemon's firewall `table`; the helper
+/// put it back with `grants` live grants. `by` names who changed it.
+AuditRecord AuditRestore(int64_t time_us, std::string_view table,
+                         std::string_view by, size_t grants);
 
 /// The audit event name for a verdict: "grant", "refresh", "replay",
 /// "expired_window".

@@ -96,6 +96,10 @@ std::string Details(const AuditEvent& event) {
   if (kind == "flush")
     return "table " + AuditString(json, "table") + " by " +
            AuditString(json, "by");
+  if (kind == "restore")
+    return "table " + AuditString(json, "table") + " changed by " +
+           AuditString(json, "by") + ", put back with " +
+           Count(AuditUnsigned(json, "grants", 0), "live grant", "live grants");
   if (kind == "recovered")
     return "after an incomplete line of " +
            std::to_string(AuditUnsigned(json, "fragment_bytes", 0)) +
@@ -168,7 +172,8 @@ OpenHoles FindOpenHoles(const std::vector<AuditEvent>& events, int64_t now_us) {
 const std::vector<std::string_view>& AuditEventKinds() {
   static const std::vector<std::string_view> kKinds = {
       "file",   "start",          "stop",   "reload", "grant",     "refresh",
-      "replay", "expired_window", "expiry", "flush",  "recovered", "refusals"};
+      "replay", "expired_window", "expiry", "flush",  "recovered", "refusals",
+      "restore"};
   return kKinds;
 }
 

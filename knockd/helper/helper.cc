@@ -308,7 +308,8 @@ bool Helper::Start(std::string* err) {
 
 bool Helper::StartAfterFork(std::string* err) {
   if (!DeriveSequences(*config_, &authority_, err) || !OpenAudit(err) ||
-      !SetUpFirewall(*config_, &firewall_, err) || !DropPrivileges(err))
+      !WatchRuleset(err) || !SetUpFirewall(*config_, &firewall_, err) ||
+      !DropPrivileges(err))
     return false;
   // The sniffer waits for its first tables before it says ready.
   if (SendTable(err)) return true;
@@ -395,6 +396,7 @@ bool Helper::OnGrant(const knock::PrivsepMessage& message) {
   grant.client = client.name;
   grant.service = service.name;
   grant.owner = message.owner;
+  if (ruleset_guard_) ruleset_guard_->grants().Add(grant, now_us / 1000);
   if (!firewall_->Open(grant, &err)) {
     event.enforced = false;
     logger_.Error("firewall (" + std::string(firewall_->Name()) +
@@ -571,6 +573,8 @@ void Helper::FinishReload(bool accepted) {
       Audit(knock::AuditFlush(Now(), config_->firewall.table, "reload"));
       audit_grants_.Clear();
     }
+    if (ruleset_guard_)
+      ruleset_guard_->Retarget(reload->config->firewall.table);
   }
   firewall_ = std::move(reload->firewall);
   config_ = std::move(reload->config);
@@ -612,12 +616,16 @@ void Helper::OnTimer() {
 }
 
 void Helper::Step(int timeout_ms) {
-  pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {channel_.fd(), POLLIN, 0}};
-  if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR) {
+  pollfd fds[3] = {{signal_fd_, POLLIN, 0},
+                   {channel_.fd(), POLLIN, 0},
+                   {ruleset_guard_ ? ruleset_guard_->fd() : -1, POLLIN, 0}};
+  if (poll(fds, 3, timeout_ms) < 0 && errno != EINTR) {
     logger_.Error(std::string("poll: ") + strerror(errno));
     return;
   }
-  if (fds[1].revents) HandleSniffer();
+  // The table first: while it is missing the protected ports are open.
+  if (fds[2].revents && !stopping_) OnRulesetEvents();
+  if (fds[1].revents && !stopping_) HandleSniffer();
   if (fds[0].revents & POLLIN) HandleSignals(signal_fd_);
   if (!stopping_) OnTimer();
   FlushAudit();

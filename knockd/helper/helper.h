@@ -17,6 +17,8 @@
 #include "knockd/audit/audit_grant_tracker.h"
 #include "knockd/audit/audit_log.h"
 #include "knockd/helper/make_firewall.h"
+#include "knockd/helper/ruleset_guard.h"
+#include "knockd/helper/ruleset_monitor.h"
 #include "knockd/helper/sequence_authority.h"
 #include "knockd/shared/firewall.h"
 #include "knockd/shared/logger.h"
@@ -127,6 +129,11 @@ class Helper {
   void FinishReload(bool accepted);
   void Notify(const std::string& state);
   void OnTimer();
+  /// Watches the nftables table (nftables backend only), before it is set
+  /// up so that no change after the setup goes unseen.
+  bool WatchRuleset(std::string* err);
+  /// Someone else changed the ruleset: put the table back or stop.
+  void OnRulesetEvents();
   void HandleSignals(int signal_fd);
   /// Tells the sniffer to stop and waits (bounded) for it to go.
   void StopSniffer();
@@ -144,6 +151,8 @@ class Helper {
   knock::AuditGrantTracker audit_grants_;
   std::vector<knock::AuditRecord> audit_batch_;
   knock::PrivsepChannel channel_;
+  knock::RulesetMonitor ruleset_monitor_;
+  std::unique_ptr<knock::RulesetGuard> ruleset_guard_;
   int signal_fd_ = -1;
   pid_t sniffer_pid_ = -1;
   std::unique_ptr<PendingReload> pending_reload_;

@@ -10,10 +10,16 @@ namespace knock {
 
 namespace {
 
-// Below the default filter priority so that our drops happen before other
-// tables' accepts, as the fail-closed rules must.
+// Prerouting before destination NAT (dstnat is -100): a service that DNAT
+// forwards elsewhere (Docker's -p, a VM's port forward) is matched by the
+// port the client asked for, before it is rewritten, and so is hidden like
+// a local one. A drop in any base chain is final whatever the other tables
+// accept, so this chain needs no precedence over theirs.
+constexpr char kChainName[] = "prerouting";
 constexpr char kChainHook[] =
-    "type filter hook input priority filter - 10; policy accept;";
+    "type filter hook prerouting priority dstnat - 10; policy accept;";
+// Earlier versions hooked input with a chain of this name.
+constexpr char kOldChainName[] = "input";
 constexpr size_t kMaxTableNameBytes = 64;
 
 std::vector<ServicePort> Deduplicated(const std::vector<ServicePort>& ports) {
@@ -49,6 +55,9 @@ std::string SetupRules(const std::string& chain, const FirewallLayout& layout) {
   // the host's own clients (a resolver on udp/53, ssh to localhost) working.
   text += "add rule " + chain + " iif lo accept\n";
   text += "add rule " + chain + " ct state established,related accept\n";
+  // Prerouting also sees traffic this host routes for others; only what is
+  // addressed to this host (before any DNAT) is ours to hide.
+  text += "add rule " + chain + " fib daddr type != local accept\n";
   text += "add rule " + chain + " " + protected_dport +
           "ip saddr . meta l4proto . th dport @allowed4 accept\n";
   text += "add rule " + chain + " " + protected_dport +
@@ -85,9 +94,15 @@ std::string OneLine(const std::string& text) {
 std::string NftablesSetupBatch(const std::string& table,
                                const FirewallLayout& layout) {
   const std::string t = "inet " + table;
-  const std::string chain = t + " input";
+  const std::string chain = t + " " + kChainName;
+  const std::string old_chain = t + " " + kOldChainName;
   std::string text;
   text += "add table " + t + "\n";
+  // An upgrade from the input hook: the old chain goes in the same
+  // transaction as the new one comes.
+  text += "add chain " + old_chain + "\n";
+  text += "flush chain " + old_chain + "\n";
+  text += "delete chain " + old_chain + "\n";
   // `add set` is a no-op for an existing set: live grants stay.
   text += "add set " + t +
           " allowed4 { type ipv4_addr . inet_proto . inet_service; flags "

@@ -6,9 +6,11 @@
 //   set allowed4  ipv4_addr . inet_proto . inet_service, flags timeout
 //   set allowed6  ipv6_addr . inet_proto . inet_service, flags timeout
 //   set protected inet_proto . inet_service
-//   chain input   hook input, priority filter - 10, policy accept:
+//   chain prerouting  hook prerouting, priority dstnat - 10, policy accept
+//                     (before DNAT, so forwarded services are hidden too):
 //     iif lo accept
 //     ct state established,related accept
+//     not addressed to this host (routed through it)         accept
 //     protected port from an allowed (source, proto, port)   accept
 //     protected port                                         drop
 //     knock range (tcp and/or udp)                           drop

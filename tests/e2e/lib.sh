@@ -245,7 +245,7 @@ stop_capture() {
   stop_pid "$CAPTURE_PID" INT
 }
 
-# rule_count NS TABLE: rules in the daemon's input chain.
+# rule_count NS TABLE: rules in the daemon's chain.
 rule_count() {
-  in_ns "$1" nft -a list chain inet "$2" input | grep -c '# handle'
+  in_ns "$1" nft -a list chain inet "$2" prerouting | grep -c '# handle'
 }

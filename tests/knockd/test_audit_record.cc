@@ -56,6 +56,15 @@ TEST_CASE("Daemon records: start, stop, reload, flush") {
         "{\"table\":\"knockd\",\"by\":\"knockd flush\"}");
 }
 
+TEST_CASE("Daemon records: a restored firewall table") {
+  const knock::AuditRecord record =
+      knock::AuditRestore(kT0Us, "knockd", "process nft (pid 42)", 2);
+  CHECK(record.event == "restore");
+  CHECK(record.fields.dump() ==
+        "{\"table\":\"knockd\",\"by\":\"process nft (pid 42)\","
+        "\"grants\":2}");
+}
+
 TEST_CASE("The tracker turns each grant's deadline into one expiry record") {
   knock::AuditGrantTracker tracker;
   tracker.Track(Match(Verdict::kGranted, "alice", "198.18.0.2", kT0Us));

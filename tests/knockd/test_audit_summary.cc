@@ -166,3 +166,18 @@ TEST_CASE("Lines that are not records are skipped with their place") {
                        "a.jsonl:2: not a record, skipped (an incomplete last "
                        "line)"});
 }
+
+TEST_CASE(
+    "A restore record reads as who changed the table and what came back") {
+  const std::string log = audit_test::WriteLog(
+      audit_test::TempDir(),
+      {knock::AuditRestore(kT0Us, "knockd", "process nft (pid 42)", 2)},
+      audit_test::FixedKey(1), knock::AuditKeyId(audit_test::FixedKey(1)));
+  std::vector<std::string> skipped;
+  const std::vector<knock::AuditEvent> events = knock::ReadAuditEvents(
+      {{"audit.jsonl", audit_test::ReadFile(log)}}, &skipped);
+  REQUIRE(events.size() == 2);
+  CHECK(knock::FormatAuditEvent(events[1]) ==
+        "2026-11-29T18:57:39.123456Z  restore         table knockd changed by "
+        "process nft (pid 42), put back with 2 live grants");
+}

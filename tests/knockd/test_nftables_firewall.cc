@@ -136,7 +136,7 @@ std::string LiveScenario() {
   if (!ListTable(&listing, &err)) return "list: " + err;
   const int rules = CountRules(listing);
   std::string failed =
-      Check(rules == 7, "rules after setup: " + std::to_string(rules)) +
+      Check(rules == 8, "rules after setup: " + std::to_string(rules)) +
       Check(ElementTimeout(listing, "allowed4", "198.18.0.7") == 30,
             "no v4 element with timeout 30s: " + listing.dump()) +
       Check(ElementTimeout(listing, "allowed6", "2001:db8::7") == 30,
@@ -148,7 +148,7 @@ std::string LiveScenario() {
     return "refresh: " + err;
   }
   if (!ListTable(&listing, &err)) return "list again: " + err;
-  failed = Check(CountRules(listing) == 7, "rules doubled: " + listing.dump()) +
+  failed = Check(CountRules(listing) == 8, "rules doubled: " + listing.dump()) +
            Check(ElementTimeout(listing, "allowed4", "198.18.0.7") == 120,
                  "refresh did not extend to 120s") +
            Check(ElementTimeout(listing, "allowed6", "2001:db8::7") == 30,
@@ -159,6 +159,46 @@ std::string LiveScenario() {
   if (ListTable(&listing, &err)) return "table still there after flush";
   if (!firewall.Flush(&err)) return "flush of no table: " + err;
   return "";
+}
+
+// The chains of the table, by name.
+std::vector<std::string> ChainNames(const nlohmann::json& listing) {
+  std::vector<std::string> names;
+  for (const auto& object : listing["nftables"]) {
+    if (object.contains("chain")) names.push_back(object["chain"]["name"]);
+  }
+  return names;
+}
+
+// A table as earlier versions made it (chain input, hook input) with a
+// live grant is set up anew: the input chain goes, the grant stays.
+std::string UpgradeScenario() {
+  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  nft_ctx_buffer_error(ctx);
+  const std::string old_table =
+      std::string("add table inet ") + kTable + "\n" + "add set inet " +
+      kTable +
+      " allowed4 { type ipv4_addr . inet_proto . inet_service; flags "
+      "timeout; }\n" +
+      "add element inet " + kTable +
+      " allowed4 { 198.18.0.7 . tcp . 22 timeout 60s }\n" + "add chain inet " +
+      kTable +
+      " input { type filter hook input priority filter - 10; policy "
+      "accept; }\n" +
+      "add rule inet " + kTable + " input tcp dport 22 drop\n";
+  const int rc = nft_run_cmd_from_buffer(ctx, old_table.c_str());
+  std::string err = rc == 0 ? "" : nft_ctx_get_error_buffer(ctx);
+  nft_ctx_free(ctx);
+  if (!err.empty()) return "old table: " + err;
+  knock::NftablesFirewall firewall(kTable);
+  if (!firewall.Setup(BothLayout(), &err)) return "setup: " + err;
+  nlohmann::json listing;
+  if (!ListTable(&listing, &err)) return "list: " + err;
+  return Check(ChainNames(listing) == std::vector<std::string>{"prerouting"},
+               "chains: " + listing.dump()) +
+         Check(ElementTimeout(listing, "allowed4", "198.18.0.7") > 0,
+               "the upgrade lost the grant") +
+         Check(CountRules(listing) == 8, "rules: " + listing.dump());
 }
 
 std::string OpenWithoutSetup() {
@@ -211,25 +251,31 @@ std::string MeasureGrants() {
 TEST_CASE("the setup batch for tcp and udp knocks, v4 and v6", "[nftables]") {
   CHECK(knock::NftablesSetupBatch("knockd", BothLayout()) ==
         "add table inet knockd\n"
+        "add chain inet knockd input\n"
+        "flush chain inet knockd input\n"
+        "delete chain inet knockd input\n"
         "add set inet knockd allowed4 { type ipv4_addr . inet_proto . "
         "inet_service; flags timeout; }\n"
         "add set inet knockd allowed6 { type ipv6_addr . inet_proto . "
         "inet_service; flags timeout; }\n"
         "add set inet knockd protected { type inet_proto . inet_service; }\n"
-        "add chain inet knockd input { type filter hook input priority "
-        "filter - 10; policy accept; }\n"
-        "flush chain inet knockd input\n"
+        "add chain inet knockd prerouting { type filter hook prerouting "
+        "priority dstnat - 10; policy accept; }\n"
+        "flush chain inet knockd prerouting\n"
         "flush set inet knockd protected\n"
         "add element inet knockd protected { tcp . 22, udp . 53 }\n"
-        "add rule inet knockd input iif lo accept\n"
-        "add rule inet knockd input ct state established,related accept\n"
-        "add rule inet knockd input meta l4proto . th dport @protected "
+        "add rule inet knockd prerouting iif lo accept\n"
+        "add rule inet knockd prerouting ct state established,related "
+        "accept\n"
+        "add rule inet knockd prerouting fib daddr type != local accept\n"
+        "add rule inet knockd prerouting meta l4proto . th dport @protected "
         "ip saddr . meta l4proto . th dport @allowed4 accept\n"
-        "add rule inet knockd input meta l4proto . th dport @protected "
+        "add rule inet knockd prerouting meta l4proto . th dport @protected "
         "ip6 saddr . meta l4proto . th dport @allowed6 accept\n"
-        "add rule inet knockd input meta l4proto . th dport @protected drop\n"
-        "add rule inet knockd input tcp dport 16384-32767 drop\n"
-        "add rule inet knockd input udp dport 16384-32767 drop\n");
+        "add rule inet knockd prerouting meta l4proto . th dport @protected "
+        "drop\n"
+        "add rule inet knockd prerouting tcp dport 16384-32767 drop\n"
+        "add rule inet knockd prerouting udp dport 16384-32767 drop\n");
 }
 
 TEST_CASE("the knock range is silent for both transports, whatever knocks",
@@ -302,6 +348,15 @@ TEST_CASE("setup, grant, re-setup, refresh and flush in a namespace",
     return;
   }
   CHECK(InPrivateNetns(LiveScenario) == "");
+}
+
+TEST_CASE("a table of the input-hook versions is upgraded, grants kept",
+          "[nftables][root]") {
+  if (geteuid() != 0) {
+    WARN("skipped: needs root for a network namespace");
+    return;
+  }
+  CHECK(InPrivateNetns(UpgradeScenario) == "");
 }
 
 TEST_CASE("a grant without the table fails with nft's message",
