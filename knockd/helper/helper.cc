@@ -23,6 +23,7 @@
 #include "knockd/helper/sniffer_request_check.h"
 #include "knockd/shared/privileges.h"
 #include "knockd/shared/sealed_memfd.h"
+#include "knockd/shared/state_dir_check.h"
 
 namespace knockd {
 
@@ -90,6 +91,8 @@ bool Helper::LoadConfig(const std::string& text,
 
 bool Helper::OpenState(std::string* err) {
   if (!MakeDirectories(config_->state_dir, err)) return false;
+  if (!knock::CheckStateDirectory(config_->state_dir, config_->user, err))
+    return false;
   store_ = std::make_unique<knock::ReplayStore>(config_->state_dir +
                                                 "/used-sequences");
   return store_->Load(err);

@@ -8,11 +8,27 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/unique_fd.h"
+
 namespace knock {
 
 namespace {
+
 constexpr char kFileHeader[] = "# knockd used sequences v1";
+
+// A new file, never one that is there: O_EXCL fails on an existing name and
+// on a symlink, so nothing planted at the name is followed or written
+// through. One left by a crash is ours to remove (unlink removes a symlink
+// itself, not its target) before trying once more.
+UniqueFd CreateTemporary(const std::string& path) {
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  UniqueFd fd(open(path.c_str(), kFlags, 0600));
+  if (!fd.valid() && errno == EEXIST && unlink(path.c_str()) == 0)
+    fd.Reset(open(path.c_str(), kFlags, 0600));
+  return fd;
 }
+
+}  // namespace
 
 size_t UsedKeyHash::operator()(const UsedKey& key) const {
   uint64_t h;
@@ -97,9 +113,8 @@ bool ReplayStore::Save(std::string* err) const {
   }
   const std::string text = out.str();
   const std::string temporary = path_ + ".tmp";
-  int fd =
-      open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  UniqueFd fd = CreateTemporary(temporary);
+  if (!fd.valid()) {
     *err = temporary +
            ": cannot write the used-sequence store: " + strerror(errno);
     return false;
@@ -107,10 +122,10 @@ bool ReplayStore::Save(std::string* err) const {
   // No fsync: rename makes the update atomic against a crash of the daemon;
   // a power loss outlasting the accepted windows (a minute or two) makes the
   // lost entries worthless to a replayer anyway.
-  const bool written =
-      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const bool written = write(fd.get(), text.data(), text.size()) ==
+                       static_cast<ssize_t>(text.size());
   const int write_errno = errno;
-  close(fd);
+  fd.Reset();
   if (!written || rename(temporary.c_str(), path_.c_str()) != 0) {
     *err = path_ + ": cannot write the used-sequence store: " +
            strerror(written ? errno : write_errno);
