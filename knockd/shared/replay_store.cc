@@ -8,25 +8,13 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/unique_fd.h"
+#include "common/exclusive_create.h"
 
 namespace knock {
 
 namespace {
 
 constexpr char kFileHeader[] = "# knockd used sequences v1";
-
-// A new file, never one that is there: O_EXCL fails on an existing name and
-// on a symlink, so nothing planted at the name is followed or written
-// through. One left by a crash is ours to remove (unlink removes a symlink
-// itself, not its target) before trying once more.
-UniqueFd CreateTemporary(const std::string& path) {
-  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-  UniqueFd fd(open(path.c_str(), kFlags, 0600));
-  if (!fd.valid() && errno == EEXIST && unlink(path.c_str()) == 0)
-    fd.Reset(open(path.c_str(), kFlags, 0600));
-  return fd;
-}
 
 }  // namespace
 
@@ -113,7 +101,7 @@ bool ReplayStore::Save(std::string* err) const {
   }
   const std::string text = out.str();
   const std::string temporary = path_ + ".tmp";
-  UniqueFd fd = CreateTemporary(temporary);
+  UniqueFd fd = CreateExclusive(temporary, 0600);
   if (!fd.valid()) {
     *err = temporary +
            ": cannot write the used-sequence store: " + strerror(errno);
