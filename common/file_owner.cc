@@ -1,14 +1,34 @@
 #include "common/file_owner.h"
 
-#include <pwd.h>
 #include <unistd.h>
+
+#ifdef _WIN32
+
+namespace knock {
+
+// Windows files have an owner SID and an ACL, not a uid: the key file's
+// ACL check is what says who may replace it there.
+bool CheckFileOwner(const std::string&, const std::string&, OwnerId, OwnerId,
+                    std::string*) {
+  return true;
+}
+
+OwnerId AccountUid(const std::string&) { return 0; }
+
+std::string DescribeUser(OwnerId uid) { return "uid " + std::to_string(uid); }
+
+}  // namespace knock
+
+#else
+
+#include <pwd.h>
 
 namespace knock {
 
 namespace {
 
 // The account's name for a chown command line, or its number.
-std::string UserName(uid_t uid) {
+std::string UserName(OwnerId uid) {
   if (uid == 0) return "root";
   const passwd* entry = getpwuid(uid);
   if (entry != nullptr && entry->pw_name != nullptr) return entry->pw_name;
@@ -17,12 +37,12 @@ std::string UserName(uid_t uid) {
 
 }  // namespace
 
-uid_t AccountUid(const std::string& name) {
+OwnerId AccountUid(const std::string& name) {
   const passwd* entry = getpwnam(name.c_str());
   return entry != nullptr ? entry->pw_uid : geteuid();
 }
 
-std::string DescribeUser(uid_t uid) {
+std::string DescribeUser(OwnerId uid) {
   const passwd* entry = uid == 0 ? nullptr : getpwuid(uid);
   const std::string number = "uid " + std::to_string(uid);
   if (uid == 0) return "root";
@@ -31,7 +51,7 @@ std::string DescribeUser(uid_t uid) {
 }
 
 bool CheckFileOwner(const std::string& path, const std::string& what,
-                    uid_t owner, uid_t account, std::string* err) {
+                    OwnerId owner, OwnerId account, std::string* err) {
   const uid_t reader = geteuid();
   if (owner == 0 || owner == reader || owner == account) return true;
   // The account the file should go to: the daemon's if one was named (the
@@ -46,3 +66,5 @@ bool CheckFileOwner(const std::string& path, const std::string& what,
 }
 
 }  // namespace knock
+
+#endif  // _WIN32

@@ -141,8 +141,8 @@ bool ReadPrivateKeyFile(const std::string& path, PrivateKey* out,
   return ReadPrivateKeyFile(path, geteuid(), out, err);
 }
 
-bool ReadPrivateKeyFile(const std::string& path, uid_t account, PrivateKey* out,
-                        std::string* err) {
+bool ReadPrivateKeyFile(const std::string& path, OwnerId account,
+                        PrivateKey* out, std::string* err) {
   UniqueFd fd;
   struct stat info;
   if (!OpenForReading(path, &fd, &info, err)) return false;

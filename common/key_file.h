@@ -3,10 +3,9 @@
 // keeps them. A private key file must be private to its owner (refused
 // otherwise, as ssh does) and is created with mode 0600.
 
-#include <sys/types.h>
-
 #include <string>
 
+#include "common/file_owner.h"
 #include "common/x25519_key.h"
 
 namespace knock {
@@ -23,8 +22,8 @@ bool ReadPrivateKeyFile(const std::string& path, PrivateKey* out,
 /// or to `account` (the daemon's, when root reads a key the daemon owns):
 /// `/x/server.key: private key file is owned by uid 1234, not by root or
 /// the account reading it; run: chown root /x/server.key`.
-bool ReadPrivateKeyFile(const std::string& path, uid_t account, PrivateKey* out,
-                        std::string* err);
+bool ReadPrivateKeyFile(const std::string& path, OwnerId account,
+                        PrivateKey* out, std::string* err);
 
 /// Creates `path` with mode 0600 holding the key and a newline, creating
 /// missing parent directories with mode 0700. Never overwrites a file.
