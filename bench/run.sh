@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmarks of issue 6, ours beside Debian's knockd 0.8 and fwknop
+# The benchmarks that hold knockd to its speed and memory targets, ours beside Debian's knockd 0.8 and fwknop
 # 2.6.10, in one run on this machine:
 #   1. knock to open (p50, p99)        2. matcher throughput (packets/s/core)
 #   3. valid knocks under a SYN flood  4. scale (10,000 clients, 1M sources)

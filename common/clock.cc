@@ -13,6 +13,12 @@ int64_t SystemClock::NowMicros() const {
   return int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
 }
 
+int64_t MonotonicMicros() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
+}
+
 std::string FormatTimestampUs(int64_t time_us) {
   const time_t seconds = static_cast<time_t>(time_us / 1000000);
   tm utc{};

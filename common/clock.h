@@ -20,6 +20,14 @@ class SystemClock : public Clock {
   int64_t NowMicros() const override;
 };
 
+/// Microseconds on CLOCK_MONOTONIC: for timeouts and intervals, which a
+/// change of the wall clock must not stretch or cut, and for systemd's
+/// MONOTONIC_USEC, which is defined on that clock.
+int64_t MonotonicMicros();
+
+/// Milliseconds on the same clock.
+inline int64_t MonotonicMillis() { return MonotonicMicros() / 1000; }
+
 /// "2026-11-29T18:57:39.123456Z" for microseconds since the epoch.
 std::string FormatTimestampUs(int64_t time_us);
 

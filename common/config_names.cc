@@ -10,6 +10,10 @@ constexpr size_t kMaxNameBytes = 64;
 
 bool AllOf(std::string_view text, std::string_view extra, bool upper) {
   if (text.empty() || text.size() > kMaxNameBytes) return false;
+  // A name reaches command lines (the command backend's placeholders, the
+  // tools an administrator pipes logs into): one that starts with a dash
+  // would be read there as an option.
+  if (text.front() == '-') return false;
   for (char c : text) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
               (upper && c >= 'A' && c <= 'Z') ||

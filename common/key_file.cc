@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/file_owner.h"
 #include "common/private_directories.h"
+#include "common/unique_fd.h"
 
 namespace knock {
 
@@ -102,18 +104,16 @@ bool KeyLine(const std::string& path, const SecretBuffer& buffer,
   return true;
 }
 
-bool OpenForReading(const std::string& path, int* fd, struct stat* info,
+bool OpenForReading(const std::string& path, UniqueFd* fd, struct stat* info,
                     std::string* err) {
   // O_NONBLOCK: a FIFO put where a key belongs must not hang the daemon.
-  *fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (*fd < 0) {
+  fd->Reset(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd->valid()) {
     return Fail(path, std::string("cannot open (") + std::strerror(errno) + ")",
                 err);
   }
-  if (fstat(*fd, info) != 0 || !S_ISREG(info->st_mode)) {
-    close(*fd);
+  if (fstat(fd->get(), info) != 0 || !S_ISREG(info->st_mode))
     return Fail(path, "not a regular file", err);
-  }
   return true;
 }
 
@@ -138,18 +138,22 @@ bool MakeParentDirectories(const std::string& path, std::string* err) {
 
 bool ReadPrivateKeyFile(const std::string& path, PrivateKey* out,
                         std::string* err) {
-  int fd = -1;
+  return ReadPrivateKeyFile(path, geteuid(), out, err);
+}
+
+bool ReadPrivateKeyFile(const std::string& path, OwnerId account,
+                        PrivateKey* out, std::string* err) {
+  UniqueFd fd;
   struct stat info;
   if (!OpenForReading(path, &fd, &info, err)) return false;
-  // The mode comes from the descriptor we read, not from a second lookup of
-  // the path that could see a different file.
-  if (!CheckPrivateMode(path, info.st_mode, err)) {
-    close(fd);
+  // Owner and mode come from the descriptor we read, not from a second
+  // lookup of the path that could see a different file.
+  if (!CheckFileOwner(path, "private key file", info.st_uid, account, err) ||
+      !CheckPrivateMode(path, info.st_mode, err))
     return false;
-  }
   SecretBuffer buffer;
-  bool read_ok = ReadSmallFile(fd, path, &buffer, err);
-  close(fd);
+  bool read_ok = ReadSmallFile(fd.get(), path, &buffer, err);
+  fd.Reset();
   std::string_view line;
   if (!read_ok || !KeyLine(path, buffer, &line, err)) return false;
   std::string key_err;
@@ -162,22 +166,23 @@ bool ReadPrivateKeyFile(const std::string& path, PrivateKey* out,
 bool WritePrivateKeyFile(const std::string& path, const PrivateKey& key,
                          std::string* err) {
   if (!MakeParentDirectories(path, err)) return false;
-  int fd = open(path.c_str(),
-                O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0 && errno == EEXIST) {
+  UniqueFd fd(open(path.c_str(),
+                   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid() && errno == EEXIST) {
     return Fail(path, "already exists; not overwriting a private key", err);
   }
-  if (fd < 0) {
+  if (!fd.valid()) {
     return Fail(
         path, std::string("cannot create (") + std::strerror(errno) + ")", err);
   }
   // The umask may only remove bits; this makes the mode exactly 0600.
-  fchmod(fd, 0600);
+  fchmod(fd.get(), 0600);
   std::string text = key.ToTextForKeyFile() + "\n";
-  bool ok = WriteAll(fd, text.data(), text.size()) && fsync(fd) == 0;
+  bool ok =
+      WriteAll(fd.get(), text.data(), text.size()) && fsync(fd.get()) == 0;
   int write_errno = errno;
   sodium_memzero(text.data(), text.size());
-  if (close(fd) != 0) ok = false;
+  if (!fd.Close()) ok = false;
   if (!ok) {
     unlink(path.c_str());
     return Fail(
@@ -189,12 +194,12 @@ bool WritePrivateKeyFile(const std::string& path, const PrivateKey& key,
 
 bool ReadPublicKeyFile(const std::string& path, PublicKey* out,
                        std::string* err) {
-  int fd = -1;
+  UniqueFd fd;
   struct stat info;
   if (!OpenForReading(path, &fd, &info, err)) return false;
   SecretBuffer buffer;
-  bool read_ok = ReadSmallFile(fd, path, &buffer, err);
-  close(fd);
+  bool read_ok = ReadSmallFile(fd.get(), path, &buffer, err);
+  fd.Reset();
   std::string_view line;
   if (!read_ok || !KeyLine(path, buffer, &line, err)) return false;
   std::string key_err;

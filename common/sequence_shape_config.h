@@ -30,7 +30,4 @@ bool ReadSequenceShape(const ConfigTable& table,
 bool CheckSequenceStrength(const ConfigTable& table, const PortRange& ports,
                            int count);
 
-/// "64" or "89.6": bits as the strength message shows them, rounded down.
-std::string FormatBits(double bits);
-
 }  // namespace knock

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/config_error.h"
+#include "common/unique_fd.h"
 
 namespace knock {
 
@@ -27,27 +28,21 @@ bool CannotRead(const std::string& path, const char* reason, std::string* err) {
 
 bool ReadConfigText(const std::string& path, std::string* text,
                     std::string* err) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return CannotRead(path, std::strerror(errno), err);
+  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return CannotRead(path, std::strerror(errno), err);
   struct stat st;
   // Pipes are fine (`knockd -c /dev/stdin check`); a directory is a mistake.
-  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    close(fd);
+  if (fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode))
     return CannotRead(path, "it is a directory", err);
-  }
   std::string contents;
   char buffer[8192];
   ssize_t got;
-  while ((got = read(fd, buffer, sizeof buffer)) > 0) {
+  while ((got = read(fd.get(), buffer, sizeof buffer)) > 0) {
     contents.append(buffer, static_cast<size_t>(got));
-    if (contents.size() > kMaxConfigBytes) {
-      close(fd);
+    if (contents.size() > kMaxConfigBytes)
       return CannotRead(path, "larger than 64 MiB", err);
-    }
   }
-  int read_errno = errno;
-  close(fd);
-  if (got < 0) return CannotRead(path, std::strerror(read_errno), err);
+  if (got < 0) return CannotRead(path, std::strerror(errno), err);
   *text = std::move(contents);
   return true;
 }

@@ -9,11 +9,12 @@
 
 #include <cstdio>
 
+#include "common/command_line.h"
 #include "common/key_file.h"
 #include "common/private_directories.h"
+#include "common/toml_quote.h"
 #include "knock/lib/client_config.h"
 #include "knock/lib/knock_flow.h"
-#include "knock/lib/options.h"
 #include "knock/lib/user_dirs.h"
 #include "knock/subcommands.h"
 
@@ -48,24 +49,6 @@ std::string ShortHostName() {
   return host.substr(0, host.find('.'));
 }
 
-// A TOML basic string: the name is the user's text, so quote it properly.
-std::string TomlString(const std::string& text) {
-  std::string quoted = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      quoted += '\\';
-      quoted += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char escape[8];
-      snprintf(escape, sizeof escape, "\\u%04x", c);
-      quoted += escape;
-    } else {
-      quoted += static_cast<char>(c);
-    }
-  }
-  return quoted + "\"";
-}
-
 // Reads the key at `path`, or creates it (and its directory, 0700) if
 // there is no file yet.
 bool ReadOrCreateKey(const std::string& path, PrivateKey* key, bool* created,
@@ -89,8 +72,8 @@ void PrintStanza(const std::string& path, bool created, const PublicKey& key,
   printf(
       "# Paste this into the server's knockd.toml, then run: knockd check\n");
   printf("[[client]]\n");
-  printf("name = %s\n", TomlString(name).c_str());
-  printf("public_key = \"%s\"\n", key.ToText().c_str());
+  printf("name = %s\n", QuoteTomlString(name).c_str());
+  printf("public_key = %s\n", QuoteTomlString(key.ToText()).c_str());
   printf("services = [\"ssh\"]\n");
 }
 
@@ -102,11 +85,11 @@ int RunInit(const Invocation& invocation) {
   std::optional<std::string> name;
   std::vector<std::string> positional;
   std::string err;
-  if (!ParseOptions(invocation.args,
-                    {{"-c", "--config", nullptr, &config_path},
-                     {nullptr, "--name", nullptr, &name},
-                     {"-h", "--help", &help, nullptr}},
-                    "see: knock init --help", &positional, &err)) {
+  if (!ParseCommandLine(invocation.args,
+                        {{"-c", "--config", nullptr, &config_path},
+                         {nullptr, "--name", nullptr, &name},
+                         {"-h", "--help", &help, nullptr}},
+                        "see: knock init --help", &positional, &err)) {
     PrintError(err);
     return kExitUsage;
   }

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "common/sequence_shape.h"
 #include "knock/lib/knock_flow.h"
 #include "knock/subcommands.h"
 
@@ -41,6 +42,11 @@ int RunKnock(const Invocation& invocation) {
   KnockJob job;
   const int status = BuildKnockJob(options, positional[0], service, &job);
   if (status != kExitOk) return status;
+  // The configuration's shape was checked as it was read; this catches what
+  // --count, --slots and --ports made of it, against the server's limits.
+  if (!CheckSequenceShape(job.server.ports, job.server.count, job.server.slots,
+                          &err))
+    return UsageError(err);
   KnockOutcome outcome = RunKnockJob(job);
   if (outcome.fd >= 0) close(outcome.fd);
   return outcome.exit_status;

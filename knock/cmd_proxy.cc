@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "common/sequence_shape.h"
 #include "knock/lib/knock_flow.h"
 #include "knock/lib/relay.h"
 #include "knock/subcommands.h"
@@ -85,6 +86,11 @@ int RunProxy(const Invocation& invocation) {
   KnockJob job;
   const int status = BuildKnockJob(options, positional[0], service, &job);
   if (status != kExitOk) return status;
+  // The configuration's shape was checked as it was read; this catches what
+  // --count, --slots and --ports made of it, against the server's limits.
+  if (!CheckSequenceShape(job.server.ports, job.server.count, job.server.slots,
+                          &err))
+    return UsageError(err);
   const KnockOutcome outcome = RunKnockJob(job);
   if (outcome.exit_status != kExitOk) return outcome.exit_status;
   return RelaySession(outcome.fd);

@@ -4,8 +4,8 @@
 
 #include <cstdio>
 
+#include "common/command_line.h"
 #include "common/key_commands.h"
-#include "knock/lib/options.h"
 #include "knock/subcommands.h"
 
 namespace knock {
@@ -24,8 +24,8 @@ int RunPubKey(const Invocation& invocation) {
   bool help = false;
   std::vector<std::string> positional;
   std::string err;
-  if (!ParseOptions(invocation.args, {{"-h", "--help", &help, nullptr}},
-                    "see: knock pubkey --help", &positional, &err)) {
+  if (!ParseCommandLine(invocation.args, {{"-h", "--help", &help, nullptr}},
+                        "see: knock pubkey --help", &positional, &err)) {
     PrintError(err);
     return kExitUsage;
   }

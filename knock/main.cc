@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/command_line.h"
 #include "knock/subcommands.h"
 
 namespace knock {
@@ -63,6 +64,7 @@ Options:
   --step DUR        time window (30s)
   --slots N         sequences per window (4)
   --gap DUR         time between knocks (2ms)
+  --version         print the version
   -h, --help        this text
 
 Durations take ms, s, m or h. Exit status: 0 ok, 1 runtime or configuration
@@ -79,19 +81,27 @@ int main(int argc, char** argv) {
   }
   const std::vector<std::string> args(argv + 1, argv + argc);
   knock::Invocation invocation;
+  bool help = false, version = false;
   size_t i = 0;
-  // Only -c and --help may come before a subcommand's name.
-  for (; i < args.size(); ++i) {
-    if ((args[i] == "-c" || args[i] == "--config") && i + 1 < args.size()) {
-      invocation.config_path = args[++i];
-    } else if (args[i].starts_with("--config=")) {
-      invocation.config_path = args[i].substr(9);
-    } else if (args[i] == "-h" || args[i] == "--help") {
-      fputs(knock::ProgramUsage(), stdout);
-      return knock::kExitOk;
-    } else {
-      break;
-    }
+  std::string err;
+  // Only these may come before a subcommand's name; any other option is the
+  // knock's own (`knock --wait 22 bastion`), so it is passed on.
+  if (!knock::ParseLeadingOptions(
+          args,
+          {{"-c", "--config", nullptr, &invocation.config_path},
+           {nullptr, "--version", &version, nullptr},
+           {"-h", "--help", &help, nullptr}},
+          "see: knock --help", true, &i, &err)) {
+    knock::PrintError(err);
+    return knock::kExitUsage;
+  }
+  if (help) {
+    fputs(knock::ProgramUsage(), stdout);
+    return knock::kExitOk;
+  }
+  if (version) {
+    printf("knock %s\n", KNOCK_VERSION);
+    return knock::kExitOk;
   }
   for (const knock::Subcommand& subcommand : knock::Subcommands()) {
     if (i < args.size() && args[i] == subcommand.name) {

@@ -26,6 +26,23 @@ constexpr mode_t kKeyDirMode = 0700;
 // "<log>." and 12 digits: the names AuditLog::Rotate gives old files.
 constexpr size_t kRotatedSuffixDigits = 12;
 
+constexpr char kUsage[] =
+    "Usage: knockd [-c FILE] audit init [--key-file PATH]\n"
+    "       knockd [-c FILE] audit --verify --key KEY [FILES]\n"
+    "       knockd [-c FILE] audit [FILES] [--since T] [--until T]\n"
+    "              [--client NAME] [--source ADDR] [--event KIND] "
+    "[--json]\n\n"
+    "init creates the sealing state (audit_key_file, by default\n"
+    "<state_dir>/audit.key) and prints the verification key once: keep it\n"
+    "off this machine. --verify checks every seal and the chain across\n"
+    "FILES (oldest first) and prints \"OK, N records, sealed through T\"\n"
+    "or the first record that fails and why; exit 1 on failure. KEY - is\n"
+    "read from stdin. Without --verify: a summary (grants per client and\n"
+    "source, refusals per source, holes open now, a timeline), or with a\n"
+    "filter the matching events, one per line (--json: as logged).\n"
+    "T is 2026-11-29, 2026-11-29T18:57:39Z or with .123456 before Z.\n"
+    "FILES default to audit_log and its rotated files (audit_log.N).\n";
+
 /// The command line of `knockd audit` other than init.
 struct AuditOptions {
   bool verify = false;
@@ -72,12 +89,20 @@ std::vector<std::string> ConfiguredFiles(const std::string& log_path) {
 }
 
 int RunInit(const Invocation& invocation) {
-  std::string key_path;
-  const std::vector<std::string>& args = invocation.args;
-  if (args.size() == 3 && args[1] == "--key-file") {
-    key_path = args[2];
-  } else if (args.size() != 1) {
+  const std::vector<std::string> args(invocation.args.begin() + 1,
+                                      invocation.args.end());
+  std::optional<std::string> key_file;
+  std::vector<std::string> positional;
+  int status = kExitOk;
+  if (!ParseSubcommandLine(args, "audit", kUsage,
+                           {{nullptr, "--key-file", nullptr, &key_file}},
+                           &positional, &status))
+    return status;
+  if (!positional.empty() || (key_file && key_file->empty()))
     return UsageError("audit", "audit init takes only --key-file PATH");
+  std::string key_path;
+  if (key_file) {
+    key_path = *key_file;
   } else {
     knock::ServerConfig config;
     if (!LoadConfig(invocation, &config)) return kExitError;
@@ -106,38 +131,13 @@ int RunInit(const Invocation& invocation) {
   return kExitOk;
 }
 
-bool TakeValue(const std::vector<std::string>& args, size_t* i,
-               std::string* value) {
-  if (*i + 1 >= args.size()) return false;
-  *value = args[++*i];
-  return true;
-}
+/// The filter options as given, before their values are checked.
+struct FilterArgs {
+  std::optional<std::string> since, until, client, source, event;
+};
 
-/// Parses one filter option at args[*i]; false with `err` on a bad value.
-bool ParseFilter(const std::vector<std::string>& args, size_t* i,
-                 AuditOptions* options, std::string* err) {
-  const std::string option = args[*i];
-  std::string value;
-  if (!TakeValue(args, i, &value)) {
-    *err = option + " needs a value";
-    return false;
-  }
-  knock::AuditFilter& filter = options->filter;
-  options->filtered = true;
-  if (option == "--since")
-    return knock::ParseAuditTime(value, &filter.since_us, err);
-  if (option == "--until")
-    return knock::ParseAuditTime(value, &filter.until_us, err);
-  if (option == "--client") {
-    filter.client = value;
-    return true;
-  }
-  if (option == "--source") {
-    knock::IpAddress address;
-    if (!knock::IpAddress::Parse(value, &address, err)) return false;
-    filter.source = address.ToString();
-    return true;
-  }
+bool ParseEvent(const std::string& value, std::string* event,
+                std::string* err) {
   const auto& kinds = knock::AuditEventKinds();
   if (std::find(kinds.begin(), kinds.end(), value) == kinds.end()) {
     *err = "unknown event kind \"" + value + "\" (one of:";
@@ -145,40 +145,34 @@ bool ParseFilter(const std::vector<std::string>& args, size_t* i,
     *err += ")";
     return false;
   }
-  filter.event = value;
+  *event = value;
   return true;
 }
 
-bool ParseOptions(const std::vector<std::string>& args, AuditOptions* options,
+bool ParseFilters(const FilterArgs& args, AuditOptions* options,
                   std::string* err) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    std::string value;
-    if (arg == "--verify") {
-      options->verify = true;
-    } else if (arg == "--json") {
-      options->json = true;
-    } else if (arg == "--key") {
-      if (!TakeValue(args, &i, &value)) {
-        *err = "--key needs the verification key (or - to read it from stdin)";
-        return false;
-      }
-      options->key = value;
-    } else if (arg == "--since" || arg == "--until" || arg == "--client" ||
-               arg == "--source" || arg == "--event") {
-      if (!ParseFilter(args, &i, options, err)) return false;
-    } else if (arg.size() > 1 && arg[0] == '-') {
-      *err = "unknown option \"" + arg + "\"";
-      return false;
-    } else {
-      options->files.push_back(arg);
-    }
+  knock::AuditFilter& filter = options->filter;
+  options->filtered =
+      args.since || args.until || args.client || args.source || args.event;
+  if (args.since && !knock::ParseAuditTime(*args.since, &filter.since_us, err))
+    return false;
+  if (args.until && !knock::ParseAuditTime(*args.until, &filter.until_us, err))
+    return false;
+  if (args.client) filter.client = *args.client;
+  if (args.source) {
+    knock::IpAddress address;
+    if (!knock::IpAddress::Parse(*args.source, &address, err)) return false;
+    filter.source = address.ToString();
   }
-  if (options->verify && !options->key) {
+  return !args.event || ParseEvent(*args.event, &filter.event, err);
+}
+
+bool CheckCombination(const AuditOptions& options, std::string* err) {
+  if (options.verify && !options.key) {
     *err = "--verify needs --key KEY";
-  } else if (!options->verify && options->key) {
+  } else if (!options.verify && options.key) {
     *err = "--key is for --verify";
-  } else if (options->verify && (options->filtered || options->json)) {
+  } else if (options.verify && (options.filtered || options.json)) {
     *err = "--verify checks whole files: no filters or --json";
   }
   return err->empty();
@@ -238,8 +232,22 @@ int RunAudit(const Invocation& invocation) {
   if (!invocation.args.empty() && invocation.args[0] == "init")
     return RunInit(invocation);
   AuditOptions options;
+  FilterArgs filters;
+  int status = kExitOk;
+  if (!ParseSubcommandLine(invocation.args, "audit", kUsage,
+                           {{nullptr, "--verify", &options.verify, nullptr},
+                            {nullptr, "--json", &options.json, nullptr},
+                            {nullptr, "--key", nullptr, &options.key},
+                            {nullptr, "--since", nullptr, &filters.since},
+                            {nullptr, "--until", nullptr, &filters.until},
+                            {nullptr, "--client", nullptr, &filters.client},
+                            {nullptr, "--source", nullptr, &filters.source},
+                            {nullptr, "--event", nullptr, &filters.event}},
+                           &options.files, &status))
+    return status;
   std::string err;
-  if (!ParseOptions(invocation.args, &options, &err))
+  if (!ParseFilters(filters, &options, &err) ||
+      !CheckCombination(options, &err))
     return UsageError("audit", err);
   if (options.files.empty()) {
     knock::ServerConfig config;

@@ -12,6 +12,11 @@ namespace knockd {
 
 namespace {
 
+constexpr char kUsage[] =
+    "Usage: knockd [-c FILE] check\n\n"
+    "Validates the configuration; prints a summary and exits 0, or prints\n"
+    "FILE:LINE:COL: what is wrong, and exits 1.\n";
+
 const char* ProtocolName(knock::KnockProtocol protocol) {
   switch (protocol) {
     case knock::KnockProtocol::kTcp:
@@ -71,7 +76,12 @@ void PrintSummary(const knock::ServerConfig& config) {
 }  // namespace
 
 int RunCheck(const Invocation& invocation) {
-  if (!invocation.args.empty())
+  std::vector<std::string> positional;
+  int status = kExitOk;
+  if (!ParseSubcommandLine(invocation.args, "check", kUsage, {}, &positional,
+                           &status))
+    return status;
+  if (!positional.empty())
     return UsageError("check", "check takes no arguments");
   knock::ServerConfig config;
   std::string err;

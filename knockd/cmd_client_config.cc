@@ -6,7 +6,9 @@
 #include <cstdio>
 
 #include "common/duration.h"
+#include "common/file_owner.h"
 #include "common/key_file.h"
+#include "common/toml_quote.h"
 #include "knockd/shared/server_config.h"
 #include "knockd/subcommands.h"
 
@@ -15,6 +17,13 @@ namespace knockd {
 namespace {
 
 constexpr size_t kHostNameBytes = 256;
+
+constexpr char kUsage[] =
+    "Usage: knockd [-c FILE] client-config NAME [--host HOST] "
+    "[--server-name NAME]\n\n"
+    "Prints the [server.NAME] stanza that client NAME pastes into its\n"
+    "knock.toml. --host defaults to this machine's host name;\n"
+    "--server-name (the stanza's name) to the host's first label.\n";
 
 std::string ThisHostName() {
   char name[kHostNameBytes] = {};
@@ -27,28 +36,31 @@ const char* ProtocolText(knock::KnockProtocol protocol) {
   return protocol == knock::KnockProtocol::kUdp ? "udp" : "tcp";
 }
 
+void PrintValue(const char* key, const std::string& toml_value) {
+  printf("%s = %s\n", key, toml_value.c_str());
+}
+
 }  // namespace
 
 int RunClientConfig(const Invocation& invocation) {
-  std::string client_name, host = ThisHostName(), server_name;
-  const auto& args = invocation.args;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if ((args[i] == "--host" || args[i] == "--server-name") &&
-        i + 1 < args.size()) {
-      (args[i] == "--host" ? host : server_name) = args[i + 1];
-      ++i;
-    } else if (args[i].rfind("-", 0) == 0) {
-      return UsageError("client-config", "unknown option \"" + args[i] + "\"");
-    } else if (client_name.empty()) {
-      client_name = args[i];
-    } else {
-      return UsageError("client-config",
-                        "unexpected argument \"" + args[i] + "\"");
-    }
-  }
-  if (client_name.empty())
+  std::optional<std::string> host_option, server_name_option;
+  std::vector<std::string> positional;
+  int status = kExitOk;
+  if (!ParseSubcommandLine(
+          invocation.args, "client-config", kUsage,
+          {{nullptr, "--host", nullptr, &host_option},
+           {nullptr, "--server-name", nullptr, &server_name_option}},
+          &positional, &status))
+    return status;
+  if (positional.empty())
     return UsageError("client-config", "client-config needs a client NAME");
-  if (server_name.empty()) server_name = host.substr(0, host.find('.'));
+  if (positional.size() > 1)
+    return UsageError("client-config",
+                      "unexpected argument \"" + positional[1] + "\"");
+  const std::string& client_name = positional[0];
+  const std::string host = host_option.value_or(ThisHostName());
+  const std::string server_name =
+      server_name_option.value_or(host.substr(0, host.find('.')));
 
   knock::ServerConfig config;
   std::string err;
@@ -66,22 +78,25 @@ int RunClientConfig(const Invocation& invocation) {
     return kExitError;
   }
   knock::PrivateKey server_key;
-  if (!knock::ReadPrivateKeyFile(config.private_key_file, &server_key, &err)) {
+  if (!knock::ReadPrivateKeyFile(config.private_key_file,
+                                 knock::AccountUid(config.user), &server_key,
+                                 &err)) {
     PrintError(err);
     return kExitError;
   }
   const knock::KnockSettings& k = config.knock;
   printf("# paste into the knock.toml of client %s\n", client->name.c_str());
-  printf("[server.%s]\n", server_name.c_str());
-  printf("host = \"%s\"\n", host.c_str());
-  printf("public_key = \"%s\"\n", server_key.Public().ToText().c_str());
-  printf("ports = \"%s\"\n", k.ports.ToString().c_str());
-  printf("count = %d\n", k.count);
-  printf("protocol = \"%s\"\n", ProtocolText(k.protocol));
-  printf("step = \"%s\"\n",
-         knock::FormatDurationMs(k.step_seconds * 1000).c_str());
-  printf("slots = %d\n", k.slots);
-  printf("service = \"%s\"\n", client->services.front().c_str());
+  printf("[server.%s]\n", knock::QuoteTomlKey(server_name).c_str());
+  PrintValue("host", knock::QuoteTomlString(host));
+  PrintValue("public_key",
+             knock::QuoteTomlString(server_key.Public().ToText()));
+  PrintValue("ports", knock::QuoteTomlString(k.ports.ToString()));
+  PrintValue("count", std::to_string(k.count));
+  PrintValue("protocol", knock::QuoteTomlString(ProtocolText(k.protocol)));
+  PrintValue("step", knock::QuoteTomlString(
+                         knock::FormatDurationMs(k.step_seconds * 1000)));
+  PrintValue("slots", std::to_string(k.slots));
+  PrintValue("service", knock::QuoteTomlString(client->services.front()));
   return kExitOk;
 }
 

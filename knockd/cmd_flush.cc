@@ -16,6 +16,12 @@ namespace knockd {
 
 namespace {
 
+constexpr char kUsage[] =
+    "Usage: knockd [-c FILE] flush\n\n"
+    "Deletes the nftables table the daemon owns: the fail-closed rules\n"
+    "and every live grant. Protected services are then reachable by\n"
+    "anyone until knockd runs again.\n";
+
 // The audit trail says who removed the holes; without a sealing key the
 // audit log is off and there is nothing to append to.
 void RecordFlush(const knock::ServerConfig& config) {
@@ -32,7 +38,12 @@ void RecordFlush(const knock::ServerConfig& config) {
 }  // namespace
 
 int RunFlush(const Invocation& invocation) {
-  if (!invocation.args.empty())
+  std::vector<std::string> positional;
+  int status = kExitOk;
+  if (!ParseSubcommandLine(invocation.args, "flush", kUsage, {}, &positional,
+                           &status))
+    return status;
+  if (!positional.empty())
     return UsageError("flush", "flush takes no arguments");
   knock::ServerConfig config;
   std::string err;

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "common/clock.h"
+#include "common/file_owner.h"
 #include "common/key_file.h"
 #include "knockd/helper/no_firewall.h"
 #include "knockd/sniffer/knock_pipeline.h"
@@ -14,6 +15,13 @@
 namespace knockd {
 
 namespace {
+
+constexpr char kUsage[] =
+    "Usage: knockd [-c FILE] replay --pcap FILE\n\n"
+    "Runs the matcher over a pcap or pcapng capture with no firewall and\n"
+    "the capture's timestamps, prints one line per decision (time,\n"
+    "verdict, client, service, source) and the counters. The live\n"
+    "daemon's used-sequence store is neither read nor written.\n";
 
 void PrintEvent(const knock::KnockOutcome& event) {
   const knock::MatchEvent& m = event.match;
@@ -31,17 +39,19 @@ void PrintEvent(const knock::KnockOutcome& event) {
 }  // namespace
 
 int RunReplay(const Invocation& invocation) {
-  std::string pcap_path;
-  const auto& args = invocation.args;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--pcap" && i + 1 < args.size()) {
-      pcap_path = args[++i];
-    } else {
-      return UsageError("replay", "unexpected argument \"" + args[i] + "\"");
-    }
-  }
-  if (pcap_path.empty())
+  std::optional<std::string> pcap_option;
+  std::vector<std::string> positional;
+  int status = kExitOk;
+  if (!ParseSubcommandLine(invocation.args, "replay", kUsage,
+                           {{nullptr, "--pcap", nullptr, &pcap_option}},
+                           &positional, &status))
+    return status;
+  if (!positional.empty())
+    return UsageError("replay",
+                      "unexpected argument \"" + positional[0] + "\"");
+  if (!pcap_option || pcap_option->empty())
     return UsageError("replay", "replay needs --pcap FILE");
+  const std::string& pcap_path = *pcap_option;
 
   knock::ServerConfig config;
   std::string err;
@@ -50,7 +60,9 @@ int RunReplay(const Invocation& invocation) {
     return kExitError;
   }
   knock::PrivateKey server_key;
-  if (!knock::ReadPrivateKeyFile(config.private_key_file, &server_key, &err)) {
+  if (!knock::ReadPrivateKeyFile(config.private_key_file,
+                                 knock::AccountUid(config.user), &server_key,
+                                 &err)) {
     PrintError(err);
     return kExitError;
   }

@@ -1,5 +1,6 @@
 // knockd: the server side of authenticated port knocking. A table of
-// subcommands, as wg has; without one, `knockd` runs the daemon.
+// subcommands, as wg has; without one, `knockd` runs the daemon. Each
+// subcommand's usage text is in its own cmd_*.cc.
 
 #include <sodium.h>
 
@@ -8,66 +9,30 @@
 #include <string>
 #include <vector>
 
+#include "common/command_line.h"
 #include "knockd/subcommands.h"
 
 namespace knockd {
 
 namespace {
 
+constexpr char kProgramHint[] = "see: knockd --help";
+
 const std::vector<Subcommand>& Subcommands() {
   static const std::vector<Subcommand> kTable = {
-      {"run", RunDaemon, "run in the foreground (the default)",
-       "Usage: knockd [-c FILE] [run]\n\n"
-       "Sniffs knocks on the configured interfaces and opens nftables holes\n"
-       "for valid sequences. Runs in the foreground and logs to stderr;\n"
-       "SIGHUP reloads the configuration, SIGTERM and SIGINT stop it.\n"},
-      {"check", RunCheck, "validate the configuration and summarise it",
-       "Usage: knockd [-c FILE] check\n\n"
-       "Validates the configuration; prints a summary and exits 0, or prints\n"
-       "FILE:LINE:COL: what is wrong, and exits 1.\n"},
-      {"genkey", RunGenKey, "print a new private key",
-       "Usage: knockd genkey\n\n"
-       "Prints a new X25519 private key (base64) on stdout. Save it with\n"
-       "  umask 077; knockd genkey > /etc/knockd/server.key\n"},
-      {"pubkey", RunPubKey, "read a private key on stdin, print its public key",
-       "Usage: knockd pubkey < PRIVATE_KEY_FILE\n"},
+      {"run", RunDaemon, "run in the foreground (the default)"},
+      {"check", RunCheck, "validate the configuration and summarise it"},
+      {"genkey", RunGenKey, "print a new private key"},
+      {"pubkey", RunPubKey,
+       "read a private key on stdin, print its public key"},
       {"client-config", RunClientConfig,
-       "print the [server.NAME] stanza for a client to paste",
-       "Usage: knockd [-c FILE] client-config NAME [--host HOST] "
-       "[--server-name NAME]\n\n"
-       "Prints the [server.NAME] stanza that client NAME pastes into its\n"
-       "knock.toml. --host defaults to this machine's host name;\n"
-       "--server-name (the stanza's name) to the host's first label.\n"},
+       "print the [server.NAME] stanza for a client to paste"},
       {"replay", RunReplay,
-       "run the matcher over a capture file; report what would have opened",
-       "Usage: knockd [-c FILE] replay --pcap FILE\n\n"
-       "Runs the matcher over a pcap or pcapng capture with no firewall and\n"
-       "the capture's timestamps, prints one line per decision (time,\n"
-       "verdict, client, service, source) and the counters. The live\n"
-       "daemon's used-sequence store is neither read nor written.\n"},
+       "run the matcher over a capture file; report what would have opened"},
       {"flush", RunFlush,
-       "remove the daemon's nftables table (rules and live grants)",
-       "Usage: knockd [-c FILE] flush\n\n"
-       "Deletes the nftables table the daemon owns: the fail-closed rules\n"
-       "and every live grant. Protected services are then reachable by\n"
-       "anyone until knockd runs again.\n"},
+       "remove the daemon's nftables table (rules and live grants)"},
       {"audit", RunAudit,
-       "create the audit sealing key, verify or summarise the audit log",
-       "Usage: knockd [-c FILE] audit init [--key-file PATH]\n"
-       "       knockd [-c FILE] audit --verify --key KEY [FILES]\n"
-       "       knockd [-c FILE] audit [FILES] [--since T] [--until T]\n"
-       "              [--client NAME] [--source ADDR] [--event KIND] "
-       "[--json]\n\n"
-       "init creates the sealing state (audit_key_file, by default\n"
-       "<state_dir>/audit.key) and prints the verification key once: keep it\n"
-       "off this machine. --verify checks every seal and the chain across\n"
-       "FILES (oldest first) and prints \"OK, N records, sealed through T\"\n"
-       "or the first record that fails and why; exit 1 on failure. KEY - is\n"
-       "read from stdin. Without --verify: a summary (grants per client and\n"
-       "source, refusals per source, holes open now, a timeline), or with a\n"
-       "filter the matching events, one per line (--json: as logged).\n"
-       "T is 2026-11-29, 2026-11-29T18:57:39Z or with .123456 before Z.\n"
-       "FILES default to audit_log and its rotated files (audit_log.N).\n"},
+       "create the audit sealing key, verify or summarise the audit log"},
   };
   return kTable;
 }
@@ -82,10 +47,18 @@ void PrintProgramUsage(FILE* out) {
   fprintf(out,
           "\nOptions:\n"
           "  -c FILE     configuration (default %s)\n"
+          "  --version   print the version\n"
           "  -h, --help  this text; SUBCOMMAND --help for its own\n\n"
           "Exit status: 0 success, 1 runtime or configuration error, 2 usage "
           "error.\n",
           kDefaultConfigPath);
+}
+
+int Dispatch(const std::string& name, const Invocation& invocation) {
+  for (const Subcommand& sub : Subcommands())
+    if (name == sub.name) return sub.run(invocation);
+  PrintError("unknown subcommand \"" + name + "\" (" + kProgramHint + ")");
+  return kExitUsage;
 }
 
 }  // namespace
@@ -99,54 +72,60 @@ int UsageError(const std::string& subcommand, const std::string& message) {
   return kExitUsage;
 }
 
-bool WantsHelp(const Invocation& invocation, const char* usage) {
-  for (const std::string& arg : invocation.args) {
-    if (arg == "-h" || arg == "--help") {
-      fputs(usage, stdout);
-      return true;
-    }
+bool ParseSubcommandLine(const std::vector<std::string>& args,
+                         const char* subcommand, const char* usage,
+                         std::vector<knock::CommandLineOption> options,
+                         std::vector<std::string>* positional, int* status) {
+  bool help = false;
+  options.push_back({"-h", "--help", &help, nullptr});
+  std::string err;
+  const std::string hint = std::string("see: knockd ") + subcommand + " --help";
+  if (!knock::ParseCommandLine(args, options, hint, positional, &err)) {
+    PrintError(err);
+    *status = kExitUsage;
+    return false;
   }
-  return false;
+  if (help) {
+    fputs(usage, stdout);
+    *status = kExitOk;
+    return false;
+  }
+  return true;
 }
 
 }  // namespace knockd
 
 int main(int argc, char** argv) {
-  using knockd::Invocation;
   if (sodium_init() < 0) {
     knockd::PrintError("cannot initialise libsodium");
     return knockd::kExitError;
   }
-  Invocation invocation;
-  int i = 1;
-  for (; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      knockd::PrintProgramUsage(stdout);
-      return knockd::kExitOk;
-    }
-    if (arg == "-c") {
-      if (i + 1 == argc) {
-        knockd::PrintError("-c needs a FILE (see: knockd --help)");
-        return knockd::kExitUsage;
-      }
-      invocation.config_path = argv[++i];
-      continue;
-    }
-    break;
-  }
-  std::string name = i < argc ? argv[i++] : "run";
-  if (!name.empty() && name[0] == '-') {
-    knockd::PrintError("unknown option \"" + name + "\" (see: knockd --help)");
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  std::optional<std::string> config_path;
+  bool help = false, version = false;
+  size_t rest = 0;
+  std::string err;
+  if (!knock::ParseLeadingOptions(args,
+                                  {{"-c", nullptr, nullptr, &config_path},
+                                   {nullptr, "--version", &version, nullptr},
+                                   {"-h", "--help", &help, nullptr}},
+                                  knockd::kProgramHint, false, &rest, &err)) {
+    knockd::PrintError(err);
     return knockd::kExitUsage;
   }
-  invocation.args.assign(argv + i, argv + argc);
-  for (const knockd::Subcommand& sub : knockd::Subcommands()) {
-    if (name != sub.name) continue;
-    if (knockd::WantsHelp(invocation, sub.usage)) return knockd::kExitOk;
-    return sub.run(invocation);
+  if (help) {
+    knockd::PrintProgramUsage(stdout);
+    return knockd::kExitOk;
   }
-  knockd::PrintError("unknown subcommand \"" + name +
-                     "\" (see: knockd --help)");
-  return knockd::kExitUsage;
+  if (version) {
+    printf("knockd %s\n", KNOCK_VERSION);
+    return knockd::kExitOk;
+  }
+  if (rest < args.size() && args[rest] == "--") ++rest;
+  knockd::Invocation invocation;
+  if (config_path) invocation.config_path = *config_path;
+  const std::string name = rest < args.size() ? args[rest++] : "run";
+  invocation.args.assign(args.begin() + static_cast<std::ptrdiff_t>(rest),
+                         args.end());
+  return knockd::Dispatch(name, invocation);
 }

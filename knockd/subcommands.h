@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "common/command_line.h"
+
 namespace knockd {
 
 inline constexpr int kExitOk = 0;
@@ -18,12 +20,12 @@ struct Invocation {
   std::string config_path = kDefaultConfigPath;
 };
 
-/// One row of the table: `knockd NAME ...` runs `run`; `usage` is its --help.
+/// One row of the table: `knockd NAME ...` runs `run`, which prints its
+/// own usage (kept beside its code) for --help.
 struct Subcommand {
   const char* name;
   int (*run)(const Invocation& invocation);
   const char* summary;
-  const char* usage;
 };
 
 int RunDaemon(const Invocation& invocation);
@@ -39,7 +41,12 @@ int RunAudit(const Invocation& invocation);
 void PrintError(const std::string& message);
 /// For a subcommand's usage error: the message, a pointer to --help, exit 2.
 int UsageError(const std::string& subcommand, const std::string& message);
-/// True when the arguments ask for help (then the usage has been printed).
-bool WantsHelp(const Invocation& invocation, const char* usage);
+/// Parses a subcommand's arguments against `options` plus -h/--help. False
+/// when the subcommand is done: its `usage` printed for --help (*status 0),
+/// or a usage error printed (*status 2).
+bool ParseSubcommandLine(const std::vector<std::string>& args,
+                         const char* subcommand, const char* usage,
+                         std::vector<knock::CommandLineOption> options,
+                         std::vector<std::string>* positional, int* status);
 
 }  // namespace knockd

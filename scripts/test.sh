@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds, runs every test
 # (unit and end-to-end in network namespaces; needs root) under ctest; then
-# the hardening runs (issue 7): the unit and end-to-end tests again built
+# the hardening runs (packets are hostile): the unit and end-to-end tests again built
 # with ASan and UBSan in ./build-asan, and every fuzz target for a short
 # bounded time (scripts/fuzz.sh). KNOCK_QUICK=1 skips the hardening runs
 # (for developers; CI runs everything). Arguments go to the first ctest.

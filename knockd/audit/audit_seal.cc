@@ -9,6 +9,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "common/exclusive_create.h"
+
 namespace knock {
 
 namespace {
@@ -140,14 +142,13 @@ bool WriteAuditSealState(const std::string& path, const AuditSealState& state,
                      EncodeKey(state.key) + "\nprev " + EncodeKey(state.prev) +
                      "\nkey_id " + state.key_id + "\n";
   const std::string temporary = path + ".tmp";
-  const int fd = open(temporary.c_str(),
-                      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kStateFileMode);
-  bool ok = fd >= 0;
+  UniqueFd fd = CreateExclusive(temporary, kStateFileMode);
+  bool ok = fd.valid();
   if (ok) {
-    ok = write(fd, text.data(), text.size()) ==
+    ok = write(fd.get(), text.data(), text.size()) ==
              static_cast<ssize_t>(text.size()) &&
-         fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
+         fsync(fd.get()) == 0;
+    ok = fd.Close() && ok;
   }
   sodium_memzero(text.data(), text.size());
   // The old file's key is k_{i-1}: replacing it is what makes sealing

@@ -4,10 +4,12 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
 
+#include "common/unique_fd.h"
 #include "knockd/audit/audit_line.h"
 
 namespace knock {
@@ -18,6 +20,10 @@ namespace {
 constexpr uint64_t kMaxEvolveSteps = uint64_t{1} << 24;
 // About half a minute of hashing: the longest chain checked from k_0.
 constexpr uint64_t kMaxFirstSeq = uint64_t{1} << 26;
+// A saved key every this many records: going back to an earlier record
+// restarts from the checkpoint below it, not from k_0. At the longest chain
+// (kMaxFirstSeq + kMaxEvolveSteps) that is 1,280 keys, 40 KiB.
+constexpr uint64_t kCheckpointIntervalRecords = uint64_t{1} << 16;
 
 /// Walks the lines once, checking each record against the key chain; on the
 /// first failure looks around it to say what happened.
@@ -26,6 +32,7 @@ class Verifier {
   Verifier(const AuditKey& first_key, const std::vector<AuditFile>& files)
       : first_key_(first_key), lines_(SplitAuditFiles(files)) {
     cached_key_ = first_key_;
+    checkpoints_.push_back(first_key_);
     for (const AuditFileLine& line : lines_) {
       AuditLine parsed;
       std::string why;
@@ -37,7 +44,10 @@ class Verifier {
       parse_errors_.push_back(why);
     }
   }
-  ~Verifier() { sodium_memzero(cached_key_.data(), cached_key_.size()); }
+  ~Verifier() {
+    sodium_memzero(cached_key_.data(), cached_key_.size());
+    for (AuditKey& key : checkpoints_) sodium_memzero(key.data(), key.size());
+  }
 
   AuditVerifyResult Run();
 
@@ -58,6 +68,8 @@ class Verifier {
   AuditKey first_key_;
   AuditKey cached_key_;
   uint64_t cached_seq_ = 0;
+  // checkpoints_[k] is the key of record k * kCheckpointIntervalRecords.
+  std::vector<AuditKey> checkpoints_;
   std::vector<AuditFileLine> lines_;
   std::vector<std::optional<AuditLine>> parsed_;
   std::vector<std::string> parse_errors_;
@@ -68,11 +80,23 @@ class Verifier {
 };
 
 const AuditKey& Verifier::KeyAt(uint64_t seq) {
-  if (seq < cached_seq_) {
-    cached_key_ = first_key_;
-    cached_seq_ = 0;
+  // Start from the nearest saved key at or below `seq`: the cached one, or
+  // a checkpoint when going back or when one lies between the two.
+  const uint64_t checkpoint = std::min<uint64_t>(
+      seq / kCheckpointIntervalRecords, checkpoints_.size() - 1);
+  const uint64_t checkpoint_seq = checkpoint * kCheckpointIntervalRecords;
+  if (seq < cached_seq_ || checkpoint_seq > cached_seq_) {
+    cached_key_ = checkpoints_[checkpoint];
+    cached_seq_ = checkpoint_seq;
   }
-  for (; cached_seq_ < seq; ++cached_seq_) EvolveAuditKey(&cached_key_);
+  while (cached_seq_ < seq) {
+    EvolveAuditKey(&cached_key_);
+    ++cached_seq_;
+    ++result_.key_evolutions;
+    if (cached_seq_ % kCheckpointIntervalRecords == 0 &&
+        cached_seq_ / kCheckpointIntervalRecords == checkpoints_.size())
+      checkpoints_.push_back(cached_key_);
+  }
   return cached_key_;
 }
 
@@ -88,7 +112,15 @@ bool Verifier::ContinuesChain(size_t i) {
 }
 
 bool Verifier::AnyLaterVerifies(size_t i) {
+  // In order of sequence number, not of lines: forged lines whose numbers
+  // jump back and forth would otherwise walk the key chain once each.
+  std::vector<size_t> later;
   for (size_t j = i + 1; j < lines_.size(); ++j)
+    if (parsed_[j]) later.push_back(j);
+  std::sort(later.begin(), later.end(), [this](size_t a, size_t b) {
+    return parsed_[a]->seq < parsed_[b]->seq;
+  });
+  for (size_t j : later)
     if (Verifies(j)) return true;
   return false;
 }
@@ -256,20 +288,18 @@ std::string FormatAuditVerifyResult(const AuditVerifyResult& result) {
 bool ReadAuditFiles(const std::vector<std::string>& paths,
                     std::vector<AuditFile>* out, std::string* err) {
   for (const std::string& path : paths) {
-    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
       *err = path + ": cannot read: " + strerror(errno);
       return false;
     }
     AuditFile file{path, ""};
     char buffer[65536];
     ssize_t n;
-    while ((n = read(fd, buffer, sizeof buffer)) > 0)
+    while ((n = read(fd.get(), buffer, sizeof buffer)) > 0)
       file.text.append(buffer, n);
-    const int read_errno = errno;
-    close(fd);
     if (n < 0) {
-      *err = path + ": cannot read: " + strerror(read_errno);
+      *err = path + ": cannot read: " + strerror(errno);
       return false;
     }
     out->push_back(std::move(file));

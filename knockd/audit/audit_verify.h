@@ -39,6 +39,10 @@ struct AuditVerifyResult {
   /// Things that are fine but worth knowing (a crash's recovered line,
   /// a chain checked from a later file).
   std::vector<std::string> notes;
+  /// Key evolutions (one hash each) the check took: the work done, which
+  /// must stay linear in the records and their sequence numbers whatever
+  /// order forged lines put them in.
+  uint64_t key_evolutions = 0;
 };
 
 /// Checks `files` (in chain order) against `first_key` (k_0).

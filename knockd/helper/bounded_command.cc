@@ -5,12 +5,14 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "common/clock.h"
+#include "common/unique_fd.h"
 
 namespace knock {
 
@@ -20,12 +22,6 @@ namespace {
 constexpr size_t kMaxOutputBytes = 4096;
 // Without a pidfd, how often to look whether the child has exited.
 constexpr int kPollSliceMs = 10;
-
-int64_t MonotonicMs() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1000000;
-}
 
 // Runs in the forked child: only async-signal-safe calls until execv.
 [[noreturn]] void ExecChild(char* const* argv, int output_fd, int error_fd) {
@@ -87,13 +83,21 @@ void ReadSome(int fd, std::string* output, bool* eof) {
   }
 }
 
+bool MakePipe(int flags, UniqueFd* read_end, UniqueFd* write_end) {
+  int ends[2];
+  if (pipe2(ends, flags) != 0) return false;
+  read_end->Reset(ends[0]);
+  write_end->Reset(ends[1]);
+  return true;
+}
+
 // Waits for `pid` until `timeout_ms` passes, collecting its output. True
 // with *status set when it exited; false when the time ran out.
 bool WaitBounded(pid_t pid, int output_fd, int64_t timeout_ms, int* status,
                  std::string* output) {
-  const int64_t deadline_ms = MonotonicMs() + timeout_ms;
+  const int64_t deadline_ms = knock::MonotonicMillis() + timeout_ms;
   // Through syscall(): glibc 2.36's <sys/pidfd.h> lacks extern "C".
-  const int pid_fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  UniqueFd pid_fd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
   bool output_eof = false;
   bool exited = false;
   while (!exited) {
@@ -101,17 +105,17 @@ bool WaitBounded(pid_t pid, int output_fd, int64_t timeout_ms, int* status,
       exited = true;
       break;
     }
-    const int64_t left_ms = deadline_ms - MonotonicMs();
+    const int64_t left_ms = deadline_ms - knock::MonotonicMillis();
     if (left_ms <= 0) break;
     pollfd fds[2] = {{output_eof ? -1 : output_fd, POLLIN, 0},
-                     {pid_fd, POLLIN, 0}};
+                     {pid_fd.get(), POLLIN, 0}};
     const int wait_ms = static_cast<int>(
-        pid_fd >= 0 ? left_ms : std::min<int64_t>(left_ms, kPollSliceMs));
+        pid_fd.valid() ? left_ms : std::min<int64_t>(left_ms, kPollSliceMs));
     if (poll(fds, 2, wait_ms) > 0 && fds[0].revents != 0) {
       ReadSome(output_fd, output, &output_eof);
     }
   }
-  if (pid_fd >= 0) close(pid_fd);
+  pid_fd.Reset();
   // A background grandchild may hold the pipe open; take what is there now.
   while (exited && !output_eof) {
     size_t before = output->size();
@@ -137,25 +141,18 @@ bool RunBoundedCommand(const std::vector<std::string>& argv, int64_t timeout_ms,
     args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
 
-  int output_pipe[2], error_pipe[2];
-  if (pipe2(output_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+  UniqueFd output_read, output_write, error_read, error_write;
+  if (!MakePipe(O_CLOEXEC | O_NONBLOCK, &output_read, &output_write) ||
+      !MakePipe(O_CLOEXEC, &error_read, &error_write)) {
     *err = "cannot run " + name + ": pipe: " + std::strerror(errno);
-    return false;
-  }
-  if (pipe2(error_pipe, O_CLOEXEC) != 0) {
-    *err = "cannot run " + name + ": pipe: " + std::strerror(errno);
-    close(output_pipe[0]);
-    close(output_pipe[1]);
     return false;
   }
   const pid_t pid = fork();
-  if (pid == 0) ExecChild(args.data(), output_pipe[1], error_pipe[1]);
-  close(output_pipe[1]);
-  close(error_pipe[1]);
+  if (pid == 0) ExecChild(args.data(), output_write.get(), error_write.get());
+  output_write.Reset();
+  error_write.Reset();
   if (pid < 0) {
     *err = "cannot run " + name + ": fork: " + std::strerror(errno);
-    close(output_pipe[0]);
-    close(error_pipe[0]);
     return false;
   }
   // Also from here, so that a kill of the group can never miss the child.
@@ -165,21 +162,20 @@ bool RunBoundedCommand(const std::vector<std::string>& argv, int64_t timeout_ms,
   int exec_errno = 0;
   ssize_t n;
   do {
-    n = read(error_pipe[0], &exec_errno, sizeof exec_errno);
+    n = read(error_read.get(), &exec_errno, sizeof exec_errno);
   } while (n < 0 && errno == EINTR);
-  close(error_pipe[0]);
+  error_read.Reset();
   int status = 0;
   if (n == static_cast<ssize_t>(sizeof exec_errno)) {
     waitpid(pid, &status, 0);
-    close(output_pipe[0]);
     *err = "cannot run " + name + ": " + std::strerror(exec_errno);
     return false;
   }
 
   std::string output;
   const bool exited =
-      WaitBounded(pid, output_pipe[0], timeout_ms, &status, &output);
-  close(output_pipe[0]);
+      WaitBounded(pid, output_read.get(), timeout_ms, &status, &output);
+  output_read.Reset();
   if (!exited) {
     kill(-pid, SIGKILL);
     waitpid(pid, &status, 0);

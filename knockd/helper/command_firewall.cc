@@ -58,6 +58,21 @@ std::vector<std::string> ExpandCommand(const std::vector<std::string>& argv,
   return expanded;
 }
 
+bool CheckNoOptionInjected(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& expanded,
+                           std::string* err) {
+  for (size_t i = 0; i < argv.size() && i < expanded.size(); ++i) {
+    const bool was_option = !argv[i].empty() && argv[i][0] == '-';
+    const bool is_option = !expanded[i].empty() && expanded[i][0] == '-';
+    if (is_option && !was_option) {
+      *err = "argument " + std::to_string(i) + " \"" + argv[i] +
+             "\" would be \"" + expanded[i] + "\", an option; not run";
+      return false;
+    }
+  }
+  return true;
+}
+
 bool CheckFirewallCommand(const std::vector<std::string>& argv,
                           std::string* err) {
   if (argv.empty()) {
@@ -122,9 +137,10 @@ bool CommandFirewall::RunFor(const std::vector<std::string>& command,
   values.timeout = std::to_string(WholeSecondsUp(hole.timeout_ms));
   values.client = hole.client;
   values.service = hole.service;
+  const std::vector<std::string> expanded = ExpandCommand(command, values);
   std::string run_err;
-  if (RunBoundedCommand(ExpandCommand(command, values), command_timeout_ms_,
-                        &run_err)) {
+  if (CheckNoOptionInjected(command, expanded, &run_err) &&
+      RunBoundedCommand(expanded, command_timeout_ms_, &run_err)) {
     return true;
   }
   *err = std::string(what) + " for " + values.ip + " " + values.proto + "/" +

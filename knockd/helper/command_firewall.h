@@ -34,6 +34,17 @@ struct CommandValues {
 std::vector<std::string> ExpandCommand(const std::vector<std::string>& argv,
                                        const CommandValues& values);
 
+/// Refuses an expansion in which a placeholder's value made an argument
+/// start with '-' when the configured argument did not: the program would
+/// read the value as an option. Names are checked at load so that this
+/// cannot happen; it is the last line, refusing rather than guarding with
+/// "--" (which not every program takes and which would change the argv the
+/// administrator wrote). The error names the argument:
+/// `argument 3 "{client}" would be "-x", an option; not run`.
+bool CheckNoOptionInjected(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& expanded,
+                           std::string* err);
+
 /// Checks an open_command or close_command at configuration load: not
 /// empty, argv[0] an absolute path (it is run with execv, never through a
 /// shell or PATH), and placeholders as CheckCommandPlaceholders wants them.

@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/ip_address.h"
+#include "common/file_owner.h"
 #include "common/key_file.h"
 #include "common/knock_sequence.h"
 #include "common/toml_document.h"
@@ -23,6 +24,7 @@
 #include "knockd/helper/sniffer_request_check.h"
 #include "knockd/shared/privileges.h"
 #include "knockd/shared/sealed_memfd.h"
+#include "knockd/shared/state_dir_check.h"
 
 namespace knockd {
 
@@ -122,7 +124,9 @@ bool Helper::DeriveSequences(
     const knock::ServerConfig& config,
     std::unique_ptr<knock::SequenceAuthority>* authority, std::string* err) {
   knock::PrivateKey key;
-  if (!knock::ReadPrivateKeyFile(config.private_key_file, &key, err))
+  // Under systemd the key belongs to the daemon's account, not root.
+  if (!knock::ReadPrivateKeyFile(config.private_key_file,
+                                 knock::AccountUid(config.user), &key, err))
     return false;
   auto made = std::make_unique<knock::SequenceAuthority>();
   if (!made->Init(config, key, err)) return false;
@@ -155,6 +159,8 @@ void Helper::RollWindows(int64_t now_us) {
 
 bool Helper::OpenState(std::string* err) {
   if (!MakeDirectories(config_->state_dir, err)) return false;
+  if (!knock::CheckStateDirectory(config_->state_dir, config_->user, err))
+    return false;
   store_ = std::make_unique<knock::ReplayStore>(config_->state_dir +
                                                 "/used-sequences");
   return store_->Load(err);

@@ -2,13 +2,15 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+
+#include "common/clock.h"
+#include "common/unique_fd.h"
 
 namespace knock {
 
@@ -25,29 +27,24 @@ bool NotifySystemd(const std::string& state, std::string* err) {
   memcpy(address.sun_path, path, length);
   // A leading '@' names a socket in the abstract namespace.
   if (path[0] == '@') address.sun_path[0] = '\0';
-  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
+  const UniqueFd fd(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
     *err = std::string("sd_notify socket: ") + strerror(errno);
     return false;
   }
   const socklen_t address_length =
       static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length);
   const bool sent =
-      sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+      sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL,
              reinterpret_cast<sockaddr*>(&address),
              address_length) == static_cast<ssize_t>(state.size());
   if (!sent)
     *err = "sd_notify to " + std::string(path) + ": " + strerror(errno);
-  close(fd);
   return sent;
 }
 
 std::string ReloadingState() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  const long long usec =
-      static_cast<long long>(now.tv_sec) * 1000000 + now.tv_nsec / 1000;
-  return "RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec);
+  return "RELOADING=1\nMONOTONIC_USEC=" + std::to_string(MonotonicMicros());
 }
 
 }  // namespace knock

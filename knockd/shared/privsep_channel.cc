@@ -11,20 +11,6 @@
 
 namespace knock {
 
-PrivsepChannel::PrivsepChannel(PrivsepChannel&& other) noexcept
-    : fd_(other.fd_) {
-  other.fd_ = -1;
-}
-
-PrivsepChannel& PrivsepChannel::operator=(PrivsepChannel&& other) noexcept {
-  if (this != &other) {
-    Close();
-    fd_ = other.fd_;
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
 bool PrivsepChannel::MakePair(PrivsepChannel* a, PrivsepChannel* b,
                               std::string* err) {
   int fds[2];
@@ -36,11 +22,6 @@ bool PrivsepChannel::MakePair(PrivsepChannel* a, PrivsepChannel* b,
   *a = PrivsepChannel(fds[0]);
   *b = PrivsepChannel(fds[1]);
   return true;
-}
-
-void PrivsepChannel::Close() {
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
 }
 
 bool PrivsepChannel::Send(const std::vector<uint8_t>& message, int passed_fd,
@@ -62,12 +43,12 @@ bool PrivsepChannel::Send(const std::vector<uint8_t>& message, int passed_fd,
   // Messages are tiny and rare, so a full buffer means the peer is stuck:
   // wait a little rather than drop a grant.
   for (int attempt = 0;; ++attempt) {
-    if (sendmsg(fd_, &header, MSG_NOSIGNAL) ==
+    if (sendmsg(fd_.get(), &header, MSG_NOSIGNAL) ==
         static_cast<ssize_t>(message.size()))
       return true;
     if (errno == EINTR) continue;
     if (errno != EAGAIN || attempt == 100) break;
-    pollfd writable{fd_, POLLOUT, 0};
+    pollfd writable{fd_.get(), POLLOUT, 0};
     poll(&writable, 1, 10);
   }
   *err = std::string("sending a ") +
@@ -79,7 +60,7 @@ bool PrivsepChannel::Send(const std::vector<uint8_t>& message, int passed_fd,
 SendResult PrivsepChannel::TrySend(const std::vector<uint8_t>& message,
                                    std::string* err) {
   for (;;) {
-    if (send(fd_, message.data(), message.size(),
+    if (send(fd_.get(), message.data(), message.size(),
              MSG_NOSIGNAL | MSG_DONTWAIT) ==
         static_cast<ssize_t>(message.size()))
       return SendResult::kSent;
@@ -105,7 +86,7 @@ ReceiveResult PrivsepChannel::Receive(std::vector<uint8_t>* message,
     header.msg_control = control;
     header.msg_controllen = sizeof control;
   }
-  const ssize_t got = recvmsg(fd_, &header, MSG_TRUNC | MSG_CMSG_CLOEXEC);
+  const ssize_t got = recvmsg(fd_.get(), &header, MSG_TRUNC | MSG_CMSG_CLOEXEC);
   if (got < 0) {
     if (errno == EAGAIN || errno == EINTR) return ReceiveResult::kNone;
     if (errno == ECONNRESET) return ReceiveResult::kClosed;
@@ -125,7 +106,7 @@ ReceiveResult PrivsepChannel::Receive(std::vector<uint8_t>* message,
 }
 
 bool PrivsepChannel::WaitReadable(int timeout_ms) const {
-  pollfd readable{fd_, POLLIN, 0};
+  pollfd readable{fd_.get(), POLLIN, 0};
   return poll(&readable, 1, timeout_ms) > 0;
 }
 

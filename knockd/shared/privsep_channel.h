@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
+
 namespace knock {
 
 /// What one non-blocking send did.
@@ -29,17 +31,14 @@ class PrivsepChannel {
  public:
   PrivsepChannel() = default;
   explicit PrivsepChannel(int fd) : fd_(fd) {}
-  ~PrivsepChannel() { Close(); }
-  PrivsepChannel(const PrivsepChannel&) = delete;
-  PrivsepChannel& operator=(const PrivsepChannel&) = delete;
-  PrivsepChannel(PrivsepChannel&& other) noexcept;
-  PrivsepChannel& operator=(PrivsepChannel&& other) noexcept;
+  PrivsepChannel(PrivsepChannel&& other) noexcept = default;
+  PrivsepChannel& operator=(PrivsepChannel&& other) noexcept = default;
 
   /// A connected, non-blocking, close-on-exec pair.
   static bool MakePair(PrivsepChannel* a, PrivsepChannel* b, std::string* err);
 
-  int fd() const { return fd_; }
-  void Close();
+  int fd() const { return fd_.get(); }
+  void Close() { fd_.Reset(); }
   /// Sends one message, with `passed_fd` attached when it is not -1.
   bool Send(const std::vector<uint8_t>& message, int passed_fd,
             std::string* err);
@@ -55,7 +54,7 @@ class PrivsepChannel {
   bool WaitReadable(int timeout_ms) const;
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 }  // namespace knock

@@ -8,11 +8,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/exclusive_create.h"
+
 namespace knock {
 
 namespace {
+
 constexpr char kFileHeader[] = "# knockd used sequences v1";
-}
+
+}  // namespace
 
 size_t UsedKeyHash::operator()(const UsedKey& key) const {
   uint64_t h;
@@ -112,9 +116,8 @@ bool ReplayStore::Save(std::string* err) const {
   }
   const std::string text = out.str();
   const std::string temporary = path_ + ".tmp";
-  int fd =
-      open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  UniqueFd fd = CreateExclusive(temporary, 0600);
+  if (!fd.valid()) {
     *err = temporary +
            ": cannot write the used-sequence store: " + strerror(errno);
     return false;
@@ -122,10 +125,10 @@ bool ReplayStore::Save(std::string* err) const {
   // No fsync: rename makes the update atomic against a crash of the daemon;
   // a power loss outlasting the accepted windows (a minute or two) makes the
   // lost entries worthless to a replayer anyway.
-  const bool written =
-      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const bool written = write(fd.get(), text.data(), text.size()) ==
+                       static_cast<ssize_t>(text.size());
   const int write_errno = errno;
-  close(fd);
+  fd.Reset();
   if (!written || rename(temporary.c_str(), path_.c_str()) != 0) {
     *err = path_ + ": cannot write the used-sequence store: " +
            strerror(written ? errno : write_errno);

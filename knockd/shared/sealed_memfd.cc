@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/unique_fd.h"
+
 namespace knock {
 
 namespace {
@@ -24,23 +26,19 @@ bool Fail(const std::string& what, std::string* err) {
 
 bool MakeSealedMemfd(const std::string& name, const std::string& text, int* fd,
                      std::string* err) {
-  const int made = memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (made < 0) return Fail("memfd_create", err);
+  UniqueFd made(memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!made.valid()) return Fail("memfd_create", err);
   size_t written = 0;
   while (written < text.size()) {
-    const ssize_t n = write(made, text.data() + written, text.size() - written);
+    const ssize_t n =
+        write(made.get(), text.data() + written, text.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      close(made);
-      return Fail("writing the memfd", err);
-    }
+    if (n <= 0) return Fail("writing the memfd", err);
     written += static_cast<size_t>(n);
   }
-  if (fcntl(made, F_ADD_SEALS, kAllSeals) != 0) {
-    close(made);
+  if (fcntl(made.get(), F_ADD_SEALS, kAllSeals) != 0)
     return Fail("sealing the memfd", err);
-  }
-  *fd = made;
+  *fd = made.Release();
   return true;
 }
 

@@ -224,7 +224,8 @@ bool ReadService(const ConfigTable& services, const toml::key& name,
   std::string dotted = "service." + std::string(name.str());
   if (!IsServiceName(name.str())) {
     return services.Fail(name.source(),
-                         "a service name is 1-64 characters of a-z 0-9 _ - (" +
+                         "a service name is 1-64 characters of a-z 0-9 _ -, "
+                         "not starting with - (" +
                              Quote(name.str()) + ")");
   }
   const toml::table* table = node.as_table();
@@ -303,7 +304,7 @@ bool ReadClientName(const ConfigTable& client, const SeenClients& seen,
   if (!IsPeerName(*out)) {
     return client.Fail(client.Where("name"),
                        "client.name must be 1-64 characters of A-Z a-z 0-9 "
-                       "_ . - (" +
+                       "_ . -, not starting with - (" +
                            Quote(*out) + ")");
   }
   if (seen.names.count(*out) != 0) {

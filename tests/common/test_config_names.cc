@@ -30,3 +30,13 @@ TEST_CASE("Firewall table names are 1-64 bytes of A-Z a-z 0-9 _") {
   CHECK_FALSE(knock::IsFirewallTableName("knock-d"));
   CHECK_FALSE(knock::IsFirewallTableName(""));
 }
+
+TEST_CASE("No name starts with a dash, so none can become an option") {
+  CHECK_FALSE(knock::IsServiceName("-ssh"));
+  CHECK_FALSE(knock::IsServiceName("--help"));
+  CHECK(knock::IsServiceName("ssh-"));
+  CHECK_FALSE(knock::IsPeerName("-alice"));
+  CHECK_FALSE(knock::IsPeerName("-"));
+  CHECK(knock::IsPeerName("alice-"));
+  CHECK(knock::IsPeerName("a-lice"));
+}

@@ -224,3 +224,48 @@ TEST_CASE("ReadPublicKeyFile reads a public key, quoting a bad one") {
                    ":1:1: bad public key: a key is 44 base64 characters, got "
                    "9 \"not a key\"");
 }
+
+TEST_CASE("A private key owned by another account is refused with the fix") {
+  if (geteuid() != 0) {
+    WARN("needs root to give the key away; skipped");
+    return;
+  }
+  TempDir dir;
+  const std::string path = dir.File("server.key");
+  std::string err;
+  REQUIRE(
+      knock::WritePrivateKeyFile(path, knock::PrivateKey::Generate(), &err));
+  // Whoever owns the key file can replace the key: only root or the account
+  // that uses it may.
+  constexpr uid_t kStrangerUid = 54321;
+  REQUIRE(chown(path.c_str(), kStrangerUid, 0) == 0);
+  CHECK(ReadError(path) == path +
+                               ": private key file is owned by uid 54321, not "
+                               "by root; run: chown root " +
+                               path);
+  knock::PrivateKey key;
+  // The daemon's account may own it when root reads it (knockd
+  // client-config on a server set up for systemd).
+  CHECK(knock::ReadPrivateKeyFile(path, kStrangerUid, &key, &err));
+  // Control: back with root, the same file reads.
+  REQUIRE(chown(path.c_str(), 0, 0) == 0);
+  CHECK(knock::ReadPrivateKeyFile(path, &key, &err));
+}
+
+TEST_CASE("The owner is checked before the mode") {
+  if (geteuid() != 0) {
+    WARN("needs root to give the key away; skipped");
+    return;
+  }
+  TempDir dir;
+  const std::string path = dir.File("server.key");
+  std::string err;
+  REQUIRE(
+      knock::WritePrivateKeyFile(path, knock::PrivateKey::Generate(), &err));
+  REQUIRE(chmod(path.c_str(), 0644) == 0);
+  REQUIRE(chown(path.c_str(), 54321, 0) == 0);
+  CHECK(ReadError(path) == path +
+                               ": private key file is owned by uid 54321, not "
+                               "by root; run: chown root " +
+                               path);
+}

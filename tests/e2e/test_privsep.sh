@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Privilege separation (issue 7). After start, knockd is two processes: the
+# Privilege separation, so that a bug in packet code buys nothing. After start, knockd is two processes: the
 # firewall helper (root, CAP_NET_ADMIN only) and the packet sniffer (the
 # `knockd` account, no capabilities, no_new_privs, seccomp, an empty root
 # directory, no descriptor to the key, state or audit files). A flood of

@@ -481,3 +481,38 @@ TEST_CASE("proxy knocks then waits then relays", "[knock_cli]") {
   CHECK(run.out == "SSH-2.0-test\r\n");
   CHECK(received == "SSH-2.0-client\r\n");
 }
+
+TEST_CASE("a shape the server would refuse is refused here too",
+          "[knock_cli]") {
+  Sandbox box;
+  box.Write(box.KeyPath(),
+            knock::PrivateKey::Generate().ToTextForKeyFile() + "\n");
+  const std::string server_key =
+      knock::PrivateKey::Generate().Public().ToText();
+  Run run = box.Knock(
+      {"--dry-run", "--server-key", server_key, "--count", "300", "192.0.2.1"});
+  CHECK(run.err ==
+        "knock: 300 knocks per sequence; knock/v1 allows 1 to 64 (see: knock "
+        "--help)\n");
+  CHECK(run.status == 2);
+  CHECK(run.out.empty());
+  run = box.Knock({"proxy", "--server-key", server_key, "--count", "65",
+                   "192.0.2.1", "22"});
+  CHECK(run.err ==
+        "knock: 65 knocks per sequence; knock/v1 allows 1 to 64 (see: knock "
+        "proxy --help)\n");
+  CHECK(run.status == 2);
+  // Control: the server's largest count is accepted.
+  run = box.Knock(
+      {"--dry-run", "--server-key", server_key, "--count", "64", "192.0.2.1"});
+  CHECK(run.err == "");
+  CHECK(run.status == 0);
+}
+
+TEST_CASE("knock --version prints the project's version", "[knock_cli]") {
+  Sandbox box;
+  const Run run = box.Knock({"--version"});
+  CHECK(run.out == std::string("knock ") + KNOCK_VERSION + "\n");
+  CHECK(run.err.empty());
+  CHECK(run.status == 0);
+}

@@ -98,3 +98,23 @@ TEST_CASE("init makes a random k_0 once and refuses to fork the chain") {
                    "/audit.key: exists: the audit log is already sealed under "
                    "a key (remove it and the log to start a new chain)");
 }
+
+TEST_CASE(
+    "The sealing state's temporary file is never written through a "
+    "link") {
+  const std::string dir = audit_test::TempDir();
+  const std::string target = dir + "/target";
+  audit_test::WriteFile(target, "precious\n");
+  // Followed, the link would put the evolving key into the target, with
+  // the target's owner and mode.
+  REQUIRE(symlink(target.c_str(), (dir + "/s.tmp").c_str()) == 0);
+  knock::AuditSealState state;
+  state.key = FixedKey(7);
+  state.key_id = "0123456789abcdef";
+  std::string err;
+  REQUIRE(knock::WriteAuditSealState(dir + "/s", state, &err));
+  CHECK(audit_test::ReadFile(target) == "precious\n");
+  knock::AuditSealState read;
+  REQUIRE(knock::ReadAuditSealState(dir + "/s", &read, &err));
+  CHECK(read.key == state.key);
+}

@@ -223,3 +223,62 @@ TEST_CASE("knockd audit --verify prints the verdict and sets the exit status") {
         "knockd: --key: a key is 44 base64 characters, got 5 (secret, not "
         "shown) (see: knockd audit --help)\n");
 }
+
+TEST_CASE("Forged sequence numbers that jump back and forth cost one walk") {
+  std::vector<std::string> lines = Lines(SampleText());
+  knock::AuditLine last;
+  std::string why;
+  REQUIRE(knock::ParseAuditLine(lines.back(), &last, &why));
+  // 1,000 forged lines whose numbers alternate between far ahead and the
+  // start of the chain: a verifier that walks the key chain from k_0 for
+  // each would evolve the key 500 * 2^18 times (about 1.3e8 hashes).
+  constexpr uint64_t kFarSeq = 6 + (uint64_t{1} << 18);
+  constexpr int kForgedLines = 1000;
+  knock::AuditSealState forger;
+  forger.key = FixedKey(99);
+  forger.prev = last.mac;
+  for (int n = 0; n < kForgedLines; ++n) {
+    forger.seq = n % 2 == 0 ? kFarSeq + static_cast<uint64_t>(n) : 1;
+    knock::AuditMac mac;
+    std::string forged = knock::SealAuditRecord(
+        knock::AuditStop(audit_test::kT0Us, "SIGTERM"), forger, &mac);
+    forged.pop_back();
+    lines.push_back(forged);
+  }
+  const knock::AuditVerifyResult result =
+      knock::VerifyAuditFiles(FixedKey(1), {{"audit.jsonl", JoinLines(lines)}});
+  CHECK(knock::FormatAuditVerifyResult(result) ==
+        "audit.jsonl:7: record " + std::to_string(kFarSeq) +
+            ": forged: the seal does not match, nor does any later record's");
+  // One walk to the farthest number, plus at most a few restarts from a
+  // checkpoint (2^16 records apart) below an earlier number.
+  const uint64_t farthest = kFarSeq + kForgedLines;
+  CHECK(result.key_evolutions >= farthest);
+  CHECK(result.key_evolutions <= farthest + 4 * (uint64_t{1} << 16));
+}
+
+TEST_CASE("Going back along the chain restarts from a checkpoint, not k_0") {
+  // Control for the bound above: the same forged numbers in increasing
+  // order cost the same walk, so the order of lines buys an attacker
+  // nothing.
+  std::vector<std::string> lines = Lines(SampleText());
+  knock::AuditLine last;
+  std::string why;
+  REQUIRE(knock::ParseAuditLine(lines.back(), &last, &why));
+  constexpr uint64_t kFarSeq = 6 + (uint64_t{1} << 18);
+  knock::AuditSealState forger;
+  forger.key = FixedKey(99);
+  forger.prev = last.mac;
+  for (uint64_t seq : {uint64_t{1}, kFarSeq}) {
+    forger.seq = seq;
+    knock::AuditMac mac;
+    std::string forged = knock::SealAuditRecord(
+        knock::AuditStop(audit_test::kT0Us, "SIGTERM"), forger, &mac);
+    forged.pop_back();
+    lines.push_back(forged);
+  }
+  const knock::AuditVerifyResult result =
+      knock::VerifyAuditFiles(FixedKey(1), {{"audit.jsonl", JoinLines(lines)}});
+  CHECK(result.key_evolutions >= kFarSeq);
+  CHECK(result.key_evolutions <= kFarSeq + 4 * (uint64_t{1} << 16));
+}

@@ -273,3 +273,34 @@ TEST_CASE("a hanging command and its children are killed at the bound",
 TEST_CASE("the default bound is five seconds", "[command]") {
   CHECK(knock::kCommandTimeoutMs == 5000);
 }
+
+TEST_CASE("a value that would become an option is refused, not run",
+          "[command]") {
+  std::string err;
+  CHECK(knock::CheckNoOptionInjected({"/bin/x", "-I", "{client}"},
+                                     {"/bin/x", "-I", "alice"}, &err));
+  CHECK(knock::CheckNoOptionInjected({"/bin/x", "--name={client}"},
+                                     {"/bin/x", "--name=-x"}, &err));
+  CHECK_FALSE(knock::CheckNoOptionInjected({"/bin/x", "-I", "{client}"},
+                                           {"/bin/x", "-I", "-x"}, &err));
+  CHECK(err == "argument 2 \"{client}\" would be \"-x\", an option; not run");
+
+  // Through the backend: a name the configuration would refuse, as a bug
+  // or a future path that skipped the check would hand it over.
+  ScriptDir dir;
+  FakeClock clock;
+  knock::CommandFirewall firewall(Recording(dir, "open"),
+                                  Recording(dir, "close"), &clock);
+  knock::Grant grant = MakeGrant("198.18.0.7", 30000);
+  grant.client = "--delete-all";
+  CHECK_FALSE(firewall.Open(grant, &err));
+  CHECK(err ==
+        "open command for 198.18.0.7 tcp/22 failed: argument 8 \"{client}\" "
+        "would be \"--delete-all\", an option; not run");
+  CHECK(dir.Read("log").empty());
+  CHECK(firewall.live_holes() == 0);
+  // Control: the same grant with a proper name runs the command.
+  grant.client = "delete-all";
+  CHECK(firewall.Open(grant, &err));
+  CHECK(dir.Read("log") == "open|198.18.0.7|ipv4|tcp|22|30|delete-all|ssh|\n");
+}

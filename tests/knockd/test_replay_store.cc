@@ -136,3 +136,34 @@ TEST_CASE("a use is undone by restoring what Find returned before it",
     CHECK(store.Find(key)->first_source == Addr("198.18.0.2"));
   }
 }
+
+TEST_CASE("the temporary file is never one planted at its name",
+          "[replay_store]") {
+  const std::string dir = TempDir();
+  const std::string path = dir + "/used-sequences";
+  const std::string target = dir + "/target";
+  std::ofstream(target) << "precious\n";
+  // A symlink where the temporary file goes: written through, it would
+  // overwrite the target and rename would leave the link as the store.
+  REQUIRE(symlink(target.c_str(), (path + ".tmp").c_str()) == 0);
+  knock::ReplayStore store(path);
+  const knock::UsedEntry* entry = nullptr;
+  store.Use({kAlice, "ssh", 7, 1}, Addr("198.18.0.2"), 0, 1, &entry);
+  std::string err;
+  REQUIRE(store.Save(&err));
+  std::ifstream in(target);
+  std::string line;
+  std::getline(in, line);
+  CHECK(line == "precious");
+  struct stat st {};
+  REQUIRE(lstat(path.c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  knock::ReplayStore reloaded(path);
+  REQUIRE(reloaded.Load(&err));
+  CHECK(reloaded.size() == 1);
+
+  // A stale temporary file of a crash does not block saving either.
+  std::ofstream(path + ".tmp") << "half a line";
+  REQUIRE(store.Save(&err));
+  CHECK(access((path + ".tmp").c_str(), F_OK) != 0);
+}
