@@ -31,6 +31,7 @@ work=$(mktemp -d "$cache/.root.XXXXXX")
 cleanup() {
   # debootstrap mounts proc and sys in the root while it works; a failed run
   # can leave them, and rm must never walk into them.
+  set +e
   findmnt -rn -o TARGET | grep -F "$work/" | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf --one-file-system "$work"
 }

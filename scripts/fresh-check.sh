@@ -40,6 +40,7 @@ root=$work/root
 cleanup() {
   local rc=$?
   # The namespace's mounts die with it; this is for an interrupted setup.
+  set +e
   findmnt -rn -o TARGET | grep -F "$work/" | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf --one-file-system "$work"
   exit "$rc"
