@@ -436,8 +436,14 @@ ct apt-get install -y -q --no-install-recommends /root/debs/"$(basename "$server
 [ "$(ct systemctl is-enabled knockd.service)" = disabled ] && ! ct systemctl --quiet is-active knockd.service ||
   fail "a fresh install enabled or started knockd.service"
 [ "$(ct stat -c '%a %U:%G' /etc/knockd)" = "750 root:knockd" ] || fail "no /etc/knockd after a fresh install"
+# The caveat the README states: knockd 0.8's leftovers and this package
+# share the unit name, so purging them disables knockd.service.
+ct systemctl enable knockd.service >/dev/null 2>&1 || fail "systemctl enable after the reinstall"
+ct apt-get purge -y -q knockd >/dev/null 2>&1 || fail "apt-get purge knockd (0.8's leftovers)"
+[ "$(ct systemctl is-enabled knockd.service)" = disabled ] ||
+  fail "purging knockd 0.8 left knockd.service \"$(ct systemctl is-enabled knockd.service)\": the README's caveat is wrong"
 ct apt-get purge -y -q knock-server >/dev/null 2>&1 || fail "apt-get purge of an installed package"
 [ ! -e "$root/etc/knockd" ] || fail "/etc/knockd is left after purge"
-pass "install after purge: fresh and unconfigured; purge straight from installed works"
+pass "install after purge: fresh and unconfigured; purging knockd 0.8's leftovers disables it (documented); purge straight from installed works"
 
 echo "ok: the packages under systemd ($((SECONDS - start_time)) s)"
