@@ -11,7 +11,8 @@
 # a killed sniffer is restarted by systemd; `systemctl restart nftables`;
 # stop leaves the table; an upgrade restarts the daemon on the new binary;
 # remove stops and disables it and removes the table; purge leaves nothing;
-# a reinstall after purge is a fresh, unconfigured install.
+# a reinstall after purge is a fresh, unconfigured install; a first install
+# onto an existing configuration enables and starts the service.
 # Addresses: 198.18.200.1 (outside) and 198.18.200.2 (the container).
 # Usage: test_systemd.sh BUILD_DIR   (as root)
 set -uo pipefail
@@ -417,6 +418,7 @@ can_connect_from 198.18.200.3 || fail "port $PORT is still hidden after the remo
 [ ! -e "$root/usr/sbin/knockd" ] && [ ! -e "$root/usr/bin/knock" ] || fail "the programs stay after the removal"
 pass "remove: knockd stopped, disabled, its table removed (the port answers again); configuration kept"
 
+ct cp -a /etc/knockd /root/etc-knockd
 ct apt-get purge -y -q knock-server knock-client >"$scratch/apt-purge.log" 2>&1 ||
   { cat "$scratch/apt-purge.log"; fail "apt-get purge after remove"; }
 for path in /etc/knockd /var/lib/knockd /var/log/knockd /lib/systemd/system/knockd.service; do
@@ -445,5 +447,19 @@ ct apt-get purge -y -q knockd >/dev/null 2>&1 || fail "apt-get purge knockd (0.8
 ct apt-get purge -y -q knock-server >/dev/null 2>&1 || fail "apt-get purge of an installed package"
 [ ! -e "$root/etc/knockd" ] || fail "/etc/knockd is left after purge"
 pass "install after purge: fresh and unconfigured; purging knockd 0.8's leftovers disables it (documented); purge straight from installed works"
+
+# A first install onto a configuration that is already there (as
+# configuration management writes it first) enables and starts the service;
+# a purge straight from running stops it.
+ct cp -a /root/etc-knockd /etc/knockd
+ct apt-get install -y -q --no-install-recommends /root/debs/"$(basename "$server_deb")" >"$scratch/apt-preconf.log" 2>&1 ||
+  { cat "$scratch/apt-preconf.log"; fail "apt-get install onto an existing configuration"; }
+[ "$(ct systemctl is-enabled knockd.service)" = enabled ] || fail "a configured first install did not enable knockd.service"
+wait_until 15 "a configured first install did not start knockd.service" sh -c \
+  "[ \"\$(nsenter -t $leader -a systemctl is-active knockd.service)\" = active ]"
+ct apt-get purge -y -q knock-server >/dev/null 2>&1 || fail "apt-get purge of a running knock-server"
+ct pgrep -x knockd >/dev/null && fail "knockd outlives the purge: $(ct pgrep -a -x knockd)"
+[ -z "$(find "$root/etc/systemd" -name 'knockd.service*')" ] || fail "the purge left links: $(find "$root/etc/systemd" -name 'knockd.service*')"
+pass "install onto an existing configuration: enabled and started; purge of the running package stops it and leaves nothing"
 
 echo "ok: the packages under systemd ($((SECONDS - start_time)) s)"
