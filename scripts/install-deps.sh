@@ -16,6 +16,10 @@ packages=(
   # test), file (CPack's shlibdeps), /usr/bin/time (the bench smoke run),
   # systemd-analyze (the package test), /etc/protocols (nft prints names).
   bsdextrautils file time systemd netbase
+  # The real-systemd package test (tests/package/test_systemd.sh) and
+  # scripts/fresh-check.sh: a Debian root made by debootstrap, booted by
+  # systemd-nspawn.
+  debootstrap systemd-container
 )
 
 missing=()
