@@ -1,15 +1,14 @@
 #include "common/key_file.h"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
+#include "common/portable_file.h"
 #include "common/private_directories.h"
+#include "common/private_file_acl.h"
 
 namespace knock {
 
@@ -39,7 +38,8 @@ bool Fail(const std::string& path, const std::string& message,
 }
 
 // ssh's rule: no access at all for group or others.
-bool CheckPrivateMode(const std::string& path, mode_t mode, std::string* err) {
+[[maybe_unused]] bool CheckPrivateMode(const std::string& path, mode_t mode,
+                                       std::string* err) {
   if ((mode & 077) == 0) return true;
   const char* what = (mode & 044) != 0 ? "readable" : "accessible";
   return Fail(path,
@@ -129,7 +129,7 @@ bool WriteAll(int fd, const char* data, size_t size) {
 }
 
 bool MakeParentDirectories(const std::string& path, std::string* err) {
-  size_t slash = path.rfind('/');
+  size_t slash = LastPathSeparator(path);
   if (slash == std::string::npos || slash == 0) return true;
   return MakePrivateDirectories(path.substr(0, slash), err);
 }
@@ -141,9 +141,14 @@ bool ReadPrivateKeyFile(const std::string& path, PrivateKey* out,
   int fd = -1;
   struct stat info;
   if (!OpenForReading(path, &fd, &info, err)) return false;
-  // The mode comes from the descriptor we read, not from a second lookup of
-  // the path that could see a different file.
+    // The mode comes from the descriptor we read, not from a second lookup of
+    // the path that could see a different file.
+#ifdef _WIN32
+  // Mode bits mean nothing on Windows; the file's access list decides.
+  if (!CheckPrivateFileAcl(fd, path, err)) {
+#else
   if (!CheckPrivateMode(path, info.st_mode, err)) {
+#endif
     close(fd);
     return false;
   }
@@ -162,8 +167,12 @@ bool ReadPrivateKeyFile(const std::string& path, PrivateKey* out,
 bool WritePrivateKeyFile(const std::string& path, const PrivateKey& key,
                          std::string* err) {
   if (!MakeParentDirectories(path, err)) return false;
+#ifdef _WIN32
+  int fd = CreatePrivateFile(path);
+#else
   int fd = open(path.c_str(),
                 O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+#endif
   if (fd < 0 && errno == EEXIST) {
     return Fail(path, "already exists; not overwriting a private key", err);
   }

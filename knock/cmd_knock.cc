@@ -1,8 +1,6 @@
 // `knock SERVER [SERVICE]`: send one knock sequence, optionally wait for a
 // port to open.
 
-#include <unistd.h>
-
 #include <cstdio>
 
 #include "knock/lib/knock_flow.h"
@@ -42,7 +40,7 @@ int RunKnock(const Invocation& invocation) {
   const int status = BuildKnockJob(options, positional[0], service, &job);
   if (status != kExitOk) return status;
   KnockOutcome outcome = RunKnockJob(job);
-  if (outcome.fd >= 0) close(outcome.fd);
+  if (outcome.fd != kNoSocket) CloseSocket(outcome.fd);
   return outcome.exit_status;
 }
 
