@@ -33,7 +33,9 @@ for dir in toml++ catch2 nlohmann; do
   [ -d "$deps/include/$dir" ] || cp -r "/usr/include/$dir" "$deps/include/"
 done
 
-cmake -S . -B "$build_dir" -G Ninja \
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B "$build_dir" -G Ninja "${launcher[@]}" \
   -DCMAKE_TOOLCHAIN_FILE="$source_dir/cmake/mingw-w64.cmake" \
   -DKNOCK_WINDOWS_DEPS="$deps" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
