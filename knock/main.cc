@@ -62,7 +62,7 @@ Options:
   --count N         knocks per sequence (8)
   --step DUR        time window (30s)
   --slots N         sequences per window (4)
-  --gap DUR         time between knocks (2ms)
+  --gap DUR         time between knocks (0: one burst)
   -h, --help        this text
 
 Durations take ms, s, m or h. Exit status: 0 ok, 1 runtime or configuration
