@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "common/portable_file.h"
 #include "common/x25519_key.h"
 
 namespace knock {

@@ -1,16 +1,15 @@
 #include "common/key_file.h"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "common/file_owner.h"
+#include "common/portable_file.h"
 #include "common/private_directories.h"
+#include "common/private_file_acl.h"
 #include "common/unique_fd.h"
 
 namespace knock {
@@ -41,7 +40,8 @@ bool Fail(const std::string& path, const std::string& message,
 }
 
 // ssh's rule: no access at all for group or others.
-bool CheckPrivateMode(const std::string& path, mode_t mode, std::string* err) {
+[[maybe_unused]] bool CheckPrivateMode(const std::string& path, mode_t mode,
+                                       std::string* err) {
   if ((mode & 077) == 0) return true;
   const char* what = (mode & 044) != 0 ? "readable" : "accessible";
   return Fail(path,
@@ -129,7 +129,7 @@ bool WriteAll(int fd, const char* data, size_t size) {
 }
 
 bool MakeParentDirectories(const std::string& path, std::string* err) {
-  size_t slash = path.rfind('/');
+  size_t slash = LastPathSeparator(path);
   if (slash == std::string::npos || slash == 0) return true;
   return MakePrivateDirectories(path.substr(0, slash), err);
 }
@@ -148,8 +148,13 @@ bool ReadPrivateKeyFile(const std::string& path, OwnerId account,
   if (!OpenForReading(path, &fd, &info, err)) return false;
   // Owner and mode come from the descriptor we read, not from a second
   // lookup of the path that could see a different file.
+#ifdef _WIN32
+  // Mode bits mean nothing on Windows; the file's access list decides.
+  if (!CheckPrivateFileAcl(fd.get(), path, err))
+#else
   if (!CheckFileOwner(path, "private key file", info.st_uid, account, err) ||
       !CheckPrivateMode(path, info.st_mode, err))
+#endif
     return false;
   SecretBuffer buffer;
   bool read_ok = ReadSmallFile(fd.get(), path, &buffer, err);
@@ -166,8 +171,12 @@ bool ReadPrivateKeyFile(const std::string& path, OwnerId account,
 bool WritePrivateKeyFile(const std::string& path, const PrivateKey& key,
                          std::string* err) {
   if (!MakeParentDirectories(path, err)) return false;
+#ifdef _WIN32
+  UniqueFd fd(CreatePrivateFile(path));
+#else
   UniqueFd fd(open(path.c_str(),
                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+#endif
   if (!fd.valid() && errno == EEXIST) {
     return Fail(path, "already exists; not overwriting a private key", err);
   }

@@ -1,13 +1,10 @@
 #include "common/toml_document.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 
 #include "common/config_error.h"
+#include "common/portable_file.h"
 #include "common/unique_fd.h"
 
 namespace knock {

@@ -2,15 +2,18 @@
 // [[client]] stanza the server's administrator pastes into knockd.toml.
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdlib.h>
-#include <sys/stat.h>
+
+#ifndef _WIN32
+#include <pwd.h>
 #include <unistd.h>
+#endif
 
 #include <cstdio>
 
 #include "common/command_line.h"
 #include "common/key_file.h"
+#include "common/portable_file.h"
 #include "common/private_directories.h"
 #include "common/toml_quote.h"
 #include "knock/lib/client_config.h"
@@ -36,16 +39,25 @@ Options:
 )";
 
 std::string UserName() {
+#ifdef _WIN32
+  const char* user = getenv("USERNAME");
+#else
   const passwd* entry = getpwuid(getuid());
   if (entry != nullptr && entry->pw_name != nullptr) return entry->pw_name;
   const char* user = getenv("USER");
+#endif
   return user != nullptr ? user : "user";
 }
 
 std::string ShortHostName() {
+#ifdef _WIN32
+  const char* computer = getenv("COMPUTERNAME");
+  std::string host = computer != nullptr ? computer : "localhost";
+#else
   char name[256] = {};
   if (gethostname(name, sizeof name - 1) != 0) return "localhost";
   std::string host = name;
+#endif
   return host.substr(0, host.find('.'));
 }
 
@@ -56,7 +68,7 @@ bool ReadOrCreateKey(const std::string& path, PrivateKey* key, bool* created,
   struct stat info {};
   *created = stat(path.c_str(), &info) != 0 && errno == ENOENT;
   if (!*created) return ReadPrivateKeyFile(path, key, err);
-  const size_t slash = path.rfind('/');
+  const size_t slash = LastPathSeparator(path);
   if (slash != std::string::npos && slash > 0 &&
       !MakePrivateDirectories(path.substr(0, slash), err))
     return false;

@@ -1,8 +1,6 @@
 // `knock SERVER [SERVICE]`: send one knock sequence, optionally wait for a
 // port to open.
 
-#include <unistd.h>
-
 #include <cstdio>
 
 #include "common/sequence_shape.h"
@@ -48,7 +46,7 @@ int RunKnock(const Invocation& invocation) {
                           &err))
     return UsageError(err);
   KnockOutcome outcome = RunKnockJob(job);
-  if (outcome.fd >= 0) close(outcome.fd);
+  if (outcome.fd != kNoSocket) CloseSocket(outcome.fd);
   return outcome.exit_status;
 }
 

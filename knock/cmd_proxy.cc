@@ -3,7 +3,12 @@
 //   ProxyCommand knock proxy bastion %p
 
 #include <signal.h>
+
+#ifdef _WIN32
+#include <io.h>
+#else
 #include <unistd.h>
+#endif
 
 #include <charconv>
 #include <cstdio>
@@ -44,13 +49,15 @@ bool IsPort(const std::string& text) {
          port <= 65535;
 }
 
-int RelaySession(int fd) {
+int RelaySession(SocketHandle fd) {
+#ifdef SIGPIPE
   // stdout is a pipe to ssh: if ssh goes, a write fails instead of killing
   // us before the socket is closed.
   signal(SIGPIPE, SIG_IGN);
+#endif
   std::string err;
-  const bool ok = Relay(STDIN_FILENO, STDOUT_FILENO, fd, &err);
-  close(fd);
+  const bool ok = Relay(0, 1, fd, &err);  // standard input and output
+  CloseSocket(fd);
   if (ok) return kExitOk;
   PrintError(err);
   return kExitError;

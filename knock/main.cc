@@ -63,7 +63,7 @@ Options:
   --count N         knocks per sequence (8)
   --step DUR        time window (30s)
   --slots N         sequences per window (4)
-  --gap DUR         time between knocks (2ms)
+  --gap DUR         time between knocks (0: one burst)
   --version         print the version
   -h, --help        this text
 

@@ -1,15 +1,12 @@
 #include "knock/lib/client_config.h"
 
-#include <pwd.h>
 #include <toml++/toml.h>
-#include <unistd.h>
-
-#include <cstdlib>
 
 #include "common/config_names.h"
 #include "common/config_table.h"
 #include "common/sequence_shape_config.h"
 #include "common/toml_document.h"
+#include "knock/lib/user_dirs.h"
 
 namespace knock {
 
@@ -131,15 +128,14 @@ bool LoadClientConfig(const std::string& path, ClientConfig* out,
 }
 
 std::string ExpandHome(const std::string& path) {
-  if (path != "~" && path.rfind("~/", 0) != 0) return path;
-  const char* home = std::getenv("HOME");
-  if (home == nullptr || *home == '\0') {
-    // Services started without a HOME still have a passwd entry.
-    const struct passwd* entry = getpwuid(getuid());
-    if (entry == nullptr || entry->pw_dir == nullptr) return path;
-    home = entry->pw_dir;
-  }
-  return std::string(home) + path.substr(1);
+  const bool home_relative = path == "~" || path.rfind("~/", 0) == 0;
+#ifdef _WIN32
+  if (!home_relative && path.rfind("~\\", 0) != 0) return path;
+#else
+  if (!home_relative) return path;
+#endif
+  // Services started without a HOME still have a passwd entry.
+  return HomeDirectory() + path.substr(1);
 }
 
 }  // namespace knock

@@ -1,10 +1,13 @@
 #include "knock/lib/client_state.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <sys/file.h>
-#include <unistd.h>
+#endif
 
 #include <fstream>
 #include <sstream>
@@ -12,6 +15,7 @@
 
 #include "common/duration.h"
 #include "common/knock_sequence.h"
+#include "common/portable_file.h"
 #include "common/private_directories.h"
 #include "knock/lib/user_dirs.h"
 
@@ -97,12 +101,26 @@ bool WriteEntries(const std::string& path,
   bool ok = fd >= 0 && WriteAllTo(fd, text) && fsync(fd) == 0;
   int saved_errno = errno;
   if (fd >= 0) close(fd);
-  if (ok && rename(temporary.c_str(), path.c_str()) == 0) return true;
+  if (ok && ReplaceFile(temporary, path)) return true;
   if (ok) saved_errno = errno;
   unlink(temporary.c_str());
   *err = "cannot write the knock state file \"" + path +
          "\": " + strerror(saved_errno);
   return false;
+}
+
+// Blocks until this process holds the whole file exclusively.
+bool LockExclusive(int fd) {
+#ifdef _WIN32
+  OVERLAPPED whole{};
+  if (LockFileEx(reinterpret_cast<HANDLE>(_get_osfhandle(fd)),
+                 LOCKFILE_EXCLUSIVE_LOCK, 0, MAXDWORD, MAXDWORD, &whole))
+    return true;
+  errno = EACCES;
+  return false;
+#else
+  return flock(fd, LOCK_EX) == 0;
+#endif
 }
 
 /// An exclusive flock on "<state file>.lock", held for one
@@ -117,7 +135,7 @@ class StateLock {
   bool Acquire(const std::string& path, std::string* err) {
     const std::string lock_path = path + ".lock";
     fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    while (fd_ >= 0 && flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+    while (fd_ >= 0 && !LockExclusive(fd_) && errno == EINTR) {
     }
     if (fd_ >= 0) return true;
     *err = "cannot lock the knock state file \"" + lock_path +
@@ -194,7 +212,7 @@ bool Record(const std::string& path, const SlotScope& scope, int slot,
 }
 
 bool PrepareDirectory(const std::string& path, std::string* err) {
-  const size_t slash = path.rfind('/');
+  const size_t slash = LastPathSeparator(path);
   if (slash == std::string::npos || slash == 0) return true;
   return MakePrivateDirectories(path.substr(0, slash), err);
 }
@@ -202,7 +220,7 @@ bool PrepareDirectory(const std::string& path, std::string* err) {
 }  // namespace
 
 std::string DefaultClientStatePath() {
-  return ClientStateDirectory() + "/used";
+  return ClientFilePath(ClientStateDirectory(), "used");
 }
 
 bool PeekFreeSlot(const std::string& path, const SlotScope& scope, int slots,

@@ -1,11 +1,10 @@
 #include "knock/lib/knock_flow.h"
 
 #include <errno.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 
@@ -14,6 +13,7 @@
 #include "common/key_file.h"
 #include "common/knock_sequence.h"
 #include "common/port_range.h"
+#include "common/portable_file.h"
 #include "knock/lib/client_state.h"
 #include "knock/lib/knock_plan.h"
 #include "knock/lib/port_probe.h"
@@ -148,7 +148,11 @@ bool CheckShape(const ServerEntry& server, std::string* err) {
 std::string FormatUtc(int64_t unix_seconds) {
   time_t seconds = static_cast<time_t>(unix_seconds);
   tm parts{};
+#ifdef _WIN32
+  gmtime_s(&parts, &seconds);
+#else
   gmtime_r(&seconds, &parts);
+#endif
   char text[64];
   strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &parts);
   return text;
@@ -229,9 +233,9 @@ void Verbose(const KnockJob& job, const std::string& line) {
 }
 
 int64_t MonotonicMs() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1000000;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 bool Plan(const KnockJob& job, bool record, KnockPlan* plan, std::string* err) {
@@ -292,7 +296,7 @@ KnockOutcome Wait(const KnockJob& job, const ResolvedAddress& address,
   PrintError("port " + std::to_string(*job.wait_port) + " of " +
              job.server.name + " (" + address.ToString() +
              ") did not open within " + FormatDurationMs(job.timeout_ms));
-  return {kExitNeverOpened, -1};
+  return {kExitNeverOpened, kNoSocket};
 }
 
 }  // namespace
@@ -343,25 +347,27 @@ KnockOutcome RunKnockJob(const KnockJob& job) {
   std::string err;
   if (job.dry_run) {
     KnockPlan plan;
-    if (!Plan(job, /*record=*/false, &plan, &err)) return {Failure(err), -1};
+    if (!Plan(job, /*record=*/false, &plan, &err))
+      return {Failure(err), kNoSocket};
     std::string line;
     for (uint16_t port : plan.ports)
       line += (line.empty() ? "" : " ") + std::to_string(port);
     printf("%s\n", line.c_str());
-    return {kExitOk, -1};
+    return {kExitOk, kNoSocket};
   }
   // Resolve first: a name that does not resolve must not use up a slot.
   ResolvedAddress address;
   if (!ResolveHost(job.server.host, job.family, &address, &err))
-    return {Failure(err), -1};
+    return {Failure(err), kNoSocket};
   const int64_t first_knock_ms = MonotonicMs();
-  if (!KnockOnce(job, address, job.slot, &err)) return {Failure(err), -1};
-  if (!job.wait_port) return {kExitOk, -1};
+  if (!KnockOnce(job, address, job.slot, &err))
+    return {Failure(err), kNoSocket};
+  if (!job.wait_port) return {kExitOk, kNoSocket};
   return Wait(job, address, first_knock_ms);
 }
 
 std::string ConfigPath(const std::optional<std::string>& option) {
-  return option.value_or(ClientConfigDirectory() + "/knock.toml");
+  return option.value_or(ClientFilePath(ClientConfigDirectory(), "knock.toml"));
 }
 
 bool LoadConfigIfAny(const std::string& path, bool named, ClientConfig* out,
@@ -377,7 +383,7 @@ bool LoadConfigIfAny(const std::string& path, bool named, ClientConfig* out,
 std::string PrivateKeyPath(const ClientConfig& config) {
   // The built-in default follows $XDG_CONFIG_HOME like the file itself.
   if (config.private_key_file == ClientConfig{}.private_key_file)
-    return ClientConfigDirectory() + "/private.key";
+    return ClientFilePath(ClientConfigDirectory(), "private.key");
   return ExpandHome(config.private_key_file);
 }
 

@@ -15,12 +15,12 @@
 
 namespace knock {
 
-/// Between knocks. Order does not matter to the server (any order within
-/// n + slack knocks completes), so the gap only spaces the packets so that a
-/// shallow queue or a new-connection rate limiter on the way does not drop
-/// a burst: 2 ms is ~30 kbit/s of SYNs, far below any policer, and eight
-/// knocks still take 14 ms, nothing next to seq_timeout.
-inline constexpr int64_t kDefaultGapMs = 2;
+/// Between knocks: none, the sequence leaves as one burst. Order does not
+/// matter to the server (any order within n + slack knocks completes), and
+/// eight SYNs are about 500 bytes, less than one full-size packet; a network
+/// whose queue or new-connection limiter drops such a burst is paced with
+/// --gap.
+inline constexpr int64_t kDefaultGapMs = 0;
 inline constexpr int64_t kDefaultWaitTimeoutMs = 10000;
 inline constexpr int64_t kWaitAttemptMs = 250;
 
@@ -61,7 +61,7 @@ int BuildKnockJob(const KnockOptions& options, const std::string& server_name,
 /// socket (-1 unless the job waited and the port opened).
 struct KnockOutcome {
   int exit_status = 0;
-  int fd = -1;
+  SocketHandle fd = kNoSocket;
 };
 
 /// Knocks (or prints the ports for --dry-run) and, if `job.wait_port` is

@@ -1,30 +1,23 @@
 #include "knock/lib/knock_sender.h"
 
+#ifndef _WIN32
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
+#endif
 
+#include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 namespace knock {
 
 namespace {
 
 int64_t MonotonicMicros() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return int64_t{now.tv_sec} * 1000000 + now.tv_nsec / 1000;
-}
-
-void SleepMs(int64_t ms) {
-  timespec rest{static_cast<time_t>(ms / 1000),
-                static_cast<long>((ms % 1000) * 1000000)};
-  while (nanosleep(&rest, &rest) != 0 && errno == EINTR) {
-  }
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 int FamilyHint(AddressFamily family) {
@@ -43,40 +36,48 @@ const char* FamilyWords(AddressFamily family) {
   return family == AddressFamily::kV4 ? " as IPv4 (-4)" : " as IPv6 (-6)";
 }
 
+std::string GaiErrorText(int rc) {
+#ifdef EAI_SYSTEM
+  if (rc == EAI_SYSTEM) return strerror(errno);
+#endif
+  return gai_strerror(rc);
+}
+
 std::string SendError(const ResolvedAddress& address, uint16_t port,
                       Transport transport, int error) {
   return std::string("cannot send a ") + TransportName(transport) +
          " knock to " + address.ToString() + " port " + std::to_string(port) +
-         ": " + strerror(error);
+         ": " + SocketErrorText(error);
 }
 
-// Returns 0 or an errno value. Closing right after the connect() call, with
+// Returns 0 or an error value. Closing right after the connect() call, with
 // linger {1, 0}, drops the socket while it is still in SYN-SENT: Linux sends
 // no RST for that state and nothing is ever retransmitted.
 int SendTcpKnock(const ResolvedAddress& target) {
-  int fd = socket(target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                  IPPROTO_TCP);
-  if (fd < 0) return errno;
-  linger no_linger{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &no_linger, sizeof no_linger);
-  int rc = connect(fd, reinterpret_cast<const sockaddr*>(&target.storage),
-                   target.length);
-  int error = rc == 0 ? 0 : errno;
-  close(fd);
+  int error = 0;
+  SocketHandle s =
+      OpenNonBlockingSocket(target.family(), SOCK_STREAM, IPPROTO_TCP, &error);
+  if (s == kNoSocket) return error;
+  error = StartConnect(s, reinterpret_cast<const sockaddr*>(&target.storage),
+                       target.length);
+  AbortSocket(s);
   // The SYN left in all of these cases; a refusal is the server's kernel
   // answering, which knockd's firewall normally prevents.
-  if (error == EINPROGRESS || error == ECONNREFUSED || error == EINTR) return 0;
+  if (IsConnectPending(error) || IsConnectRefused(error) || error == EINTR)
+    return 0;
   return error;
 }
 
 int SendUdpKnock(const ResolvedAddress& target) {
-  int fd = socket(target.family(), SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
-  if (fd < 0) return errno;
-  ssize_t n =
-      sendto(fd, "", 0, 0, reinterpret_cast<const sockaddr*>(&target.storage),
+  int error = 0;
+  SocketHandle s =
+      OpenNonBlockingSocket(target.family(), SOCK_DGRAM, IPPROTO_UDP, &error);
+  if (s == kNoSocket) return error;
+  const int64_t n =
+      sendto(s, "", 0, 0, reinterpret_cast<const sockaddr*>(&target.storage),
              target.length);
-  int error = n < 0 ? errno : 0;
-  close(fd);
+  error = n < 0 ? LastSocketError() : 0;
+  CloseSocket(s);
   return error;
 }
 
@@ -97,6 +98,7 @@ std::string ResolvedAddress::ToString() const {
 
 bool ResolveHost(const std::string& host, AddressFamily family,
                  ResolvedAddress* out, std::string* err) {
+  StartSockets();
   addrinfo hints{};
   hints.ai_family = FamilyHint(family);
   hints.ai_socktype = SOCK_STREAM;
@@ -105,12 +107,12 @@ bool ResolveHost(const std::string& host, AddressFamily family,
   if (rc != 0) {
     *err = "cannot resolve \"" + host + "\"" +
            (family == AddressFamily::kAny ? "" : FamilyWords(family)) + ": " +
-           (rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+           GaiErrorText(rc);
     return false;
   }
   // getaddrinfo already ordered the answers by RFC 6724 preference.
   std::memcpy(&out->storage, results->ai_addr, results->ai_addrlen);
-  out->length = results->ai_addrlen;
+  out->length = static_cast<socklen_t>(results->ai_addrlen);
   freeaddrinfo(results);
   return true;
 }
@@ -131,7 +133,8 @@ bool SendKnocks(const ResolvedAddress& address,
   if (sent_offsets_us != nullptr) sent_offsets_us->clear();
   int64_t first_us = 0;
   for (size_t i = 0; i < ports.size(); ++i) {
-    if (i > 0 && gap_ms > 0) SleepMs(gap_ms);
+    if (i > 0 && gap_ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms));
     const ResolvedAddress target = WithPort(address, ports[i]);
     const int64_t sent_us = MonotonicMicros();
     int error = transport == Transport::kTcp ? SendTcpKnock(target)

@@ -2,13 +2,12 @@
 // Sending a knock sequence: resolving the server once, then one TCP SYN or
 // UDP datagram per port, from an unprivileged process.
 
-#include <sys/socket.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "common/transport.h"
+#include "knock/lib/socket_portable.h"
 
 namespace knock {
 
@@ -35,11 +34,11 @@ bool ResolveHost(const std::string& host, AddressFamily family,
 /// `address` with its port set to `port`.
 ResolvedAddress WithPort(const ResolvedAddress& address, uint16_t port);
 
-/// Sends one knock per port, in order, `gap_ms` apart. A TCP knock is a
-/// non-blocking connect() closed at once with a zero linger, so exactly one
-/// SYN leaves and the kernel never retransmits it; a UDP knock is one empty
-/// datagram. `sent_offsets_us`, if given, receives each knock's time in
-/// microseconds after the first.
+/// Sends one knock per port, in order, `gap_ms` apart (0: one burst). A TCP
+/// knock is a non-blocking connect() closed at once with a zero linger, so
+/// exactly one SYN leaves and the kernel never retransmits it; a UDP knock is
+/// one empty datagram. `sent_offsets_us`, if given, receives each knock's time
+/// in microseconds after the first.
 bool SendKnocks(const ResolvedAddress& address,
                 const std::vector<uint16_t>& ports, Transport transport,
                 int64_t gap_ms, std::vector<int64_t>* sent_offsets_us,

@@ -75,8 +75,8 @@ Step ReadSome(Direction* d, std::string* err) {
 }
 
 ssize_t WriteOnce(int fd, const char* data, size_t size) {
-  // MSG_NOSIGNAL: a vanished peer is an error value here, not a SIGPIPE.
-  ssize_t n = send(fd, data, size, MSG_NOSIGNAL);
+  // A vanished peer is an error value here, not a SIGPIPE.
+  ssize_t n = SendSome(fd, data, size);
   if (n < 0 && errno == ENOTSOCK) n = write(fd, data, size);
   return n;
 }
@@ -153,7 +153,7 @@ bool Pump(Direction* up, Direction* down, std::string* err) {
 
 }  // namespace
 
-bool Relay(int in_fd, int out_fd, int socket_fd, std::string* err) {
+bool Relay(int in_fd, int out_fd, SocketHandle socket_fd, std::string* err) {
   Direction up;  // standard input -> connection
   up.from = in_fd;
   up.to = socket_fd;

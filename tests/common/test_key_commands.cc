@@ -7,6 +7,7 @@
 
 #include "common/key_commands.h"
 #include "common/x25519_key.h"
+#include "portable_test_support.h"
 
 namespace {
 

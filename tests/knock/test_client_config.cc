@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "knock/lib/client_config.h"
+#include "portable_test_support.h"
 
 namespace {
 
@@ -137,6 +138,7 @@ TEST_CASE("Client errors point at the value") {
         "knock.toml:1:10: server must be a table, not an integer (5)");
 }
 
+#ifndef _WIN32
 TEST_CASE("ExpandHome replaces a leading ~ only") {
   ScopedEnv home("HOME", "/home/alice");
   CHECK(knock::ExpandHome("~/.config/knock/private.key") ==
@@ -155,6 +157,15 @@ TEST_CASE("ExpandHome falls back to the password database without HOME") {
   CHECK(expanded.size() > 4);
   CHECK(expanded.substr(expanded.size() - 4) == "/key");
 }
+#else
+TEST_CASE("ExpandHome on Windows starts from the user's profile") {
+  ScopedEnv home("USERPROFILE", "C:\\Users\\alice");
+  CHECK(knock::ExpandHome("~/key") == "C:\\Users\\alice/key");
+  CHECK(knock::ExpandHome("~\\key") == "C:\\Users\\alice\\key");
+  CHECK(knock::ExpandHome("~bob\\key") == "~bob\\key");
+  CHECK(knock::ExpandHome("C:\\k\\key") == "C:\\k\\key");
+}
+#endif
 
 TEST_CASE("The example conf/knock.toml is valid") {
   knock::ClientConfig config;

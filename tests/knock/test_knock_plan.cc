@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "knock/lib/knock_plan.h"
+#include "portable_test_support.h"
 
 namespace {
 
@@ -38,8 +39,10 @@ knock::PlanRequest Request(const knock::ServerEntry* server,
 TEST_CASE("a plan follows the state file and reproduces the vectors",
           "[knock_plan]") {
   char pattern[] = "/tmp/knock-plan-test-XXXXXX";
-  REQUIRE(mkdtemp(pattern) != nullptr);
-  const std::string state = std::string(pattern) + "/used";
+  const char* dir = mkdtemp(pattern);
+  REQUIRE(dir != nullptr);
+  const std::string base = dir;
+  const std::string state = base + "/used";
   knock::ServerEntry server;
   server.name = "bastion";
   server.ports = {40000, 56383};
@@ -75,5 +78,5 @@ TEST_CASE("a plan follows the state file and reproduces the vectors",
   CHECK_FALSE(knock::MakeKnockPlan(request, &plan, &err));
   CHECK(err ==
         "all 4 slots of this 30s window are used for bastion/ssh; wait 25s");
-  std::filesystem::remove_all(pattern);
+  std::filesystem::remove_all(base);
 }

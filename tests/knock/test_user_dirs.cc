@@ -11,6 +11,7 @@
 
 #include "knock/lib/client_state.h"
 #include "knock/lib/user_dirs.h"
+#include "portable_test_support.h"
 
 namespace {
 
@@ -35,6 +36,29 @@ class ScopedEnv {
 
 }  // namespace
 
+#ifdef _WIN32
+TEST_CASE("Windows keeps configuration under APPDATA, state under LOCALAPPDATA",
+          "[user_dirs]") {
+  ScopedEnv env;
+  env.Set("USERPROFILE", "C:\\Users\\alice");
+  env.Set("APPDATA", "C:\\Users\\alice\\AppData\\Roaming");
+  env.Set("LOCALAPPDATA", "C:\\Users\\alice\\AppData\\Local");
+  env.Set("XDG_CONFIG_HOME", "C:\\x");  // not a Windows convention
+  CHECK(knock::ClientConfigDirectory() ==
+        "C:\\Users\\alice\\AppData\\Roaming\\knock");
+  CHECK(knock::ClientStateDirectory() ==
+        "C:\\Users\\alice\\AppData\\Local\\knock");
+  CHECK(knock::DefaultClientStatePath() ==
+        "C:\\Users\\alice\\AppData\\Local\\knock\\used");
+  // Without them, the profile's own folders.
+  env.Set("APPDATA", nullptr);
+  env.Set("LOCALAPPDATA", nullptr);
+  CHECK(knock::ClientConfigDirectory() ==
+        "C:\\Users\\alice\\AppData\\Roaming\\knock");
+  CHECK(knock::ClientStateDirectory() ==
+        "C:\\Users\\alice\\AppData\\Local\\knock");
+}
+#else
 TEST_CASE("XDG directories with HOME as the fallback", "[user_dirs]") {
   ScopedEnv env;
   env.Set("HOME", "/home/alice");
@@ -51,3 +75,4 @@ TEST_CASE("XDG directories with HOME as the fallback", "[user_dirs]") {
   CHECK(knock::ClientStateDirectory() == "/home/alice/.local/state/knock");
   CHECK(knock::HomeDirectory() == "/home/alice");
 }
+#endif
