@@ -138,7 +138,12 @@ bool MakeParentDirectories(const std::string& path, std::string* err) {
 
 bool ReadPrivateKeyFile(const std::string& path, PrivateKey* out,
                         std::string* err) {
+#ifdef _WIN32
+  // Owners are SIDs there, and the access list check covers them.
+  return ReadPrivateKeyFile(path, OwnerId{0}, out, err);
+#else
   return ReadPrivateKeyFile(path, geteuid(), out, err);
+#endif
 }
 
 bool ReadPrivateKeyFile(const std::string& path, OwnerId account,
@@ -149,7 +154,8 @@ bool ReadPrivateKeyFile(const std::string& path, OwnerId account,
   // Owner and mode come from the descriptor we read, not from a second
   // lookup of the path that could see a different file.
 #ifdef _WIN32
-  // Mode bits mean nothing on Windows; the file's access list decides.
+  // Mode bits and uids mean nothing on Windows; the access list decides.
+  (void)account;
   if (!CheckPrivateFileAcl(fd.get(), path, err))
 #else
   if (!CheckFileOwner(path, "private key file", info.st_uid, account, err) ||
