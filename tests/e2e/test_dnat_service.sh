@@ -40,7 +40,9 @@ start_bg "$B" service nc -lk 198.19.5.2 8080
 start_bg "$B" service6 nc -6 -lk 2001:db8:5::2 8080
 
 # Control: the forwarded service answers anyone while knockd is not there
-# (IPv6 gets a few tries while the new links' neighbours settle).
+# (a few tries while the listeners start and, for IPv6, the new links'
+# neighbours settle).
+for _ in $(seq 20); do can_connect_from "$C" 198.18.0.3 198.18.0.1 2222 && break; sleep 0.25; done
 expect_open_from "$C" 198.18.0.3 198.18.0.1 2222
 for _ in 1 2 3; do can_connect_from "$C" 2001:db8::3 2001:db8::1 2222 && break; sleep 1; done
 expect_open_from "$C" 2001:db8::3 2001:db8::1 2222
