@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -18,6 +19,13 @@
 #include <vector>
 
 namespace {
+
+// Larger readable mappings are reservations, not memory a process filled:
+// a sanitizer's shadow (terabytes, almost all never touched). The helper's
+// key, found by the same scan, is the control that the heap was read.
+constexpr uint64_t kMaxRegionBytes = uint64_t{4} << 30;
+// Regions are read in pieces, overlapping by a needle's length.
+constexpr size_t kChunkBytes = size_t{16} << 20;
 
 bool FromHex(const std::string& hex, std::string* out) {
   if (hex.empty() || hex.size() % 2 != 0) return false;
@@ -29,9 +37,12 @@ bool FromHex(const std::string& hex, std::string* out) {
   return true;
 }
 
-size_t Count(const std::string& haystack, const std::string& needle) {
+/// Occurrences of `needle` in `haystack` that start before `limit`, so that
+/// overlapping chunks count each occurrence once.
+size_t Count(const std::string& haystack, const std::string& needle,
+             size_t limit) {
   size_t count = 0;
-  for (size_t at = haystack.find(needle); at != std::string::npos;
+  for (size_t at = haystack.find(needle); at != std::string::npos && at < limit;
        at = haystack.find(needle, at + 1))
     ++count;
   return count;
@@ -60,8 +71,12 @@ int main(int argc, char** argv) {
     perror("scan_memory: /proc/PID/maps or mem");
     return 1;
   }
+  size_t overlap = 0;
+  for (const std::string& needle : needles)
+    overlap = std::max(overlap, needle.size() - 1);
   std::vector<size_t> counts(needles.size(), 0);
   size_t regions = 0;
+  size_t skipped = 0;
   size_t bytes_read = 0;
   std::string line;
   while (std::getline(maps, line)) {
@@ -76,15 +91,26 @@ int main(int argc, char** argv) {
         std::stoull(range.substr(0, range.find('-')), nullptr, 16);
     const uint64_t end =
         std::stoull(range.substr(range.find('-') + 1), nullptr, 16);
-    std::string region(end - start, '\0');
-    const ssize_t got =
-        pread(mem, region.data(), region.size(), static_cast<off_t>(start));
-    if (got <= 0) continue;
-    region.resize(static_cast<size_t>(got));
-    ++regions;
-    bytes_read += region.size();
-    for (size_t i = 0; i < needles.size(); ++i)
-      counts[i] += Count(region, needles[i]);
+    if (end - start > kMaxRegionBytes) {
+      ++skipped;
+      continue;
+    }
+    bool read_any = false;
+    for (uint64_t at = start; at < end; at += kChunkBytes) {
+      const size_t in_region =
+          static_cast<size_t>(std::min<uint64_t>(end - at, kChunkBytes));
+      std::string chunk(in_region + overlap, '\0');
+      const ssize_t got =
+          pread(mem, chunk.data(), chunk.size(), static_cast<off_t>(at));
+      if (got <= 0) break;
+      chunk.resize(static_cast<size_t>(got));
+      read_any = true;
+      const size_t fresh = std::min(chunk.size(), in_region);
+      bytes_read += fresh;
+      for (size_t i = 0; i < needles.size(); ++i)
+        counts[i] += Count(chunk, needles[i], fresh);
+    }
+    if (read_any) ++regions;
   }
   close(mem);
   if (regions == 0) {
@@ -92,7 +118,10 @@ int main(int argc, char** argv) {
             pid.c_str());
     return 1;
   }
-  fprintf(stderr, "scan_memory: %zu regions, %zu bytes\n", regions, bytes_read);
+  fprintf(stderr,
+          "scan_memory: %zu regions, %zu bytes; %zu reservations over 4 GiB "
+          "skipped\n",
+          regions, bytes_read, skipped);
   for (size_t i = 0; i < needles.size(); ++i)
     printf("%s %zu\n", argv[i + 2], counts[i]);
   return 0;
