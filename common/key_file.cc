@@ -151,8 +151,8 @@ bool ReadPrivateKeyFile(const std::string& path, OwnerId account,
   UniqueFd fd;
   struct stat info;
   if (!OpenForReading(path, &fd, &info, err)) return false;
-  // Owner and mode come from the descriptor we read, not from a second
-  // lookup of the path that could see a different file.
+    // Owner and mode come from the descriptor we read, not from a second
+    // lookup of the path that could see a different file.
 #ifdef _WIN32
   // Mode bits and uids mean nothing on Windows; the access list decides.
   (void)account;

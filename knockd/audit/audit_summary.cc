@@ -171,9 +171,9 @@ OpenHoles FindOpenHoles(const std::vector<AuditEvent>& events, int64_t now_us) {
 
 const std::vector<std::string_view>& AuditEventKinds() {
   static const std::vector<std::string_view> kKinds = {
-      "file",   "start",          "stop",   "reload", "grant",     "refresh",
-      "replay", "expired_window", "expiry", "flush",  "recovered", "refusals",
-      "restore"};
+      "file",      "start",    "stop",           "reload", "grant",
+      "refresh",   "replay",   "expired_window", "expiry", "flush",
+      "recovered", "refusals", "restore"};
   return kKinds;
 }
 

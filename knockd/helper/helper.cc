@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "common/ip_address.h"
 #include "common/file_owner.h"
+#include "common/ip_address.h"
 #include "common/key_file.h"
 #include "common/knock_sequence.h"
 #include "common/toml_document.h"

@@ -173,7 +173,8 @@ TEST_CASE("the queue is bounded whatever arrives, and counts what it drops",
   const knock::SequenceOwner owner{0, 0, 60000000, 2};
   for (size_t i = 0; i < HelperQueue::kMaxUrgent; ++i)
     REQUIRE(queue.PushUrgent(knock::EncodeGrant(V4(1), owner, 30000, kPorts)));
-  CHECK_FALSE(queue.PushUrgent(knock::EncodeGrant(V4(1), owner, 30000, kPorts)));
+  CHECK_FALSE(
+      queue.PushUrgent(knock::EncodeGrant(V4(1), owner, 30000, kPorts)));
   CHECK(queue.urgent_size() == HelperQueue::kMaxUrgent);
   CHECK(queue.stats().urgent_dropped == 1);
 }
