@@ -38,6 +38,29 @@ const std::vector<Subcommand>& Subcommands() {
        "Prints the [server.NAME] stanza that client NAME pastes into its\n"
        "knock.toml. --host defaults to this machine's host name;\n"
        "--server-name (the stanza's name) to the host's first label.\n"},
+      {"client", RunClient,
+       "add, remove or list clients (clients.d drop-ins); reload knockd",
+       "Usage: knockd [-c FILE] client add NAME --key PUBKEY "
+       "[--services a,b] [--no-reload]\n"
+       "       knockd [-c FILE] client remove NAME [--no-reload]\n"
+       "       knockd [-c FILE] client list\n\n"
+       "add writes clients.d/NAME.toml beside the configuration (mode 0640,\n"
+       "atomically) for a client with public key PUBKEY and the services\n"
+       "listed (default: every service), after checking that the whole\n"
+       "configuration stays valid: a bad key, a taken name or key, or an\n"
+       "unknown service is refused. remove deletes the drop-in that defines\n"
+       "NAME. Both then send SIGHUP to the running knockd, found through\n"
+       "<state_dir>/knockd.pid, and say so. list shows every client, its\n"
+       "services and the file that defines it.\n"},
+      {"migrate", RunMigrate,
+       "print a knockd.toml for knockd 0.8's knockd.conf",
+       "Usage: knockd migrate [FILE]\n\n"
+       "Reads knockd 0.8's configuration (default /etc/knockd.conf) and\n"
+       "prints a knockd.toml on stdout: a service for each door whose\n"
+       "command opens a port (iptables --dport, nft dport, ufw port,\n"
+       "firewalld port=), interfaces and syslog from [options], and a\n"
+       "comment for everything that cannot carry over. Static sequences\n"
+       "cannot: the output says why and how to move each user to a key.\n"},
       {"replay", RunReplay,
        "run the matcher over a capture file; report what would have opened",
        "Usage: knockd [-c FILE] replay --pcap FILE\n\n"

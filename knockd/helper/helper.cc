@@ -19,8 +19,10 @@
 #include "common/knock_sequence.h"
 #include "common/toml_document.h"
 #include "knockd/helper/listening_sockets.h"
+#include "knockd/helper/metrics_file.h"
 #include "knockd/helper/sd_notify.h"
 #include "knockd/helper/sniffer_request_check.h"
+#include "knockd/shared/daemon_pid_file.h"
 #include "knockd/shared/privileges.h"
 #include "knockd/shared/sealed_memfd.h"
 
@@ -33,6 +35,7 @@ constexpr int kSnifferStopWaitMs = 3000;
 constexpr int kStopPollMs = 50;
 constexpr int64_t kMicrosPerSecond = 1000000;
 constexpr mode_t kStateDirMode = 0700;
+constexpr int64_t kMetricsPeriodUs = 5000000;
 
 bool MakeDirectories(const std::string& path, std::string* err) {
   for (size_t slash = 1; slash != std::string::npos;) {
@@ -76,11 +79,20 @@ knock::KnockOutcome EventFor(const knock::PrivsepMessage& message,
 Helper::Helper(std::string config_path, knock::SnifferLauncher* launcher)
     : config_path_(std::move(config_path)), launcher_(launcher) {}
 
-bool Helper::LoadConfig(const std::string& text,
+bool Helper::ReadConfigBundle(std::string* bundle, std::string* err) {
+  knock::ConfigSources sources;
+  if (!knock::ReadConfigSources(config_path_, &sources, err)) return false;
+  *bundle = knock::EncodeConfigSources(sources);
+  return true;
+}
+
+bool Helper::LoadConfig(const std::string& bundle,
                         std::unique_ptr<knock::ServerConfig>* config,
                         knock::PrivateKey* key, std::string* err) {
   auto loaded = std::make_unique<knock::ServerConfig>();
-  if (!knock::ParseServerConfig(text, config_path_, loaded.get(), err))
+  knock::ConfigSources sources;
+  if (!knock::DecodeConfigSources(bundle, &sources, err) ||
+      !knock::ParseServerConfigSources(sources, loaded.get(), err))
     return false;
   if (!knock::ReadPrivateKeyFile(loaded->private_key_file, key, err))
     return false;
@@ -187,14 +199,14 @@ void Helper::Audit(const knock::AuditRecord& record) {
 bool Helper::Start(std::string* err) {
   std::string text;
   knock::PrivateKey key;
-  if (!knock::ReadConfigText(config_path_, &text, err) ||
-      !LoadConfig(text, &config_, &key, err))
+  if (!ReadConfigBundle(&text, err) || !LoadConfig(text, &config_, &key, err))
     return false;
   knock::LogLevel level = knock::LogLevel::kInfo;
   knock::ParseLogLevel(config_->log_level, &level);
   logger_.set_min_level(level);
   logger_.set_syslog(config_->syslog);
   for (const std::string& warning : config_->warnings) logger_.Warning(warning);
+  StartMetrics();
   if (!OpenState(err) || !OpenAudit(err) ||
       !SetUpFirewall(*config_, &firewall_, err))
     return false;
@@ -208,7 +220,13 @@ bool Helper::Start(std::string* err) {
     *err = std::string("signalfd: ") + strerror(errno);
     return false;
   }
-  return ForkSniffer(std::move(key), err) && DropPrivileges(err);
+  return WritePidFile(err) && ForkSniffer(std::move(key), err) &&
+         DropPrivileges(err);
+}
+
+bool Helper::WritePidFile(std::string* err) {
+  pid_file_dir_ = config_->state_dir;
+  return knock::WriteDaemonPidFile(pid_file_dir_, err);
 }
 
 void Helper::OnReady() {
@@ -218,11 +236,13 @@ void Helper::OnReady() {
     interfaces += (interfaces.empty() ? "" : ",") + name;
   Audit(knock::AuditStart(knock::SystemClock().NowMicros(), *config_,
                           firewall_->Name()));
-  logger_.Info("started: " + std::to_string(config_->clients.size()) +
-               " clients, knock range " + config_->knock.ports.ToString() +
-               " on " + interfaces + ", firewall " + firewall_->Name() +
-               ", sniffer pid " + std::to_string(sniffer_pid_) + " as " +
-               config_->user);
+  logger_.Event(knock::LogLevel::kInfo,
+                "started: " + std::to_string(config_->clients.size()) +
+                    " clients, knock range " + config_->knock.ports.ToString() +
+                    " on " + interfaces + ", firewall " + firewall_->Name() +
+                    ", sniffer pid " + std::to_string(sniffer_pid_) + " as " +
+                    config_->user,
+                knock::LifecycleFields(knock::kMessageIdStarted, "started"));
   Notify("READY=1\nSTATUS=knocks are being watched");
 }
 
@@ -246,6 +266,7 @@ void Helper::OnGrant(const knock::PrivsepMessage& message) {
     // grant ran out): the helper's set decides.
     event.match.verdict = knock::Verdict::kReplay;
     event.match.first_source = used->first_source;
+    CountOutcome(event);
     logger_.Warning("firewall helper refused a grant: client " + client.name +
                     " service " + service.name + " from " +
                     message.source.ToString() + " was used by " +
@@ -266,19 +287,62 @@ void Helper::OnGrant(const knock::PrivsepMessage& message) {
                   ") could not open for " + message.source.ToString() + ": " +
                   err);
   }
+  CountOutcome(event);
   Audit(knock::AuditMatch(event, *config_));
   audit_grants_.Track(event);
 }
 
 void Helper::OnRefusal(const knock::PrivsepMessage& message) {
-  Audit(knock::AuditMatch(EventFor(message, *config_, message.verdict,
-                                   knock::SystemClock().NowMicros()),
-                          *config_));
+  const knock::KnockOutcome event = EventFor(message, *config_, message.verdict,
+                                             knock::SystemClock().NowMicros());
+  CountOutcome(event);
+  Audit(knock::AuditMatch(event, *config_));
+}
+
+void Helper::StartMetrics() {
+  metrics_.start_time_seconds =
+      knock::SystemClock().NowMicros() / kMicrosPerSecond;
+  if (!config_->metrics_file.empty())
+    metrics_.sniffer_restarts =
+        knock::ReadSnifferRestarts(config_->metrics_file);
+}
+
+void Helper::CountOutcome(const knock::KnockOutcome& event) {
+  switch (event.match.verdict) {
+    case knock::Verdict::kGranted:
+      ++metrics_.grants;
+      break;
+    case knock::Verdict::kRefreshed:
+      ++metrics_.refreshes;
+      break;
+    case knock::Verdict::kReplay:
+      ++metrics_.replays;
+      break;
+    case knock::Verdict::kExpiredWindow:
+      ++metrics_.expired;
+      break;
+  }
+  if (!event.enforced) ++metrics_.firewall_errors;
+}
+
+void Helper::WriteMetrics(int64_t now_us) {
+  if (config_ == nullptr || config_->metrics_file.empty()) return;
+  last_metrics_us_ = now_us;
+  metrics_.open_holes = audit_grants_.size();
+  std::string err;
+  if (!knock::WriteMetricsFile(config_->metrics_file,
+                               knock::FormatMetrics(metrics_), &err) &&
+      !metrics_error_logged_) {
+    // Once: a directory the helper cannot write stays so.
+    logger_.Warning(err);
+    metrics_error_logged_ = true;
+  }
 }
 
 bool Helper::Abandon(const std::string& why) {
-  logger_.Error("stopping: " + why +
-                "; the firewall table stays (fail closed)");
+  logger_.Event(knock::LogLevel::kError,
+                "stopping: " + why + "; the firewall table stays (fail closed)",
+                knock::LifecycleFields(knock::kMessageIdStopping, "stopping"));
   Audit(knock::AuditStop(knock::SystemClock().NowMicros(), why));
   if (sniffer_pid_ > 0) {
     kill(sniffer_pid_, SIGKILL);
@@ -287,6 +351,7 @@ bool Helper::Abandon(const std::string& why) {
   }
   stopping_ = true;
   exit_status_ = 1;
+  ++metrics_.sniffer_restarts;
   return false;
 }
 
@@ -305,6 +370,9 @@ bool Helper::HandleMessage(const knock::PrivsepMessage& message) {
       return true;
     case knock::PrivsepMessageType::kRefusal:
       OnRefusal(message);
+      return true;
+    case knock::PrivsepMessageType::kStats:
+      metrics_.sniffer = message.stats;
       return true;
     case knock::PrivsepMessageType::kReconfigured:
       if (!pending_reload_)
@@ -341,7 +409,11 @@ bool Helper::HandleSniffer() {
 }
 
 void Helper::RefuseReload(const std::string& err) {
-  logger_.Error("reload refused, keeping the running configuration: " + err);
+  ++metrics_.reloads_refused;
+  logger_.Event(
+      knock::LogLevel::kError,
+      "reload refused, keeping the running configuration: " + err,
+      knock::LifecycleFields(knock::kMessageIdReloadRefused, "reload_refused"));
   Audit(knock::AuditReload(knock::SystemClock().NowMicros(), config_path_,
                            false, err, 0));
 }
@@ -366,8 +438,7 @@ void Helper::StartReload() {
   std::unique_ptr<knock::ServerConfig> config;
   knock::PrivateKey key;
   std::string err;
-  if (!knock::ReadConfigText(config_path_, &text, &err) ||
-      !LoadConfig(text, &config, &key, &err))
+  if (!ReadConfigBundle(&text, &err) || !LoadConfig(text, &config, &key, &err))
     return RefuseReload(err);
   if (!SameCapture(*config, *config_) || config->user != config_->user)
     return RefuseReload(
@@ -419,9 +490,12 @@ void Helper::FinishReload(bool accepted) {
   }
   firewall_ = std::move(reload->firewall);
   config_ = std::move(reload->config);
-  logger_.Info("reloaded " + config_path_ + ": " +
-               std::to_string(config_->clients.size()) + " clients");
+  logger_.Event(knock::LogLevel::kInfo,
+                "reloaded " + config_path_ + ": " +
+                    std::to_string(config_->clients.size()) + " clients",
+                knock::LifecycleFields(knock::kMessageIdReloaded, "reloaded"));
   audit_.set_max_bytes(config_->audit_max_bytes);
+  ++metrics_.reloads;
   Audit(knock::AuditReload(knock::SystemClock().NowMicros(), config_path_, true,
                            "", config_->clients.size()));
   Notify("READY=1");
@@ -433,8 +507,11 @@ void Helper::HandleSignals(int signal_fd) {
     if (info.ssi_signo == SIGHUP) {
       Reload();
     } else if (!stopping_) {
-      logger_.Info(std::string("stopping on ") + strsignal(info.ssi_signo) +
-                   "; the firewall table stays (fail closed)");
+      logger_.Event(
+          knock::LogLevel::kInfo,
+          std::string("stopping on ") + strsignal(info.ssi_signo) +
+              "; the firewall table stays (fail closed)",
+          knock::LifecycleFields(knock::kMessageIdStopping, "stopping"));
       stopping_ = true;
       Audit(
           knock::AuditStop(knock::SystemClock().NowMicros(),
@@ -455,6 +532,7 @@ void Helper::OnTimer() {
       knock::WindowAt(now_us / kMicrosPerSecond, config_->knock.step_seconds);
   const uint64_t skew = static_cast<uint64_t>(config_->knock.skew);
   store_->PruneBefore(window > skew ? window - skew : 0);
+  if (now_us - last_metrics_us_ >= kMetricsPeriodUs) WriteMetrics(now_us);
 }
 
 void Helper::PollOnce(int signal_fd) {
@@ -511,7 +589,9 @@ void Helper::StopSniffer() {
 int Helper::Loop() {
   while (!stopping_) PollOnce(signal_fd_);
   StopSniffer();
+  WriteMetrics(knock::SystemClock().NowMicros());
   close(signal_fd_);
+  if (!pid_file_dir_.empty()) knock::RemoveDaemonPidFile(pid_file_dir_);
   return exit_status_;
 }
 

@@ -14,6 +14,7 @@
 #include "knockd/audit/audit_grant_tracker.h"
 #include "knockd/audit/audit_log.h"
 #include "knockd/helper/make_firewall.h"
+#include "knockd/helper/metrics_file.h"
 #include "knockd/shared/firewall.h"
 #include "knockd/shared/logger.h"
 #include "knockd/shared/privsep_channel.h"
@@ -41,7 +42,16 @@ class Helper {
     std::unique_ptr<knock::Firewall> firewall;
   };
 
-  bool LoadConfig(const std::string& text,
+  /// knockd.toml and its drop-ins as one bundle: what the helper validates
+  /// is what the sniffer receives.
+  bool ReadConfigBundle(std::string* bundle, std::string* err);
+  /// <state_dir>/knockd.pid, for `knockd client add` and `remove`.
+  bool WritePidFile(std::string* err);
+  /// The metrics file: counted here, written every few seconds and at stop.
+  void StartMetrics();
+  void CountOutcome(const knock::KnockOutcome& event);
+  void WriteMetrics(int64_t now_us);
+  bool LoadConfig(const std::string& bundle,
                   std::unique_ptr<knock::ServerConfig>* config,
                   knock::PrivateKey* key, std::string* err);
   bool OpenState(std::string* err);
@@ -89,6 +99,10 @@ class Helper {
   knock::AuditLog audit_;
   knock::AuditGrantTracker audit_grants_;
   knock::PrivsepChannel channel_;
+  std::string pid_file_dir_;
+  knock::DaemonMetrics metrics_;
+  int64_t last_metrics_us_ = 0;
+  bool metrics_error_logged_ = false;
   int signal_fd_ = -1;
   pid_t sniffer_pid_ = -1;
   std::unique_ptr<PendingReload> pending_reload_;

@@ -18,7 +18,9 @@ constexpr size_t kRefusalBytes = 1 + 1 + 2 * kAddressBytes + kOwnerBytes;
 constexpr size_t kReconfigureBytes = 1 + kKeyBytes;
 constexpr size_t kReconfiguredBytes = 2;
 constexpr size_t kShutdownBytes = 1;
+constexpr size_t kStatsBytes = 1 + 5 * 8 + 4;
 static_assert(kRefusalBytes < kMaxPrivsepMessageBytes);
+static_assert(kStatsBytes < kMaxPrivsepMessageBytes);
 
 /// Appends fields little-endian.
 class Writer {
@@ -105,6 +107,17 @@ class Reader {
   size_t offset_ = 1;
 };
 
+// Any value is in range: a sniffer that lies here only makes the metrics
+// lie.
+void DecodeStats(Reader* reader, SnifferStats* out) {
+  out->capture_received = reader->Uint(8);
+  out->capture_dropped = reader->Uint(8);
+  out->frames = reader->Uint(8);
+  out->knocks = reader->Uint(8);
+  out->evictions = reader->Uint(8);
+  out->sources = static_cast<uint32_t>(reader->Uint(4));
+}
+
 size_t ExpectedSize(uint8_t type) {
   switch (static_cast<PrivsepMessageType>(type)) {
     case PrivsepMessageType::kReady:
@@ -119,6 +132,8 @@ size_t ExpectedSize(uint8_t type) {
       return kReconfiguredBytes;
     case PrivsepMessageType::kShutdown:
       return kShutdownBytes;
+    case PrivsepMessageType::kStats:
+      return kStatsBytes;
   }
   return 0;
 }
@@ -201,6 +216,8 @@ const char* PrivsepMessageName(uint8_t type) {
       return "reconfigured";
     case PrivsepMessageType::kShutdown:
       return "shutdown";
+    case PrivsepMessageType::kStats:
+      return "stats";
   }
   return "unknown";
 }
@@ -244,6 +261,15 @@ std::vector<uint8_t> EncodeShutdown() {
   return Writer(PrivsepMessageType::kShutdown).Take();
 }
 
+std::vector<uint8_t> EncodeStats(const SnifferStats& stats) {
+  Writer writer(PrivsepMessageType::kStats);
+  for (uint64_t counter : {stats.capture_received, stats.capture_dropped,
+                           stats.frames, stats.knocks, stats.evictions})
+    writer.Uint(counter, 8);
+  writer.Uint(stats.sources, 4);
+  return writer.Take();
+}
+
 std::vector<uint8_t> EncodeReconfigure(const PrivateKey& server_key) {
   std::vector<uint8_t> bytes(kReconfigureBytes);
   bytes[0] = static_cast<uint8_t>(PrivsepMessageType::kReconfigure);
@@ -255,10 +281,10 @@ std::vector<uint8_t> EncodeReconfigure(const PrivateKey& server_key) {
 bool DecodeSnifferMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
                           std::string* err) {
   using T = PrivsepMessageType;
-  if (!CheckFrame(
-          data, size,
-          {T::kReady, T::kGrant, T::kRefusal, T::kReconfigured, T::kShutdown},
-          err))
+  if (!CheckFrame(data, size,
+                  {T::kReady, T::kGrant, T::kRefusal, T::kReconfigured,
+                   T::kShutdown, T::kStats},
+                  err))
     return false;
   *out = PrivsepMessage();
   out->type = static_cast<T>(data[0]);
@@ -270,6 +296,9 @@ bool DecodeSnifferMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
       return DecodeRefusal(&reader, out, err);
     case T::kReconfigured:
       return DecodeReconfigured(&reader, out, err);
+    case T::kStats:
+      DecodeStats(&reader, &out->stats);
+      return true;
     default:
       return true;
   }

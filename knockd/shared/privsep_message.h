@@ -25,6 +25,18 @@ enum class PrivsepMessageType : uint8_t {
   kReconfigure = 4,   // helper → sniffer: a reloaded configuration
   kReconfigured = 5,  // sniffer → helper: whether it took the reload
   kShutdown = 6,      // either way: stop now
+  kStats = 10,        // sniffer → helper: its counters, for the metrics
+};
+
+/// What only the sniffer can count, sent to the helper every few seconds
+/// for the metrics file. Totals since the sniffer started, and one gauge.
+struct SnifferStats {
+  uint64_t capture_received = 0;
+  uint64_t capture_dropped = 0;  // by the kernel: the buffer was full
+  uint64_t frames = 0;
+  uint64_t knocks = 0;
+  uint64_t evictions = 0;
+  uint32_t sources = 0;  // gauge: sources with knocks in flight
 };
 
 /// A decoded message. Only the fields of its type are meaningful.
@@ -42,6 +54,8 @@ struct PrivsepMessage {
   IpAddress first_source;
   /// kReconfigured: true if the sniffer switched to the new configuration.
   bool accepted = false;
+  /// kStats: the sniffer's counters.
+  SnifferStats stats;
 };
 
 /// The largest message on the wire; a receive buffer one byte larger
@@ -61,13 +75,14 @@ std::vector<uint8_t> EncodeRefusal(Verdict verdict, const IpAddress& source,
                                    const SequenceOwner& owner);
 std::vector<uint8_t> EncodeReconfigured(bool accepted);
 std::vector<uint8_t> EncodeShutdown();
+std::vector<uint8_t> EncodeStats(const SnifferStats& stats);
 /// The private key travels in the message; the configuration text travels
 /// beside it as a sealed memfd. The caller wipes the returned bytes.
 std::vector<uint8_t> EncodeReconfigure(const PrivateKey& server_key);
 
 /// What the helper accepts from the sniffer: ready, grant, refusal,
-/// reconfigured, shutdown. On failure `err` names the message and the bad
-/// field with its value.
+/// reconfigured, shutdown, stats. On failure `err` names the message and the
+/// bad field with its value.
 bool DecodeSnifferMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
                           std::string* err);
 /// What the sniffer accepts from the helper: reconfigure (its key goes to

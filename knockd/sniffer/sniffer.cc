@@ -32,7 +32,17 @@ struct SnifferSetup {
 };
 
 constexpr int kTimerPeriodMs = 1000;
-constexpr size_t kMaxConfigBytes = 64u << 20;
+constexpr int64_t kStatsPeriodUs = 5000000;
+// The configuration with its drop-ins, and the bundle's file headers.
+constexpr size_t kMaxConfigBytes = 65u << 20;
+
+/// The memfd holds knockd.toml and its drop-ins as the helper read them.
+bool ParseConfigBundle(const std::string& bundle, knock::ServerConfig* config,
+                       std::string* err) {
+  knock::ConfigSources sources;
+  return knock::DecodeConfigSources(bundle, &sources, err) &&
+         knock::ParseServerConfigSources(sources, config, err);
+}
 
 /// The sniffer's life after confinement: the pipeline, fed by capture and
 /// steered by the helper's messages.
@@ -52,12 +62,15 @@ class Sniffer {
   bool HandleHelper(int* status);
   void Reconfigure(knock::PrivateKey key, int config_fd);
   void LogCounters();
+  /// The counters only the sniffer has, for the helper's metrics file.
+  void SendStats(int64_t now_us);
 
   SnifferSetup* setup_;
   knock::Logger* logger_;
   knock::PrivsepFirewall firewall_;
   std::unique_ptr<knock::KnockPipeline> pipeline_;
   bool channel_broken_ = false;
+  int64_t last_stats_us_ = 0;
 };
 
 bool Sniffer::Start(std::string* err) {
@@ -99,8 +112,7 @@ void Sniffer::Reconfigure(knock::PrivateKey key, int config_fd) {
   auto config = std::make_unique<knock::ServerConfig>();
   bool ok = config_fd >= 0 &&
             knock::ReadSealedMemfd(config_fd, kMaxConfigBytes, &text, &err) &&
-            knock::ParseServerConfig(text, setup_->start.config->path,
-                                     config.get(), &err) &&
+            ParseConfigBundle(text, config.get(), &err) &&
             pipeline_->Reconfigure(config.get(), &firewall_, key, &err);
   if (config_fd < 0) err = "the reconfigure message came without its file";
   if (config_fd >= 0) close(config_fd);
@@ -153,6 +165,20 @@ void Sniffer::LogCounters() {
                 std::to_string(capture.dropped_by_kernel));
 }
 
+void Sniffer::SendStats(int64_t now_us) {
+  if (now_us - last_stats_us_ < kStatsPeriodUs) return;
+  last_stats_us_ = now_us;
+  const knock::CaptureStats capture = setup_->source->Stats();
+  knock::SnifferStats stats;
+  stats.capture_received = capture.received;
+  stats.capture_dropped = capture.dropped_by_kernel;
+  stats.frames = pipeline_->stats().frames;
+  stats.knocks = pipeline_->matcher_stats().knocks;
+  stats.evictions = pipeline_->evictions();
+  stats.sources = pipeline_->sources();
+  Send(knock::EncodeStats(stats));
+}
+
 int Sniffer::Loop() {
   knock::PacketSource& source = *setup_->source;
   knock::KnockPipeline* pipeline = pipeline_.get();
@@ -173,6 +199,7 @@ int Sniffer::Loop() {
         !err.empty())
       logger_->Error("capture: " + err);
     pipeline_->OnTimer(knock::SystemClock().NowMicros());
+    SendStats(knock::SystemClock().NowMicros());
   }
   LogCounters();
   return channel_broken_ ? 1 : status;

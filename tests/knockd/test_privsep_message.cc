@@ -397,3 +397,36 @@ TEST_CASE("reconfigured accepts only 0 and 1", "[privsep]") {
           "reconfigured message: accepted is " + std::to_string(accepted));
   }
 }
+
+TEST_CASE("stats round trip every counter at its full width", "[privsep]") {
+  knock::SnifferStats stats;
+  stats.capture_received = 0x0102030405060708ULL;
+  stats.capture_dropped = 0xffffffffffffffffULL;
+  stats.frames = 3;
+  stats.knocks = 4;
+  stats.evictions = 5;
+  stats.sources = 0xfedcba98;
+  const std::vector<uint8_t> bytes = knock::EncodeStats(stats);
+  REQUIRE(bytes.size() == 45);
+  CHECK(bytes[0] == 10);
+  CHECK(bytes[1] == 0x08);  // little-endian
+  const PrivsepMessage message = DecodeFromSniffer(bytes);
+  CHECK(message.type == PrivsepMessageType::kStats);
+  CHECK(message.stats.capture_received == stats.capture_received);
+  CHECK(message.stats.capture_dropped == stats.capture_dropped);
+  CHECK(message.stats.frames == 3);
+  CHECK(message.stats.knocks == 4);
+  CHECK(message.stats.evictions == 5);
+  CHECK(message.stats.sources == 0xfedcba98);
+  CHECK(std::string(knock::PrivsepMessageName(10)) == "stats");
+}
+
+TEST_CASE("stats one byte short or long is refused, and never by the sniffer",
+          "[privsep]") {
+  const std::vector<uint8_t> stats = knock::EncodeStats({});
+  CHECK(SnifferError(Resized(stats, 44)) ==
+        "stats message of 44 bytes, expected 45");
+  CHECK(SnifferError(Resized(stats, 46)) ==
+        "stats message of 46 bytes, expected 45");
+  CHECK(HelperError(stats) == "unexpected message type 10 (stats)");
+}
