@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <optional>
 
@@ -34,6 +35,9 @@ struct AuditOptions {
   std::optional<std::string> key;
   knock::AuditFilter filter;
   std::vector<std::string> files;
+  /// With several --key (logs of several servers): each key and the files
+  /// named after it, up to the next --key.
+  std::vector<std::pair<std::string, std::vector<std::string>>> servers;
 };
 
 bool LoadConfig(const Invocation& invocation, knock::ServerConfig* config) {
@@ -164,6 +168,7 @@ bool ParseOptions(const std::vector<std::string>& args, AuditOptions* options,
         return false;
       }
       options->key = value;
+      options->servers.push_back({value, {}});
     } else if (arg == "--since" || arg == "--until" || arg == "--client" ||
                arg == "--source" || arg == "--event") {
       if (!ParseFilter(args, &i, options, err)) return false;
@@ -172,9 +177,22 @@ bool ParseOptions(const std::vector<std::string>& args, AuditOptions* options,
       return false;
     } else {
       options->files.push_back(arg);
+      if (!options->servers.empty())
+        options->servers.back().second.push_back(arg);
     }
   }
-  if (options->verify && !options->key) {
+  if (options->servers.size() > 1 &&
+      std::any_of(options->servers.begin(), options->servers.end(),
+                  [](const auto& server) { return server.second.empty(); })) {
+    *err = "with several --key, name each server's files after its --key";
+  } else if (options->servers.size() > 1 && options->files.size() != [&] {
+               size_t n = 0;
+               for (const auto& server : options->servers)
+                 n += server.second.size();
+               return n;
+             }()) {
+    *err = "with several --key, name each server's files after its --key";
+  } else if (options->verify && !options->key) {
     *err = "--verify needs --key KEY";
   } else if (!options->verify && options->key) {
     *err = "--key is for --verify";
@@ -187,7 +205,15 @@ bool ParseOptions(const std::vector<std::string>& args, AuditOptions* options,
 bool ReadKey(const std::string& option, knock::AuditKey* key,
              std::string* err) {
   std::string text = option;
-  if (option == "-") {
+  struct stat info;
+  // A key file (one per server when verifying many): its first line.
+  if (option != "-" && stat(option.c_str(), &info) == 0 &&
+      S_ISREG(info.st_mode)) {
+    std::ifstream in(option);
+    if (!std::getline(in, text)) text.clear();
+    while (!text.empty() && (text.back() == '\r' || text.back() == ' '))
+      text.pop_back();
+  } else if (option == "-") {
     if (!std::getline(std::cin, text)) text.clear();
     while (!text.empty() && (text.back() == '\r' || text.back() == ' '))
       text.pop_back();
@@ -209,6 +235,31 @@ int Verify(const AuditOptions& options,
   for (const std::string& note : result.notes)
     printf("note: %s\n", note.c_str());
   return result.ok ? kExitOk : kExitError;
+}
+
+/// Logs of several servers, each under its own key: one line per server,
+/// "FIRST_FILE: OK, ..." or its failure; 1 if any fails.
+int VerifyServers(const AuditOptions& options) {
+  bool all_ok = true;
+  for (const auto& [key_option, paths] : options.servers) {
+    std::vector<knock::AuditFile> files;
+    knock::AuditKey key;
+    std::string err;
+    if (!ReadKey(key_option, &key, &err)) return UsageError("audit", err);
+    if (!knock::ReadAuditFiles(paths, &files, &err)) {
+      sodium_memzero(key.data(), key.size());
+      PrintError(err);
+      return kExitError;
+    }
+    const knock::AuditVerifyResult result = knock::VerifyAuditFiles(key, files);
+    sodium_memzero(key.data(), key.size());
+    printf("%s: %s\n", paths.front().c_str(),
+           knock::FormatAuditVerifyResult(result).c_str());
+    for (const std::string& note : result.notes)
+      printf("%s: note: %s\n", paths.front().c_str(), note.c_str());
+    all_ok = all_ok && result.ok;
+  }
+  return all_ok ? kExitOk : kExitError;
 }
 
 int Show(const AuditOptions& options,
@@ -241,6 +292,8 @@ int RunAudit(const Invocation& invocation) {
   std::string err;
   if (!ParseOptions(invocation.args, &options, &err))
     return UsageError("audit", err);
+  if (options.verify && options.servers.size() > 1)
+    return VerifyServers(options);
   if (options.files.empty()) {
     knock::ServerConfig config;
     if (!LoadConfig(invocation, &config)) return kExitError;

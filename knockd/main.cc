@@ -78,6 +78,7 @@ const std::vector<Subcommand>& Subcommands() {
        "create the audit sealing key, verify or summarise the audit log",
        "Usage: knockd [-c FILE] audit init [--key-file PATH]\n"
        "       knockd [-c FILE] audit --verify --key KEY [FILES]\n"
+       "       knockd audit --verify --key KEY1 FILES1 --key KEY2 FILES2 ...\n"
        "       knockd [-c FILE] audit [FILES] [--since T] [--until T]\n"
        "              [--client NAME] [--source ADDR] [--event KIND] "
        "[--json]\n\n"
@@ -86,7 +87,9 @@ const std::vector<Subcommand>& Subcommands() {
        "off this machine. --verify checks every seal and the chain across\n"
        "FILES (oldest first) and prints \"OK, N records, sealed through T\"\n"
        "or the first record that fails and why; exit 1 on failure. KEY - is\n"
-       "read from stdin. Without --verify: a summary (grants per client and\n"
+       "read from stdin; a KEY naming a file is read from its first line.\n"
+       "With several --key (many servers' logs), each key checks the files\n"
+       "after it, one line per server. Without --verify: a summary (grants per client and\n"
        "source, refusals per source, holes open now, a timeline), or with a\n"
        "filter the matching events, one per line (--json: as logged).\n"
        "T is 2026-11-29, 2026-11-29T18:57:39Z or with .123456 before Z.\n"
