@@ -31,6 +31,8 @@ std::vector<uint8_t> Reencode(const knock::PrivsepMessage& message) {
       return knock::EncodeReconfigured(message.accepted);
     case T::kShutdown:
       return knock::EncodeShutdown();
+    case T::kStats:
+      return knock::EncodeStats(message.stats);
     case T::kReconfigure:
       break;
   }
