@@ -89,8 +89,9 @@ const std::vector<Subcommand>& Subcommands() {
        "or the first record that fails and why; exit 1 on failure. KEY - is\n"
        "read from stdin; a KEY naming a file is read from its first line.\n"
        "With several --key (many servers' logs), each key checks the files\n"
-       "after it, one line per server. Without --verify: a summary (grants per client and\n"
-       "source, refusals per source, holes open now, a timeline), or with a\n"
+       "after it, one line per server. Without --verify: a summary (grants\n"
+       "per client and source, refusals per source, holes open now, a\n"
+       "timeline; with many servers' logs also grants per server), or with a\n"
        "filter the matching events, one per line (--json: as logged).\n"
        "T is 2026-11-29, 2026-11-29T18:57:39Z or with .123456 before Z.\n"
        "FILES default to audit_log and its rotated files (audit_log.N).\n"},

@@ -191,22 +191,25 @@ bool RemoveClientDropIn(const std::string& config_path, const std::string& name,
   const std::string dir =
       DropInDirectory(config_path, ConfigFileKind::kClients);
   if (config.SourceOf(*client).rfind(dir + "/", 0) != 0) {
-    *err = "client " + Quote(name) + " is defined in " + config.SourceOf(*client) +
+    *err = "client " + Quote(name) + " is defined in " +
+           config.SourceOf(*client) +
            ", not in a clients.d drop-in: remove it there";
     return false;
   }
   std::vector<std::string> others;
   for (const ClientSettings& other : config.clients) {
-    if (config.SourceOf(other) == config.SourceOf(*client) && other.name != name)
+    if (config.SourceOf(other) == config.SourceOf(*client) &&
+        other.name != name)
       others.push_back(other.name);
   }
   if (!others.empty()) {
-    *err = config.SourceOf(*client) + " defines other clients too (" + Join(others) +
-           "): edit it";
+    *err = config.SourceOf(*client) + " defines other clients too (" +
+           Join(others) + "): edit it";
     return false;
   }
   if (unlink(config.SourceOf(*client).c_str()) != 0) {
-    *err = config.SourceOf(*client) + ": cannot remove (" + strerror(errno) + ")";
+    *err =
+        config.SourceOf(*client) + ": cannot remove (" + strerror(errno) + ")";
     return false;
   }
   *path = config.SourceOf(*client);
