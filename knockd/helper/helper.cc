@@ -267,10 +267,13 @@ void Helper::OnGrant(const knock::PrivsepMessage& message) {
     event.match.verdict = knock::Verdict::kReplay;
     event.match.first_source = used->first_source;
     CountOutcome(event);
-    logger_.Warning("firewall helper refused a grant: client " + client.name +
-                    " service " + service.name + " from " +
-                    message.source.ToString() + " was used by " +
-                    used->first_source.ToString());
+    // Structured too: central logs saw the sniffer's "granted" line.
+    logger_.Event(knock::LogLevel::kWarning,
+                  "firewall helper refused a grant: client " + client.name +
+                      " service " + service.name + " from " +
+                      message.source.ToString() + " was used by " +
+                      used->first_source.ToString(),
+                  knock::OutcomeFields(event));
     Audit(knock::AuditMatch(event, *config_));
     return;
   }
