@@ -16,6 +16,8 @@ packages=(
   # test), file (CPack's shlibdeps), /usr/bin/time (the bench smoke run),
   # systemd-analyze (the package test), /etc/protocols (nft prints names).
   bsdextrautils file time systemd netbase
+  # The metrics e2e test: node_exporter serves knockd's textfile, curl reads it.
+  prometheus-node-exporter curl
 )
 
 missing=()

@@ -1,5 +1,6 @@
 // lying_sniffer_shim: an LD_PRELOAD library that plays a compromised
-// sniffer. It wraps sendmsg() and rewrites every grant message (type 2,
+// sniffer. It wraps sendmsg() and send() (the sniffer's queue sends with
+// send) and rewrites every grant message (type 2,
 // 168 bytes) on its way to the firewall helper, as code execution in the
 // sniffer could:
 //
@@ -20,6 +21,7 @@
 namespace {
 
 using SendmsgFunction = ssize_t (*)(int, const msghdr*, int);
+using SendFunction = ssize_t (*)(int, const void*, size_t, int);
 
 constexpr uint8_t kGrantType = 2;
 constexpr size_t kGrantBytes = 168;
@@ -28,10 +30,12 @@ constexpr size_t kFirstPortOffset = 40;
 constexpr uint8_t kRedirectedTo[4] = {198, 18, 99, 99};
 
 SendmsgFunction real_sendmsg = nullptr;
+SendFunction real_send = nullptr;
 
 // Resolved at load time, before the sniffer's syscall filter exists.
 __attribute__((constructor)) void ResolveSendmsg() {
   real_sendmsg = reinterpret_cast<SendmsgFunction>(dlsym(RTLD_NEXT, "sendmsg"));
+  real_send = reinterpret_cast<SendFunction>(dlsym(RTLD_NEXT, "send"));
 }
 
 void Say(const char* text) {
@@ -72,4 +76,16 @@ extern "C" ssize_t sendmsg(int fd, const msghdr* message, int flags) {
     return real_sendmsg(fd, &changed, flags);
   }
   return real_sendmsg(fd, message, flags);
+}
+
+extern "C" ssize_t send(int fd, const void* buffer, size_t size, int flags) {
+  const char* mode = getenv("KNOCK_SHIM");
+  if (mode != nullptr && buffer != nullptr && size == kGrantBytes &&
+      static_cast<const uint8_t*>(buffer)[0] == kGrantType) {
+    uint8_t copy[kGrantBytes];
+    memcpy(copy, buffer, kGrantBytes);
+    Rewrite(copy, mode);
+    return real_send(fd, copy, kGrantBytes, flags);
+  }
+  return real_send(fd, buffer, size, flags);
 }
