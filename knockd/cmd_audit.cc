@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <optional>
 
@@ -29,6 +30,7 @@ constexpr size_t kRotatedSuffixDigits = 12;
 constexpr char kUsage[] =
     "Usage: knockd [-c FILE] audit init [--key-file PATH]\n"
     "       knockd [-c FILE] audit --verify --key KEY [FILES]\n"
+    "       knockd audit --verify --key KEY1 FILES1 --key KEY2 FILES2 ...\n"
     "       knockd [-c FILE] audit [FILES] [--since T] [--until T]\n"
     "              [--client NAME] [--source ADDR] [--event KIND] "
     "[--json]\n\n"
@@ -37,8 +39,11 @@ constexpr char kUsage[] =
     "off this machine. --verify checks every seal and the chain across\n"
     "FILES (oldest first) and prints \"OK, N records, sealed through T\"\n"
     "or the first record that fails and why; exit 1 on failure. KEY - is\n"
-    "read from stdin. Without --verify: a summary (grants per client and\n"
-    "source, refusals per source, holes open now, a timeline), or with a\n"
+    "read from stdin; a KEY naming a file is read from its first line.\n"
+    "With several --key (many servers' logs), each key checks the files\n"
+    "after it, one line per server. Without --verify: a summary (grants\n"
+    "per client and source, refusals per source, holes open now, a\n"
+    "timeline; with many servers' logs also grants per server), or with a\n"
     "filter the matching events, one per line (--json: as logged).\n"
     "T is 2026-11-29, 2026-11-29T18:57:39Z or with .123456 before Z.\n"
     "FILES default to audit_log and its rotated files (audit_log.N).\n";
@@ -51,6 +56,9 @@ struct AuditOptions {
   std::optional<std::string> key;
   knock::AuditFilter filter;
   std::vector<std::string> files;
+  /// With several --key (logs of several servers): each key and the files
+  /// named after it, up to the next --key.
+  std::vector<std::pair<std::string, std::vector<std::string>>> servers;
 };
 
 bool LoadConfig(const Invocation& invocation, knock::ServerConfig* config) {
@@ -167,8 +175,45 @@ bool ParseFilters(const FilterArgs& args, AuditOptions* options,
   return !args.event || ParseEvent(*args.event, &filter.event, err);
 }
 
+/// Groups the files of a multi-server --verify by the --key in front of
+/// them: the one thing the order of the command line says. The options
+/// themselves were already checked by the common parser.
+void GroupFilesByKey(const std::vector<std::string>& args,
+                     AuditOptions* options) {
+  static const std::vector<std::string> kValued = {
+      "--key", "--since", "--until", "--client", "--source", "--event"};
+  bool options_done = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (options_done || arg == "-" || arg.empty() || arg[0] != '-') {
+      if (!options->servers.empty())
+        options->servers.back().second.push_back(arg);
+    } else if (arg == "--") {
+      options_done = true;
+    } else if (arg.rfind("--key=", 0) == 0) {
+      options->servers.push_back({arg.substr(6), {}});
+    } else if (std::find(kValued.begin(), kValued.end(), arg) !=
+                   kValued.end() &&
+               i + 1 < args.size()) {
+      if (arg == "--key") options->servers.push_back({args[i + 1], {}});
+      ++i;
+    }
+  }
+}
+
+size_t GroupedFileCount(const AuditOptions& options) {
+  size_t n = 0;
+  for (const auto& server : options.servers) n += server.second.size();
+  return n;
+}
+
 bool CheckCombination(const AuditOptions& options, std::string* err) {
-  if (options.verify && !options.key) {
+  if (options.servers.size() > 1 &&
+      (std::any_of(options.servers.begin(), options.servers.end(),
+                   [](const auto& server) { return server.second.empty(); }) ||
+       GroupedFileCount(options) != options.files.size())) {
+    *err = "with several --key, name each server's files after its --key";
+  } else if (options.verify && !options.key) {
     *err = "--verify needs --key KEY";
   } else if (!options.verify && options.key) {
     *err = "--key is for --verify";
@@ -181,7 +226,15 @@ bool CheckCombination(const AuditOptions& options, std::string* err) {
 bool ReadKey(const std::string& option, knock::AuditKey* key,
              std::string* err) {
   std::string text = option;
-  if (option == "-") {
+  struct stat info;
+  // A key file (one per server when verifying many): its first line.
+  if (option != "-" && stat(option.c_str(), &info) == 0 &&
+      S_ISREG(info.st_mode)) {
+    std::ifstream in(option);
+    if (!std::getline(in, text)) text.clear();
+    while (!text.empty() && (text.back() == '\r' || text.back() == ' '))
+      text.pop_back();
+  } else if (option == "-") {
     if (!std::getline(std::cin, text)) text.clear();
     while (!text.empty() && (text.back() == '\r' || text.back() == ' '))
       text.pop_back();
@@ -203,6 +256,31 @@ int Verify(const AuditOptions& options,
   for (const std::string& note : result.notes)
     printf("note: %s\n", note.c_str());
   return result.ok ? kExitOk : kExitError;
+}
+
+/// Logs of several servers, each under its own key: one line per server,
+/// "FIRST_FILE: OK, ..." or its failure; 1 if any fails.
+int VerifyServers(const AuditOptions& options) {
+  bool all_ok = true;
+  for (const auto& [key_option, paths] : options.servers) {
+    std::vector<knock::AuditFile> files;
+    knock::AuditKey key;
+    std::string err;
+    if (!ReadKey(key_option, &key, &err)) return UsageError("audit", err);
+    if (!knock::ReadAuditFiles(paths, &files, &err)) {
+      sodium_memzero(key.data(), key.size());
+      PrintError(err);
+      return kExitError;
+    }
+    const knock::AuditVerifyResult result = knock::VerifyAuditFiles(key, files);
+    sodium_memzero(key.data(), key.size());
+    printf("%s: %s\n", paths.front().c_str(),
+           knock::FormatAuditVerifyResult(result).c_str());
+    for (const std::string& note : result.notes)
+      printf("%s: note: %s\n", paths.front().c_str(), note.c_str());
+    all_ok = all_ok && result.ok;
+  }
+  return all_ok ? kExitOk : kExitError;
 }
 
 int Show(const AuditOptions& options,
@@ -245,10 +323,13 @@ int RunAudit(const Invocation& invocation) {
                             {nullptr, "--event", nullptr, &filters.event}},
                            &options.files, &status))
     return status;
+  GroupFilesByKey(invocation.args, &options);
   std::string err;
   if (!ParseFilters(filters, &options, &err) ||
       !CheckCombination(options, &err))
     return UsageError("audit", err);
+  if (options.verify && options.servers.size() > 1)
+    return VerifyServers(options);
   if (options.files.empty()) {
     knock::ServerConfig config;
     if (!LoadConfig(invocation, &config)) return kExitError;

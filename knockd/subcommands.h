@@ -36,6 +36,8 @@ int RunClientConfig(const Invocation& invocation);
 int RunReplay(const Invocation& invocation);
 int RunFlush(const Invocation& invocation);
 int RunAudit(const Invocation& invocation);
+int RunClient(const Invocation& invocation);
+int RunMigrate(const Invocation& invocation);
 
 /// Prints "knockd: MESSAGE" on standard error.
 void PrintError(const std::string& message);

@@ -20,6 +20,8 @@ packages=(
   # scripts/fresh-check.sh: a Debian root made by debootstrap, booted by
   # systemd-nspawn.
   debootstrap systemd-container
+  # The metrics e2e test: node_exporter serves knockd's textfile, curl reads it.
+  prometheus-node-exporter curl
 )
 
 missing=()

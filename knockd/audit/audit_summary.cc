@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <tuple>
@@ -207,6 +208,9 @@ std::vector<AuditEvent> ReadAuditEvents(const std::vector<AuditFile>& files,
     event.source = AuditString(parsed.json, "source");
     event.text = line.text;
     event.json = std::move(parsed.json);
+    const size_t slash = line.file->name.rfind('/');
+    event.server =
+        slash == std::string::npos ? "." : line.file->name.substr(0, slash);
     events.push_back(std::move(event));
   }
   return events;
@@ -255,8 +259,61 @@ std::string FormatAuditEvent(const AuditEvent& event) {
   return line;
 }
 
+namespace {
+
+std::vector<std::string> ServersOf(const std::vector<AuditEvent>& events) {
+  std::vector<std::string> servers;
+  for (const AuditEvent& event : events) {
+    if (std::find(servers.begin(), servers.end(), event.server) ==
+        servers.end())
+      servers.push_back(event.server);
+  }
+  return servers;
+}
+
+/// The parts of the summary that only logs of several servers have.
+std::string SeveralServersSummary(const std::vector<AuditEvent>& events,
+                                  const std::vector<std::string>& servers,
+                                  int64_t now_us) {
+  std::map<std::string, Tally> per_server;
+  for (const AuditEvent& event : events) {
+    if (event.event == "grant") ++per_server[event.server].grants;
+    if (event.event == "refresh") ++per_server[event.server].refreshes;
+  }
+  std::string text = "\ngrants per server:\n";
+  for (const std::string& server : servers)
+    text += "  " + server + ": " + GrantCounts(per_server[server]) + "\n";
+  text += "\nholes open now:\n";
+  bool any = false;
+  for (const std::string& server : servers) {
+    std::vector<AuditEvent> own;
+    for (const AuditEvent& event : events)
+      if (event.server == server) own.push_back(event);
+    for (const auto& [key, expiry] : FindOpenHoles(own, now_us)) {
+      any = true;
+      text += "  " + server + ": " + std::get<0>(key) + " " + std::get<1>(key) +
+              " from " + std::get<2>(key) + " until " + expiry.second + "\n";
+    }
+  }
+  if (!any) text += "  none\n";
+  std::vector<const AuditEvent*> timeline;
+  for (const AuditEvent& event : events)
+    if (event.event != "file") timeline.push_back(&event);
+  std::stable_sort(timeline.begin(), timeline.end(),
+                   [](const AuditEvent* a, const AuditEvent* b) {
+                     return a->time_us < b->time_us;
+                   });
+  text += "\ntimeline:\n";
+  for (const AuditEvent* event : timeline)
+    text += "  " + event->server + "  " + FormatAuditEvent(*event) + "\n";
+  return text;
+}
+
+}  // namespace
+
 std::string FormatAuditSummary(const std::vector<AuditEvent>& events,
                                int64_t now_us) {
+  const std::vector<std::string> servers = ServersOf(events);
   std::map<std::string, Tally> per_client, per_source, refused;
   for (const AuditEvent& event : events) {
     if (event.event == "grant") {
@@ -279,8 +336,11 @@ std::string FormatAuditSummary(const std::vector<AuditEvent>& events,
     }
   }
   std::string text = Count(events.size(), "record", "records");
-  if (!events.empty())
+  if (servers.size() > 1) {
+    text += " from " + std::to_string(servers.size()) + " servers";
+  } else if (!events.empty()) {
     text += ", " + events.front().time + " to " + events.back().time;
+  }
   text += "\n\ngrants per client:\n";
   if (per_client.empty()) text += "  none\n";
   for (const auto& [client, tally] : per_client)
@@ -293,6 +353,8 @@ std::string FormatAuditSummary(const std::vector<AuditEvent>& events,
   if (refused.empty()) text += "  none\n";
   for (const auto& [source, tally] : refused)
     text += "  " + source + ": " + RefusalCounts(tally) + "\n";
+  if (servers.size() > 1)
+    return text + SeveralServersSummary(events, servers, now_us);
   text += "\nholes open now:\n";
   const OpenHoles holes = FindOpenHoles(events, now_us);
   if (holes.empty()) text += "  none\n";

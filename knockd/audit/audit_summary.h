@@ -26,6 +26,9 @@ struct AuditEvent {
   std::string source;
   std::string text;
   nlohmann::ordered_json json;
+  /// The directory of its file: one server's log and its rotated files
+  /// share it, so logs of several servers are told apart.
+  std::string server;
 };
 
 /// The event kinds a record can have, for --event's check.
@@ -56,7 +59,9 @@ bool ParseAuditTime(std::string_view text, int64_t* out_us, std::string* err);
 /// One readable line: "TIME  EVENT  details".
 std::string FormatAuditEvent(const AuditEvent& event);
 /// The summary; holes still open at `now_us` are those granted or
-/// refreshed until after it and not since expired or flushed.
+/// refreshed until after it and not since expired or flushed. Events of
+/// several servers add grants per server, and each hole and timeline line
+/// (then in time order) names its server.
 std::string FormatAuditSummary(const std::vector<AuditEvent>& events,
                                int64_t now_us);
 

@@ -20,8 +20,10 @@
 #include "common/knock_sequence.h"
 #include "common/toml_document.h"
 #include "knockd/helper/listening_sockets.h"
+#include "knockd/helper/metrics_file.h"
 #include "knockd/helper/sd_notify.h"
 #include "knockd/helper/sniffer_request_check.h"
+#include "knockd/shared/daemon_pid_file.h"
 #include "knockd/shared/privileges.h"
 #include "knockd/shared/sealed_memfd.h"
 #include "knockd/shared/state_dir_check.h"
@@ -39,6 +41,7 @@ constexpr mode_t kStateDirMode = 0700;
 constexpr size_t kMaxAuditBatch = 64;
 
 const knock::SystemClock kSystemClock;
+constexpr int64_t kMetricsPeriodUs = 5000000;
 
 bool MakeDirectories(const std::string& path, std::string* err) {
   for (size_t slash = 1; slash != std::string::npos;) {
@@ -110,11 +113,20 @@ Helper::Helper(std::string config_path, HelperSeams seams)
       launcher_(seams_.launcher),
       clock_(seams_.clock != nullptr ? seams_.clock : &kSystemClock) {}
 
-bool Helper::ParseConfig(const std::string& text,
+bool Helper::ReadConfigBundle(std::string* bundle, std::string* err) {
+  knock::ConfigSources sources;
+  if (!knock::ReadConfigSources(config_path_, &sources, err)) return false;
+  *bundle = knock::EncodeConfigSources(sources);
+  return true;
+}
+
+bool Helper::ParseConfig(const std::string& bundle,
                          std::unique_ptr<knock::ServerConfig>* config,
                          std::string* err) {
   auto loaded = std::make_unique<knock::ServerConfig>();
-  if (!knock::ParseServerConfig(text, config_path_, loaded.get(), err))
+  knock::ConfigSources sources;
+  if (!knock::DecodeConfigSources(bundle, &sources, err) ||
+      !knock::ParseServerConfigSources(sources, loaded.get(), err))
     return false;
   *config = std::move(loaded);
   return true;
@@ -284,15 +296,15 @@ void Helper::FlushAudit() {
 
 bool Helper::Start(std::string* err) {
   std::string text;
-  if (!knock::ReadConfigText(config_path_, &text, err) ||
-      !ParseConfig(text, &config_, err))
+  if (!ReadConfigBundle(&text, err) || !ParseConfig(text, &config_, err))
     return false;
   knock::LogLevel level = knock::LogLevel::kInfo;
   knock::ParseLogLevel(config_->log_level, &level);
   logger_.set_min_level(level);
   logger_.set_syslog(config_->syslog);
   for (const std::string& warning : config_->warnings) logger_.Warning(warning);
-  if (!OpenState(err)) return false;
+  StartMetrics();
+  if (!OpenState(err) || !WritePidFile(err)) return false;
   // Signals wait in the signalfd from here on; the sniffer ignores them.
   sigset_t signals;
   sigemptyset(&signals);
@@ -323,17 +335,24 @@ bool Helper::StartAfterFork(std::string* err) {
   return false;
 }
 
+bool Helper::WritePidFile(std::string* err) {
+  pid_file_dir_ = config_->state_dir;
+  return knock::WriteDaemonPidFile(pid_file_dir_, err);
+}
+
 void Helper::OnReady() {
   ready_ = true;
   std::string interfaces;
   for (const std::string& name : config_->interfaces)
     interfaces += (interfaces.empty() ? "" : ",") + name;
   Audit(knock::AuditStart(Now(), *config_, firewall_->Name()));
-  logger_.Info("started: " + std::to_string(config_->clients.size()) +
-               " clients, knock range " + config_->knock.ports.ToString() +
-               " on " + interfaces + ", firewall " + firewall_->Name() +
-               ", sniffer pid " + std::to_string(sniffer_pid_) + " as " +
-               config_->user);
+  logger_.Event(knock::LogLevel::kInfo,
+                "started: " + std::to_string(config_->clients.size()) +
+                    " clients, knock range " + config_->knock.ports.ToString() +
+                    " on " + interfaces + ", firewall " + firewall_->Name() +
+                    ", sniffer pid " + std::to_string(sniffer_pid_) + " as " +
+                    config_->user,
+                knock::LifecycleFields(knock::kMessageIdStarted, "started"));
   Notify("READY=1\nSTATUS=knocks are being watched");
 }
 
@@ -379,8 +398,12 @@ bool Helper::OnGrant(const knock::PrivsepMessage& message) {
     // grant ran out), or it lies: the helper's set decides.
     event.match.verdict = knock::Verdict::kReplay;
     event.match.first_source = used->first_source;
-    logger_.Warning("firewall helper refused a grant: " + Describe(event) +
-                    ": used by " + used->first_source.ToString());
+    CountOutcome(event);
+    // Structured too: central logs may have seen the grant's knock.
+    logger_.Event(knock::LogLevel::kWarning,
+                  "firewall helper refused a grant: " + Describe(event) +
+                      ": used by " + used->first_source.ToString(),
+                  knock::OutcomeFields(event));
     Audit(knock::AuditMatch(event, *config_));
     return true;
   }
@@ -409,18 +432,63 @@ bool Helper::OnGrant(const knock::PrivsepMessage& message) {
                   ") could not open for " + message.source.ToString() + ": " +
                   err);
   } else {
-    logger_.Info(std::string(knock::VerdictName(event.match.verdict)) + " " +
-                 Describe(event) + " ports " + PortList(message.grant_ports()) +
-                 " until " + knock::FormatTimestampUs(event.match.expires_us));
+    logger_.Event(knock::LogLevel::kInfo,
+                  std::string(knock::VerdictName(event.match.verdict)) + " " +
+                      Describe(event) + " ports " +
+                      PortList(message.grant_ports()) + " until " +
+                      knock::FormatTimestampUs(event.match.expires_us),
+                  knock::OutcomeFields(event));
   }
+  CountOutcome(event);
   Audit(knock::AuditMatch(event, *config_));
   audit_grants_.Track(event);
   return true;
 }
 
 void Helper::OnRefusal(const knock::PrivsepMessage& message) {
-  Audit(knock::AuditMatch(EventFor(message, *config_, message.verdict, Now()),
-                          *config_));
+  const knock::KnockOutcome event =
+      EventFor(message, *config_, message.verdict, Now());
+  CountOutcome(event);
+  Audit(knock::AuditMatch(event, *config_));
+}
+
+void Helper::StartMetrics() {
+  metrics_.start_time_seconds = Now() / kMicrosPerSecond;
+  if (!config_->metrics_file.empty())
+    metrics_.sniffer_restarts =
+        knock::ReadSnifferRestarts(config_->metrics_file);
+}
+
+void Helper::CountOutcome(const knock::KnockOutcome& event) {
+  switch (event.match.verdict) {
+    case knock::Verdict::kGranted:
+      ++metrics_.grants;
+      break;
+    case knock::Verdict::kRefreshed:
+      ++metrics_.refreshes;
+      break;
+    case knock::Verdict::kReplay:
+      ++metrics_.replays;
+      break;
+    case knock::Verdict::kExpiredWindow:
+      ++metrics_.expired;
+      break;
+  }
+  if (!event.enforced) ++metrics_.firewall_errors;
+}
+
+void Helper::WriteMetrics(int64_t now_us) {
+  if (config_ == nullptr || config_->metrics_file.empty()) return;
+  last_metrics_us_ = now_us;
+  metrics_.open_holes = audit_grants_.size();
+  std::string err;
+  if (!knock::WriteMetricsFile(config_->metrics_file,
+                               knock::FormatMetrics(metrics_), &err) &&
+      !metrics_error_logged_) {
+    // Once: a directory the helper cannot write stays so.
+    logger_.Warning(err);
+    metrics_error_logged_ = true;
+  }
 }
 
 void Helper::OnRefusalSummary(const knock::PrivsepMessage& message) {
@@ -442,12 +510,14 @@ void Helper::OnRefusalSummary(const knock::PrivsepMessage& message) {
 }
 
 bool Helper::Abandon(const std::string& why) {
-  logger_.Error("stopping: " + why +
-                "; the firewall table stays (fail closed)");
+  logger_.Event(knock::LogLevel::kError,
+                "stopping: " + why + "; the firewall table stays (fail closed)",
+                knock::LifecycleFields(knock::kMessageIdStopping, "stopping"));
   Audit(knock::AuditStop(Now(), why));
   KillSniffer();
   stopping_ = true;
   exit_status_ = 1;
+  ++metrics_.sniffer_restarts;
   return false;
 }
 
@@ -467,6 +537,9 @@ bool Helper::HandleMessage(const knock::PrivsepMessage& message) {
       return true;
     case knock::PrivsepMessageType::kRefusalSummary:
       OnRefusalSummary(message);
+      return true;
+    case knock::PrivsepMessageType::kStats:
+      metrics_.sniffer = message.stats;
       return true;
     case knock::PrivsepMessageType::kReconfigured:
       if (!pending_reload_)
@@ -503,7 +576,11 @@ bool Helper::HandleSniffer() {
 }
 
 void Helper::RefuseReload(const std::string& err) {
-  logger_.Error("reload refused, keeping the running configuration: " + err);
+  ++metrics_.reloads_refused;
+  logger_.Event(
+      knock::LogLevel::kError,
+      "reload refused, keeping the running configuration: " + err,
+      knock::LifecycleFields(knock::kMessageIdReloadRefused, "reload_refused"));
   Audit(knock::AuditReload(Now(), config_path_, false, err, 0));
 }
 
@@ -527,8 +604,7 @@ void Helper::StartReload() {
   std::unique_ptr<knock::ServerConfig> config;
   std::unique_ptr<knock::SequenceAuthority> authority;
   std::string err;
-  if (!knock::ReadConfigText(config_path_, &text, &err) ||
-      !ParseConfig(text, &config, &err) ||
+  if (!ReadConfigBundle(&text, &err) || !ParseConfig(text, &config, &err) ||
       !DeriveSequences(*config, &authority, &err))
     return RefuseReload(err);
   if (!SameCapture(*config, *config_) || config->user != config_->user)
@@ -585,9 +661,12 @@ void Helper::FinishReload(bool accepted) {
   firewall_ = std::move(reload->firewall);
   config_ = std::move(reload->config);
   authority_ = std::move(reload->authority);
-  logger_.Info("reloaded " + config_path_ + ": " +
-               std::to_string(config_->clients.size()) + " clients");
+  logger_.Event(knock::LogLevel::kInfo,
+                "reloaded " + config_path_ + ": " +
+                    std::to_string(config_->clients.size()) + " clients",
+                knock::LifecycleFields(knock::kMessageIdReloaded, "reloaded"));
   audit_.set_max_bytes(config_->audit_max_bytes);
+  ++metrics_.reloads;
   Audit(knock::AuditReload(Now(), config_path_, true, "",
                            config_->clients.size()));
   Notify("READY=1");
@@ -599,8 +678,11 @@ void Helper::HandleSignals(int signal_fd) {
     if (info.ssi_signo == SIGHUP) {
       Reload();
     } else if (!stopping_) {
-      logger_.Info(std::string("stopping on ") + strsignal(info.ssi_signo) +
-                   "; the firewall table stays (fail closed)");
+      logger_.Event(
+          knock::LogLevel::kInfo,
+          std::string("stopping on ") + strsignal(info.ssi_signo) +
+              "; the firewall table stays (fail closed)",
+          knock::LifecycleFields(knock::kMessageIdStopping, "stopping"));
       stopping_ = true;
       Audit(knock::AuditStop(
           Now(), std::string("SIG") + sigabbrev_np(info.ssi_signo)));
@@ -619,6 +701,7 @@ void Helper::OnTimer() {
   // The used set keeps every window a grant may still name.
   store_->PruneBefore(knock::AcceptedWindows(now_us, config_->knock).oldest);
   RollWindows(now_us);
+  if (now_us - last_metrics_us_ >= kMetricsPeriodUs) WriteMetrics(now_us);
 }
 
 void Helper::Step(int timeout_ms) {
@@ -683,8 +766,10 @@ int Helper::Loop() {
 int Helper::Finish() {
   StopSniffer();
   FlushAudit();
+  WriteMetrics(Now());
   if (signal_fd_ >= 0) close(signal_fd_);
   signal_fd_ = -1;
+  if (!pid_file_dir_.empty()) knock::RemoveDaemonPidFile(pid_file_dir_);
   return exit_status_;
 }
 

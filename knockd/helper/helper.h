@@ -17,6 +17,7 @@
 #include "knockd/audit/audit_grant_tracker.h"
 #include "knockd/audit/audit_log.h"
 #include "knockd/helper/make_firewall.h"
+#include "knockd/helper/metrics_file.h"
 #include "knockd/helper/ruleset_guard.h"
 #include "knockd/helper/ruleset_monitor.h"
 #include "knockd/helper/sequence_authority.h"
@@ -74,7 +75,7 @@ class Helper {
   };
 
   int64_t Now() const { return clock_->NowMicros(); }
-  bool ParseConfig(const std::string& text,
+  bool ParseConfig(const std::string& bundle,
                    std::unique_ptr<knock::ServerConfig>* config,
                    std::string* err);
   /// Reads the server key of `config` and derives its sequences, rolled to
@@ -90,6 +91,15 @@ class Helper {
   bool SendTable(std::string* err);
   /// Rolls the windows and sends the new tables when they changed.
   void RollWindows(int64_t now_us);
+  /// knockd.toml and its drop-ins as one bundle: what the helper validates
+  /// is what the sniffer receives.
+  bool ReadConfigBundle(std::string* bundle, std::string* err);
+  /// <state_dir>/knockd.pid, for `knockd client add` and `remove`.
+  bool WritePidFile(std::string* err);
+  /// The metrics file: counted here, written every few seconds and at stop.
+  void StartMetrics();
+  void CountOutcome(const knock::KnockOutcome& event);
+  void WriteMetrics(int64_t now_us);
   bool OpenState(std::string* err);
   /// Refuses a knock range with listeners, then makes and sets up the
   /// configured backend.
@@ -153,6 +163,10 @@ class Helper {
   knock::PrivsepChannel channel_;
   knock::RulesetMonitor ruleset_monitor_;
   std::unique_ptr<knock::RulesetGuard> ruleset_guard_;
+  std::string pid_file_dir_;
+  knock::DaemonMetrics metrics_;
+  int64_t last_metrics_us_ = 0;
+  bool metrics_error_logged_ = false;
   int signal_fd_ = -1;
   pid_t sniffer_pid_ = -1;
   std::unique_ptr<PendingReload> pending_reload_;

@@ -20,12 +20,14 @@ constexpr size_t kReconfigureBytes = 1 + 8 + 8;
 constexpr size_t kTableBytes = 1 + 8;
 constexpr size_t kReconfiguredBytes = 2;
 constexpr size_t kShutdownBytes = 1;
+constexpr size_t kStatsBytes = 1 + 5 * 8 + 4;
 constexpr size_t kRefusalSummaryBytes =
     1 + 1 + kOwnerBytes + 8 + 4 + 4 + 1 + kAddressBytes + 1 +
     RefusalSummary::kMaxAddresses * kAddressBytes;
 static_assert(kRefusalBytes < kMaxPrivsepMessageBytes);
 static_assert(kRefusalSummaryBytes < kMaxPrivsepMessageBytes);
 static_assert(kGrantBytes < kMaxPrivsepMessageBytes);
+static_assert(kStatsBytes < kMaxPrivsepMessageBytes);
 
 /// Appends fields little-endian.
 class Writer {
@@ -112,6 +114,17 @@ class Reader {
   size_t offset_ = 1;
 };
 
+// Any value is in range: a sniffer that lies here only makes the metrics
+// lie.
+void DecodeStats(Reader* reader, SnifferStats* out) {
+  out->capture_received = reader->Uint(8);
+  out->capture_dropped = reader->Uint(8);
+  out->frames = reader->Uint(8);
+  out->knocks = reader->Uint(8);
+  out->evictions = reader->Uint(8);
+  out->sources = static_cast<uint32_t>(reader->Uint(4));
+}
+
 size_t ExpectedSize(uint8_t type) {
   switch (static_cast<PrivsepMessageType>(type)) {
     case PrivsepMessageType::kReady:
@@ -130,6 +143,8 @@ size_t ExpectedSize(uint8_t type) {
       return kRefusalSummaryBytes;
     case PrivsepMessageType::kTable:
       return kTableBytes;
+    case PrivsepMessageType::kStats:
+      return kStatsBytes;
   }
   return 0;
 }
@@ -288,6 +303,8 @@ const char* PrivsepMessageName(uint8_t type) {
       return "refusal summary";
     case PrivsepMessageType::kTable:
       return "table";
+    case PrivsepMessageType::kStats:
+      return "stats";
   }
   return "unknown";
 }
@@ -376,12 +393,21 @@ std::vector<uint8_t> EncodeTable(uint64_t image_bytes) {
   return writer.Take();
 }
 
+std::vector<uint8_t> EncodeStats(const SnifferStats& stats) {
+  Writer writer(PrivsepMessageType::kStats);
+  for (uint64_t counter : {stats.capture_received, stats.capture_dropped,
+                           stats.frames, stats.knocks, stats.evictions})
+    writer.Uint(counter, 8);
+  writer.Uint(stats.sources, 4);
+  return writer.Take();
+}
+
 bool DecodeSnifferMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
                           std::string* err) {
   using T = PrivsepMessageType;
   if (!CheckFrame(data, size,
                   {T::kReady, T::kGrant, T::kRefusal, T::kRefusalSummary,
-                   T::kReconfigured, T::kShutdown},
+                   T::kReconfigured, T::kShutdown, T::kStats},
                   err))
     return false;
   *out = PrivsepMessage();
@@ -396,6 +422,9 @@ bool DecodeSnifferMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
       return DecodeRefusalSummary(&reader, out, err);
     case T::kReconfigured:
       return DecodeReconfigured(&reader, out, err);
+    case T::kStats:
+      DecodeStats(&reader, &out->stats);
+      return true;
     default:
       return true;
   }

@@ -27,10 +27,22 @@ enum class PrivsepMessageType : uint8_t {
   kReconfigured = 5,  // sniffer → helper: whether it took the reload
   kShutdown = 6,      // either way: stop now
   kTable = 7,         // helper → sniffer: the port tables of live windows
+  kStats = 10,        // sniffer → helper: its counters, for the metrics
   // sniffer → helper: refusals of one owner in one second, summed, for the
   // audit. Numbered apart from the small numbers, which grow one by one
   // as message types are added.
   kRefusalSummary = 16,
+};
+
+/// What only the sniffer can count, sent to the helper every few seconds
+/// for the metrics file. Totals since the sniffer started, and one gauge.
+struct SnifferStats {
+  uint64_t capture_received = 0;
+  uint64_t capture_dropped = 0;  // by the kernel: the buffer was full
+  uint64_t frames = 0;
+  uint64_t knocks = 0;
+  uint64_t evictions = 0;
+  uint32_t sources = 0;  // gauge: sources with knocks in flight
 };
 
 /// Refusals of one sequence (owner) and verdict within one second of the
@@ -56,8 +68,9 @@ struct RefusalSummary {
 
 /// The most ports a sequence has (knock.count's limit).
 constexpr size_t kMaxSequencePorts = 64;
-/// The most bytes of configuration text a reconfigure announces.
-constexpr uint64_t kMaxConfigTextBytes = uint64_t{64} << 20;
+/// The most bytes of configuration a reconfigure announces: the bundle of
+/// knockd.toml and its drop-ins (64 MiB of text) with the files' headers.
+constexpr uint64_t kMaxConfigTextBytes = uint64_t{65} << 20;
 
 /// A decoded message. Only the fields of its type are meaningful.
 struct PrivsepMessage {
@@ -89,6 +102,8 @@ struct PrivsepMessage {
   std::span<const uint16_t> grant_ports() const {
     return {ports.data(), port_count};
   }
+  /// kStats: the sniffer's counters.
+  SnifferStats stats;
 };
 
 /// The largest message on the wire; a receive buffer one byte larger
@@ -119,9 +134,11 @@ std::vector<uint8_t> EncodeReconfigure(uint64_t config_bytes,
 /// The image travels beside it as a sealed memfd of `image_bytes`.
 std::vector<uint8_t> EncodeTable(uint64_t image_bytes);
 
+std::vector<uint8_t> EncodeStats(const SnifferStats& stats);
+
 /// What the helper accepts from the sniffer: ready, grant, refusal,
-/// refusal summary, reconfigured, shutdown. On failure `err` names the message
-/// and the bad field with its value.
+/// refusal summary, reconfigured, shutdown, stats. On failure `err` names the
+/// message and the bad field with its value.
 bool DecodeSnifferMessage(const uint8_t* data, size_t size, PrivsepMessage* out,
                           std::string* err);
 /// What the sniffer accepts from the helper: reconfigure, table, shutdown.

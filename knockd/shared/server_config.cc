@@ -66,8 +66,8 @@ bool ReadInterfaces(const ConfigTable& top, std::vector<std::string>* out) {
 bool ReadTopLevel(const ConfigTable& top, ServerConfig* config) {
   bool ok = top.CheckKeys({"private_key_file", "state_dir", "user", "audit_log",
                            "audit_key_file", "audit_max_bytes", "interfaces",
-                           "log_level", "syslog", "knock", "firewall",
-                           "service", "client"}) &&
+                           "log_level", "syslog", "metrics_file", "knock",
+                           "firewall", "service", "client"}) &&
             top.String("private_key_file", true, &config->private_key_file) &&
             top.String("state_dir", false, &config->state_dir) &&
             top.String("user", false, &config->user) &&
@@ -78,7 +78,8 @@ bool ReadTopLevel(const ConfigTable& top, ServerConfig* config) {
             ReadInterfaces(top, &config->interfaces) &&
             top.Choice("log_level", {"debug", "info", "warning", "error"},
                        &config->log_level) &&
-            top.Bool("syslog", &config->syslog);
+            top.Bool("syslog", &config->syslog) &&
+            top.String("metrics_file", false, &config->metrics_file);
   if (ok && config->audit_key_file.empty())
     config->audit_key_file = config->state_dir + "/audit.key";
   return ok;
@@ -219,8 +220,18 @@ bool ReadServicePorts(const ConfigTable& service, const KnockSettings& knock,
   return true;
 }
 
+/// Where each name read so far was defined ("FILE:LINE:COL"), so that a
+/// name given again in another file is refused with both places.
+using SeenPlaces = std::unordered_map<std::string, std::string>;
+
+std::string Place(const ConfigTable& table, const toml::source_region& where) {
+  std::string at = table.At(where, "");
+  return at.substr(0, at.size() - 2);  // without the ": "
+}
+
 bool ReadService(const ConfigTable& services, const toml::key& name,
-                 const toml::node& node, ServerConfig* config) {
+                 const toml::node& node, SeenPlaces* seen,
+                 ServerConfig* config) {
   std::string dotted = "service." + std::string(name.str());
   if (!IsServiceName(name.str())) {
     return services.Fail(name.source(),
@@ -228,6 +239,13 @@ bool ReadService(const ConfigTable& services, const toml::key& name,
                          "not starting with - (" +
                              Quote(name.str()) + ")");
   }
+  const auto first = seen->find(std::string(name.str()));
+  if (first != seen->end()) {
+    return services.Fail(name.source(), "duplicate service name, first at " +
+                                            first->second + " (" +
+                                            Quote(name.str()) + ")");
+  }
+  seen->emplace(std::string(name.str()), Place(services, name.source()));
   const toml::table* table = node.as_table();
   // Table() words the "must be a table, not ..." error like every other.
   if (table == nullptr) return services.Table(name.str(), &table);
@@ -243,21 +261,26 @@ bool ReadService(const ConfigTable& services, const toml::key& name,
   return true;
 }
 
-bool ReadServices(const ConfigTable& top, ServerConfig* config) {
+bool ReadServices(const ConfigTable& top, SeenPlaces* seen,
+                  ServerConfig* config) {
   const toml::table* table = nullptr;
   if (!top.Table("service", &table)) return false;
-  if (table == nullptr || table->empty()) {
-    return top.Fail(top.Where("service"),
-                    "no services: add a [service.NAME] table such as "
-                    "[service.ssh] with ports = [\"tcp/22\"]");
-  }
+  if (table == nullptr) return true;
   ConfigTable services = top.Child(*table, "service", "in [service]");
   for (const toml::key* name : KeysInFileOrder(*table)) {
-    if (!ReadService(services, *name, *table->get(name->str()), config)) {
+    if (!ReadService(services, *name, *table->get(name->str()), seen, config)) {
       return false;
     }
   }
   return true;
+}
+
+// Checked once every file is read: the services may all be drop-ins.
+bool CheckSomeService(const ConfigTable& main_top, const ServerConfig& config) {
+  if (!config.services.empty()) return true;
+  return main_top.Fail(main_top.Where("service"),
+                       "no services: add a [service.NAME] table such as "
+                       "[service.ssh] with ports = [\"tcp/22\"]");
 }
 
 std::vector<std::string_view> ServiceNames(const ServerConfig& config) {
@@ -296,6 +319,8 @@ bool ReadClientServices(const ConfigTable& client, const ServerConfig& config,
 struct SeenClients {
   std::unordered_map<std::string, size_t> names;
   std::unordered_map<std::string, size_t> keys;  // key bytes → client index
+  std::vector<std::string> name_places;          // by client index
+  std::vector<std::string> key_places;           // by client index
 };
 
 bool ReadClientName(const ConfigTable& client, const SeenClients& seen,
@@ -307,9 +332,12 @@ bool ReadClientName(const ConfigTable& client, const SeenClients& seen,
                        "_ . -, not starting with - (" +
                            Quote(*out) + ")");
   }
-  if (seen.names.count(*out) != 0) {
+  const auto first = seen.names.find(*out);
+  if (first != seen.names.end()) {
     return client.Fail(client.Where("name"),
-                       "duplicate client name (" + Quote(*out) + ")");
+                       "duplicate client name, first at " +
+                           seen.name_places[first->second] + " (" +
+                           Quote(*out) + ")");
   }
   return true;
 }
@@ -327,11 +355,11 @@ bool ReadClientKey(const ConfigTable& client, const ServerConfig& config,
   const auto other =
       seen.keys.find(std::string(out->bytes.begin(), out->bytes.end()));
   if (other != seen.keys.end()) {
-    return client.Fail(client.Where("public_key"),
-                       "client " + Quote(name) +
-                           " has the same public key as client " +
-                           Quote(config.clients[other->second].name) + " (" +
-                           Quote(text) + ")");
+    return client.Fail(
+        client.Where("public_key"),
+        "client " + Quote(name) + " has the same public key as client " +
+            Quote(config.clients[other->second].name) + " at " +
+            seen.key_places[other->second] + " (" + Quote(text) + ")");
   }
   return true;
 }
@@ -355,30 +383,60 @@ bool ReadClient(const ConfigTable& clients, const toml::node& node,
     return false;
   }
   seen->names.emplace(settings.name, config->clients.size());
+  seen->name_places.push_back(Place(client, client.Where("name")));
+  seen->key_places.push_back(Place(client, client.Where("public_key")));
   seen->keys.emplace(std::string(settings.public_key.bytes.begin(),
                                  settings.public_key.bytes.end()),
                      config->clients.size());
   config->clients.push_back(std::move(settings));
+  config->client_sources.push_back(client.path());
   return true;
 }
 
-bool ReadClients(const ConfigTable& top, ServerConfig* config) {
+bool ReadClients(const ConfigTable& top, SeenClients* seen,
+                 ServerConfig* config) {
   const toml::node* node = top.Find("client");
-  if (node == nullptr) {
-    config->warnings.push_back(
-        top.At(top.Where("client"),
-               "no [[client]] tables: no knock can open anything"));
-    return true;
-  }
+  if (node == nullptr) return true;
   const toml::array* array = node->as_array();
   if (array == nullptr) {
     return top.Fail(node->source(),
                     "client must be an array of tables ([[client]]), not " +
                         DescribeTypeAndValue(*node));
   }
-  SeenClients seen;
   for (const toml::node& element : *array) {
-    if (!ReadClient(top, element, &seen, config)) return false;
+    if (!ReadClient(top, element, seen, config)) return false;
+  }
+  return true;
+}
+
+void WarnNoClients(const ConfigTable& main_top, ServerConfig* config) {
+  if (!config->clients.empty() || main_top.Find("client") != nullptr) return;
+  config->warnings.push_back(
+      main_top.At(main_top.Where("client"),
+                  "no [[client]] tables: no knock can open anything"));
+}
+
+/// A services.d or clients.d file: only [service.NAME] or [[client]] tables.
+bool ReadDropIn(const ConfigFile& file, SeenPlaces* services,
+                SeenClients* clients, ServerConfig* config, std::string* err) {
+  toml::table document;
+  if (!ParseTomlDocument(file.text, file.path, &document, err)) return false;
+  if (file.kind == ConfigFileKind::kServices) {
+    ConfigTable top(file.path, document, "",
+                    "in a services.d file (only [service.NAME] tables)", err);
+    return top.CheckKeys({"service"}) && ReadServices(top, services, config);
+  }
+  ConfigTable top(file.path, document, "",
+                  "in a clients.d file (only [[client]] tables)", err);
+  return top.CheckKeys({"client"}) && ReadClients(top, clients, config);
+}
+
+bool ReadDropIns(const ConfigSources& sources, ConfigFileKind kind,
+                 SeenPlaces* services, SeenClients* clients,
+                 ServerConfig* config, std::string* err) {
+  for (const ConfigFile& file : sources.files) {
+    if (file.kind != kind) continue;
+    if (!ReadDropIn(file, services, clients, config, err)) return false;
   }
   return true;
 }
@@ -402,27 +460,46 @@ const ClientSettings* ServerConfig::FindClient(const std::string& name) const {
 
 bool ParseServerConfig(const std::string& text, const std::string& path,
                        ServerConfig* out, std::string* err) {
-  toml::table document;
-  if (!ParseTomlDocument(text, path, &document, err)) return false;
-  ServerConfig config;
-  config.path = path;
-  // Knock before services (a service must stay out of the knock range),
-  // services before clients (a client names existing services).
-  ConfigTable top(path, document, "", "at the top level", err);
-  if (!ReadTopLevel(top, &config) || !ReadKnock(top, &config) ||
-      !ReadFirewall(top, &config) || !ReadServices(top, &config) ||
-      !ReadClients(top, &config)) {
+  ConfigSources sources;
+  sources.files.push_back({ConfigFileKind::kMain, path, text});
+  return ParseServerConfigSources(sources, out, err);
+}
+
+bool ParseServerConfigSources(const ConfigSources& sources, ServerConfig* out,
+                              std::string* err) {
+  if (sources.files.empty() || sources.files[0].kind != ConfigFileKind::kMain) {
+    *err = "no main configuration file";
     return false;
   }
+  const ConfigFile& main = sources.files[0];
+  toml::table document;
+  if (!ParseTomlDocument(main.text, main.path, &document, err)) return false;
+  ServerConfig config;
+  config.path = main.path;
+  SeenPlaces services;
+  SeenClients clients;
+  // Knock before services (a service must stay out of the knock range),
+  // services before clients (a client names existing services).
+  ConfigTable top(main.path, document, "", "at the top level", err);
+  if (!ReadTopLevel(top, &config) || !ReadKnock(top, &config) ||
+      !ReadFirewall(top, &config) || !ReadServices(top, &services, &config) ||
+      !ReadDropIns(sources, ConfigFileKind::kServices, &services, &clients,
+                   &config, err) ||
+      !CheckSomeService(top, config) || !ReadClients(top, &clients, &config) ||
+      !ReadDropIns(sources, ConfigFileKind::kClients, &services, &clients,
+                   &config, err)) {
+    return false;
+  }
+  WarnNoClients(top, &config);
   *out = std::move(config);
   return true;
 }
 
 bool LoadServerConfig(const std::string& path, ServerConfig* out,
                       std::string* err) {
-  std::string text;
-  if (!ReadConfigText(path, &text, err)) return false;
-  return ParseServerConfig(text, path, out, err);
+  ConfigSources sources;
+  if (!ReadConfigSources(path, &sources, err)) return false;
+  return ParseServerConfigSources(sources, out, err);
 }
 
 }  // namespace knock

@@ -9,6 +9,7 @@
 #include "common/port_range.h"
 #include "common/transport.h"
 #include "common/x25519_key.h"
+#include "knockd/shared/config_sources.h"
 #include "knockd/shared/service_port.h"
 
 namespace knock {
@@ -70,23 +71,39 @@ struct ServerConfig {
   std::vector<std::string> interfaces{"any"};
   std::string log_level = "info";  // "debug", "info", "warning", "error"
   bool syslog = false;
+  /// node_exporter's textfile collector reads it; empty: no metrics.
+  std::string metrics_file;
   KnockSettings knock;
   FirewallSettings firewall;
   std::vector<ServiceSettings> services;
   std::vector<ClientSettings> clients;
+  /// The file that defines each client, by index: knockd.toml or a
+  /// clients.d drop-in.
+  std::vector<std::string> client_sources;
   /// Things that are allowed but probably wrong, as "FILE:LINE:COL: ..." lines.
   std::vector<std::string> warnings;
 
   const ServiceSettings* FindService(const std::string& name) const;
   const ClientSettings* FindClient(const std::string& name) const;
+  /// The file that defines `client`, one of `clients`.
+  const std::string& SourceOf(const ClientSettings& client) const {
+    return client_sources[&client - clients.data()];
+  }
 };
 
-/// Reads and validates `path`. On failure `err` is one line,
+/// Reads and validates `path` and its drop-ins (services.d/*.toml and
+/// clients.d/*.toml beside it). On failure `err` is one line,
 /// "FILE:LINE:COL: what is wrong (the value)".
 bool LoadServerConfig(const std::string& path, ServerConfig* out,
                       std::string* err);
 /// The same from text already in memory; `path` only names it in messages.
 bool ParseServerConfig(const std::string& text, const std::string& path,
                        ServerConfig* out, std::string* err);
+/// The same from knockd.toml and its drop-ins already in memory: the main
+/// file first, then services.d files, then clients.d files. A service or
+/// client named twice, in one file or two, is refused at the second place
+/// with the first named.
+bool ParseServerConfigSources(const ConfigSources& sources, ServerConfig* out,
+                              std::string* err);
 
 }  // namespace knock

@@ -173,18 +173,24 @@ void KnockPipeline::Handle(const MatchEvent& match) {
       Save();
       Enforce(match, &event);
       if (log_grants_)
-        logger_->Info(std::string(VerdictName(match.verdict)) + " " + who +
-                      which + " ports " + PortList(match.ports) + " until " +
-                      FormatTimestampUs(match.expires_us));
+        logger_->Event(LogLevel::kInfo,
+                       std::string(VerdictName(match.verdict)) + " " + who +
+                           which + " ports " + PortList(match.ports) +
+                           " until " + FormatTimestampUs(match.expires_us),
+                       OutcomeFields(event));
       break;
     case Verdict::kReplay:
       if (!MayLogRefusal(match.time_us)) break;
-      logger_->Warning("refused replay: " + who + which + ", first used by " +
-                       match.first_source.ToString());
+      logger_->Event(LogLevel::kWarning,
+                     "refused replay: " + who + which + ", first used by " +
+                         match.first_source.ToString(),
+                     OutcomeFields(event));
       break;
     case Verdict::kExpiredWindow:
       if (!MayLogRefusal(match.time_us)) break;
-      logger_->Warning("refused expired window: " + who + which);
+      logger_->Event(LogLevel::kWarning,
+                     "refused expired window: " + who + which,
+                     OutcomeFields(event));
       break;
   }
   if (on_event_) on_event_(event);

@@ -78,6 +78,8 @@ class KnockPipeline {
   const PipelineStats& stats() const { return stats_; }
   const DecodeStats& decode_stats() const { return decoder_->stats(); }
   const MatcherStats& matcher_stats() const { return matcher_.stats(); }
+  uint32_t sources() const { return matcher_.sources().size(); }
+  uint64_t evictions() const { return matcher_.sources().evictions(); }
   /// A one-line summary of every counter, for logs and `knockd replay`.
   std::string CountersLine() const;
 

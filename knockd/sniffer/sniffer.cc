@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/toml_document.h"
+#include "knockd/shared/config_sources.h"
 #include "knockd/shared/privsep_message.h"
 #include "knockd/shared/sealed_memfd.h"
 #include "knockd/sniffer/clock_step_timer.h"
@@ -38,6 +39,7 @@ struct SnifferSetup {
 };
 
 constexpr int kTimerPeriodMs = 1000;
+constexpr int64_t kStatsPeriodUs = 5000000;
 constexpr int64_t kMicrosPerSecond = 1000000;
 // At stop the queue gets this long to empty into the channel.
 constexpr int kDrainWaitMs = 500;
@@ -78,6 +80,15 @@ bool ReadHandedOver(int fd, const knock::PrivsepMessage& message,
       std::string_view(bytes).substr(message.config_bytes), image, err);
 }
 
+/// The memfd's configuration part holds knockd.toml and its drop-ins as the
+/// helper read them.
+bool ParseConfigBundle(const std::string& bundle, knock::ServerConfig* config,
+                       std::string* err) {
+  knock::ConfigSources sources;
+  return knock::DecodeConfigSources(bundle, &sources, err) &&
+         knock::ParseServerConfigSources(sources, config, err);
+}
+
 /// The sniffer's life after confinement: the pipeline, fed by capture and
 /// steered by the helper's messages.
 class Sniffer {
@@ -108,6 +119,8 @@ class Sniffer {
   void LoadTable(const knock::PrivsepMessage& message, int fd);
   void Reconfigure(const knock::PrivsepMessage& message, int fd);
   void LogCounters();
+  /// The counters only the sniffer has, for the helper's metrics file.
+  void SendStats(int64_t now_us);
 
   SnifferSetup* setup_;
   knock::Logger* logger_;
@@ -115,6 +128,7 @@ class Sniffer {
   knock::PrivsepFirewall firewall_;
   std::unique_ptr<knock::KnockPipeline> pipeline_;
   bool channel_broken_ = false;
+  int64_t last_stats_us_ = 0;
 };
 
 bool Sniffer::Start(std::string* err) {
@@ -229,8 +243,7 @@ void Sniffer::Reconfigure(const knock::PrivsepMessage& message, int fd) {
   auto config = std::make_unique<knock::ServerConfig>();
   const bool ok =
       ReadHandedOver(fd, message, &text, &image, &err) &&
-      knock::ParseServerConfig(text, setup_->start.config->path, config.get(),
-                               &err) &&
+      ParseConfigBundle(text, config.get(), &err) &&
       pipeline_->Reconfigure(config.get(), &firewall_, std::move(image), &err);
   if (ok) {
     setup_->start.config = std::move(config);
@@ -298,6 +311,20 @@ void Sniffer::LogCounters() {
                 " grants_dropped " + std::to_string(queue.urgent_dropped));
 }
 
+void Sniffer::SendStats(int64_t now_us) {
+  if (now_us - last_stats_us_ < kStatsPeriodUs) return;
+  last_stats_us_ = now_us;
+  const knock::CaptureStats capture = setup_->source->Stats();
+  knock::SnifferStats stats;
+  stats.capture_received = capture.received;
+  stats.capture_dropped = capture.dropped_by_kernel;
+  stats.frames = pipeline_->stats().frames;
+  stats.knocks = pipeline_->matcher_stats().knocks;
+  stats.evictions = pipeline_->evictions();
+  stats.sources = pipeline_->sources();
+  Send(knock::EncodeStats(stats));
+}
+
 int Sniffer::Loop() {
   knock::PacketSource& source = *setup_->source;
   knock::KnockPipeline* pipeline = pipeline_.get();
@@ -327,6 +354,7 @@ int Sniffer::Loop() {
       logger_->Error("capture: " + err);
     Tick(pipeline);
     FlushQueue(false);
+    SendStats(knock::SystemClock().NowMicros());
   }
   DrainQueue();
   LogCounters();

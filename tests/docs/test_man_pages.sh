@@ -133,8 +133,8 @@ for status in $(printf '%s\n' "$help" | statuses_of); do
 done
 
 # 4. Configuration keys: the parsers' tables and the examples.
-server_keys=$( (parser_keys "$src/common/server_config.cc"; example_keys "$src/conf/knockd.toml") | sort -u)
-client_keys=$( (parser_keys "$src/common/client_config.cc"; example_keys "$src/conf/knock.toml") | sort -u)
+server_keys=$( (parser_keys "$src/knockd/shared/server_config.cc"; example_keys "$src/conf/knockd.toml") | sort -u)
+client_keys=$( (parser_keys "$src/knock/lib/client_config.cc"; example_keys "$src/conf/knock.toml") | sort -u)
 [ "$(echo "$server_keys" | wc -l)" -ge 20 ] || fail "found only $(echo "$server_keys" | wc -l) server keys: is CheckKeys still the parser's table?"
 [ "$(echo "$client_keys" | wc -l)" -ge 8 ] || fail "found only $(echo "$client_keys" | wc -l) client keys: is CheckKeys still the parser's table?"
 for key in $server_keys; do

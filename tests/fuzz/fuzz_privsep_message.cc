@@ -34,6 +34,8 @@ std::vector<uint8_t> Reencode(const knock::PrivsepMessage& message) {
       return knock::EncodeShutdown();
     case T::kRefusalSummary:
       return knock::EncodeRefusalSummary(message.summary);
+    case T::kStats:
+      return knock::EncodeStats(message.stats);
     case T::kReconfigure:
     case T::kTable:
       break;

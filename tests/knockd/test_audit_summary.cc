@@ -181,3 +181,41 @@ TEST_CASE(
         "2026-11-29T18:57:39.123456Z  restore         table knockd changed by "
         "process nft (pid 42), put back with 2 live grants");
 }
+
+TEST_CASE("Logs of several servers are summarised together, each named") {
+  const std::string web =
+      audit_test::ReadFile(audit_test::WriteSampleLog(audit_test::TempDir()));
+  const knock::AuditFile web_file{"web/audit.jsonl", web};
+  const knock::AuditFile db_file{"db/audit.jsonl", web};
+  std::vector<std::string> skipped;
+  const std::vector<knock::AuditEvent> events =
+      knock::ReadAuditEvents({web_file, db_file}, &skipped);
+  REQUIRE(events.size() == 12);
+  CHECK(events.front().server == "web");
+  CHECK(events.back().server == "db");
+  const std::string summary = knock::FormatAuditSummary(events, kT0Us);
+  CHECK(summary.rfind("12 records from 2 servers\n", 0) == 0);
+  CHECK(summary.find("grants per server:\n  web: 1 grant\n  db: 1 grant\n") !=
+        std::string::npos);
+  // In time order across the servers: both starts before either grant.
+  const size_t db_start = summary.find("  db  2026-11-29T18:57:39.123456Z");
+  const size_t web_grant = summary.find("  web  2026-11-29T18:57:40.123456Z");
+  REQUIRE(db_start != std::string::npos);
+  REQUIRE(web_grant != std::string::npos);
+  CHECK(db_start < web_grant);
+  // A hole open on one server stays one server's: web's log ends before
+  // its grant's expiry, db's has it.
+  std::vector<std::string> lines = audit_test::Lines(web);
+  while (lines.back().find("\"grant\"") == std::string::npos) lines.pop_back();
+  const knock::AuditFile web_cut{"web/audit.jsonl",
+                                 audit_test::JoinLines(lines)};
+  CHECK(knock::FormatAuditSummary(
+            knock::ReadAuditEvents({web_cut, db_file}, &skipped),
+            kT0Us + 2 * kSecondUs)
+            .find("holes open now:\n  web: alice ssh from 198.18.0.2 until "
+                  "2026-11-29T18:58:10.123456Z\n\n") != std::string::npos);
+  // Control: one server's log keeps the single-server summary.
+  CHECK(knock::FormatAuditSummary(knock::ReadAuditEvents({web_file}, &skipped),
+                                  kT0Us)
+            .find("grants per server") == std::string::npos);
+}

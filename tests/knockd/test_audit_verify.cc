@@ -282,3 +282,46 @@ TEST_CASE("Going back along the chain restarts from a checkpoint, not k_0") {
   CHECK(result.key_evolutions >= kFarSeq);
   CHECK(result.key_evolutions <= kFarSeq + 4 * (uint64_t{1} << 16));
 }
+
+TEST_CASE("knockd audit --verify checks many servers' logs, each its key") {
+  const std::string web = audit_test::WriteSampleLog(audit_test::TempDir());
+  const std::string db = audit_test::WriteSampleLog(audit_test::TempDir());
+  // The second server's key comes from a key file.
+  const std::string key_file = audit_test::TempDir() + "/db.key";
+  FILE* file = fopen(key_file.c_str(), "w");
+  REQUIRE(file != nullptr);
+  fprintf(file, "%s\n", knock::EncodeKey(FixedKey(1)).c_str());
+  fclose(file);
+  auto run = [&](const std::string& args, std::string* out) {
+    const std::string command =
+        std::string(KNOCKD_BINARY) + " audit --verify " + args + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buffer[512];
+    while (fgets(buffer, sizeof buffer, pipe) != nullptr) *out += buffer;
+    return WEXITSTATUS(pclose(pipe));
+  };
+  const std::string good = knock::EncodeKey(FixedKey(1));
+  std::string out;
+  CHECK(run("--key " + good + " " + web + " --key " + key_file + " " + db,
+            &out) == 0);
+  CHECK(out == web +
+                   ": OK, 6 records, sealed through "
+                   "2026-11-29T18:58:19.123456Z\n" +
+                   db +
+                   ": OK, 6 records, sealed through "
+                   "2026-11-29T18:58:19.123456Z\n");
+  // Control: the same logs with the wrong key for one server fail it alone.
+  out.clear();
+  CHECK(run("--key " + good + " " + web + " --key " +
+                knock::EncodeKey(FixedKey(2)) + " " + db,
+            &out) == 1);
+  CHECK(out.find(web + ": OK, 6 records") == 0);
+  CHECK(out.find(db + ": " + db + ":1: record 0: wrong key: ") !=
+        std::string::npos);
+  out.clear();
+  CHECK(run(web + " --key " + good + " --key " + good + " " + db, &out) == 2);
+  CHECK(out ==
+        "knockd: with several --key, name each server's files after its "
+        "--key (see: knockd audit --help)\n");
+}

@@ -156,6 +156,29 @@ TEST_CASE("knockd usage errors exit 2 naming the bad argument") {
        "--help)\n"},
       {{"genkey", "x"},
        "knockd: genkey takes no arguments (see: knockd genkey --help)\n"},
+      {{"client"},
+       "knockd: client needs add, remove or list (see: knockd client "
+       "--help)\n"},
+      {{"client", "frob"},
+       "knockd: unknown client action \"frob\" (see: knockd client "
+       "--help)\n"},
+      {{"client", "add", "bob"},
+       "knockd: client add needs NAME and --key PUBKEY (see: knockd client "
+       "--help)\n"},
+      {{"client", "add", "bob", "--key"},
+       "knockd: option --key needs a value (see: knockd client --help)\n"},
+      {{"client", "remove", "bob", "--frob"},
+       "knockd: unknown option \"--frob\" (see: knockd client --help)\n"},
+      {{"client", "list", "extra"},
+       "knockd: client list takes no arguments (see: knockd client "
+       "--help)\n"},
+      {{"migrate", "a", "b"},
+       "knockd: unexpected argument \"b\" (see: knockd migrate --help)\n"},
+      {{"migrate", "--frob"},
+       "knockd: unknown option \"--frob\" (see: knockd migrate --help)\n"},
+      {{"audit", "--verify", "--key", "k1", "--key", "k2", "f"},
+       "knockd: with several --key, name each server's files after its --key "
+       "(see: knockd audit --help)\n"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.args);
@@ -169,7 +192,7 @@ TEST_CASE("knockd usage errors exit 2 naming the bad argument") {
 TEST_CASE("every subcommand prints its own usage for --help and -h") {
   Sandbox box;
   for (const char* sub : {"run", "check", "genkey", "pubkey", "client-config",
-                          "replay", "flush", "audit"}) {
+                          "client", "migrate", "replay", "flush", "audit"}) {
     CAPTURE(sub);
     const Run run = box.Knockd({sub, "--help"});
     CHECK(run.status == 0);

@@ -320,8 +320,8 @@ TEST_CASE("sizes out of bounds are refused", "[privsep]") {
         "table message: image_bytes 1073741825");
   CHECK(HelperError(knock::EncodeReconfigure(0, 10)) ==
         "reconfigure message: config_bytes 0");
-  CHECK(HelperError(knock::EncodeReconfigure((uint64_t{64} << 20) + 1, 10)) ==
-        "reconfigure message: config_bytes 67108865");
+  CHECK(HelperError(knock::EncodeReconfigure((uint64_t{65} << 20) + 1, 10)) ==
+        "reconfigure message: config_bytes 68157441");
   CHECK(HelperError(knock::EncodeReconfigure(10, 0)) ==
         "reconfigure message: image_bytes 0");
   CHECK(HelperError(knock::EncodeReconfigure(10, UINT64_MAX)) ==
@@ -372,7 +372,7 @@ TEST_CASE("every helper message one byte short or long is refused",
 }
 
 TEST_CASE("a message the protocol does not define is refused", "[privsep]") {
-  for (uint8_t type : {0, 8, 15, 17, 255}) {
+  for (uint8_t type : {0, 8, 9, 11, 15, 17, 255}) {
     INFO(int{type});
     const std::string want =
         "unexpected message type " + std::to_string(type) + " (unknown)";
@@ -602,4 +602,37 @@ TEST_CASE("an expired-window summary may not name a first source",
 TEST_CASE("the helper never takes a refusal summary", "[privsep]") {
   CHECK(HelperError(ValidSummary()) ==
         "unexpected message type 16 (refusal summary)");
+}
+
+TEST_CASE("stats round trip every counter at its full width", "[privsep]") {
+  knock::SnifferStats stats;
+  stats.capture_received = 0x0102030405060708ULL;
+  stats.capture_dropped = 0xffffffffffffffffULL;
+  stats.frames = 3;
+  stats.knocks = 4;
+  stats.evictions = 5;
+  stats.sources = 0xfedcba98;
+  const std::vector<uint8_t> bytes = knock::EncodeStats(stats);
+  REQUIRE(bytes.size() == 45);
+  CHECK(bytes[0] == 10);
+  CHECK(bytes[1] == 0x08);  // little-endian
+  const PrivsepMessage message = DecodeFromSniffer(bytes);
+  CHECK(message.type == PrivsepMessageType::kStats);
+  CHECK(message.stats.capture_received == stats.capture_received);
+  CHECK(message.stats.capture_dropped == stats.capture_dropped);
+  CHECK(message.stats.frames == 3);
+  CHECK(message.stats.knocks == 4);
+  CHECK(message.stats.evictions == 5);
+  CHECK(message.stats.sources == 0xfedcba98);
+  CHECK(std::string(knock::PrivsepMessageName(10)) == "stats");
+}
+
+TEST_CASE("stats one byte short or long is refused, and never by the sniffer",
+          "[privsep]") {
+  const std::vector<uint8_t> stats = knock::EncodeStats({});
+  CHECK(SnifferError(Resized(stats, 44)) ==
+        "stats message of 44 bytes, expected 45");
+  CHECK(SnifferError(Resized(stats, 46)) ==
+        "stats message of 46 bytes, expected 45");
+  CHECK(HelperError(stats) == "unexpected message type 10 (stats)");
 }

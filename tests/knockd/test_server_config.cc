@@ -295,9 +295,19 @@ TEST_CASE("Every broken configuration in the corpus fails with its message") {
   }
   std::sort(names.begin(), names.end());
   CHECK(names.size() >= 35);
+  // A directory is a case with drop-ins: D/knockd.toml, D/clients.d, ...
+  std::vector<std::string> dirs;
+  for (const auto& entry : std::filesystem::directory_iterator("bad_config")) {
+    if (entry.is_directory()) dirs.push_back(entry.path().filename().string());
+  }
+  std::sort(dirs.begin(), dirs.end());
+  CHECK(dirs.size() >= 9);
+  for (const std::string& dir : dirs) names.push_back(dir + "/knockd");
   for (const std::string& name : names) {
+    const std::string case_name = name.substr(0, name.find('/'));
     const std::string path = "bad_config/" + name + ".toml";
-    const std::string expected = ReadText("bad_config/" + name + ".expected");
+    const std::string expected =
+        ReadText("bad_config/" + case_name + ".expected");
     INFO(path);
     REQUIRE_FALSE(expected.empty());
     CHECK(expected.find('\n') == std::string::npos);
@@ -306,4 +316,111 @@ TEST_CASE("Every broken configuration in the corpus fails with its message") {
     CHECK_FALSE(knock::LoadServerConfig(path, &config, &err));
     CHECK(err == expected);
   }
+}
+
+namespace {
+
+knock::ConfigSources WithDropIns(
+    const std::string& main_text,
+    const std::vector<std::pair<std::string, std::string>>& files) {
+  knock::ConfigSources sources;
+  sources.files.push_back(
+      {knock::ConfigFileKind::kMain, "knockd.toml", main_text});
+  for (const auto& [path, text] : files) {
+    const bool clients = path.rfind("clients.d/", 0) == 0;
+    sources.files.push_back({clients ? knock::ConfigFileKind::kClients
+                                     : knock::ConfigFileKind::kServices,
+                             path, text});
+  }
+  return sources;
+}
+
+std::string ClientDropIn(const std::string& name, const std::string& key,
+                         const std::string& services) {
+  return "[[client]]\nname = \"" + name + "\"\npublic_key = \"" + key +
+         "\"\nservices = [" + services + "]\n";
+}
+
+}  // namespace
+
+TEST_CASE("Drop-ins add services and clients after knockd.toml's") {
+  knock::ConfigSources sources = WithDropIns(
+      kMinimal,
+      {{"services.d/web.toml", "[service.web]\nports = [\"tcp/443\"]\n"},
+       {"clients.d/bob.toml",
+        ClientDropIn("bob", kBobKey, "\"ssh\", \"web\"")}});
+  knock::ServerConfig config;
+  std::string err;
+  REQUIRE(knock::ParseServerConfigSources(sources, &config, &err));
+  REQUIRE(config.services.size() == 2);
+  CHECK(config.services[1].name == "web");
+  REQUIRE(config.clients.size() == 2);
+  CHECK(config.client_sources[0] == "knockd.toml");
+  CHECK(config.clients[1].name == "bob");
+  CHECK(config.client_sources[1] == "clients.d/bob.toml");
+  CHECK(config.clients[1].services == std::vector<std::string>{"ssh", "web"});
+  CHECK(config.warnings.empty());
+}
+
+TEST_CASE("Services and clients may all live in drop-ins") {
+  knock::ConfigSources sources = WithDropIns(
+      "private_key_file = \"/k\"\n",
+      {{"services.d/ssh.toml", "[service.ssh]\nports = [\"tcp/22\"]\n"},
+       {"clients.d/alice.toml", ClientDropIn("alice", kAliceKey, "\"ssh\"")}});
+  knock::ServerConfig config;
+  std::string err;
+  INFO(err);
+  REQUIRE(knock::ParseServerConfigSources(sources, &config, &err));
+  CHECK(config.clients.size() == 1);
+  CHECK(config.warnings.empty());
+  // Control: without the services drop-in there is nothing to open.
+  sources.files.erase(sources.files.begin() + 1);
+  CHECK_FALSE(knock::ParseServerConfigSources(sources, &config, &err));
+  CHECK(err ==
+        "knockd.toml:1:1: no services: add a [service.NAME] table such as "
+        "[service.ssh] with ports = [\"tcp/22\"]");
+}
+
+TEST_CASE("A client named in two drop-ins is refused naming both places") {
+  knock::ConfigSources sources = WithDropIns(
+      kMinimal,
+      {{"clients.d/a.toml", ClientDropIn("bob", kBobKey, "\"ssh\"")},
+       {"clients.d/b.toml",
+        "\n" + ClientDropIn("bob",
+                            "NziYKTm8Smn/ZmJaDa0OyGoZsubGkKM3a0i7O7pzlVk=",
+                            "\"ssh\"")}});
+  knock::ServerConfig config;
+  std::string err;
+  CHECK_FALSE(knock::ParseServerConfigSources(sources, &config, &err));
+  CHECK(err ==
+        "clients.d/b.toml:3:8: duplicate client name, first at "
+        "clients.d/a.toml:2:8 (\"bob\")");
+}
+
+TEST_CASE("Loading from disk reads drop-ins in name order, skipping others") {
+  const std::string dir = std::filesystem::temp_directory_path().string() +
+                          "/knockd-dropins-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir + "/clients.d");
+  std::filesystem::create_directories(dir + "/services.d");
+  std::ofstream(dir + "/knockd.toml") << kMinimal;
+  std::ofstream(dir + "/services.d/web.toml")
+      << "[service.web]\nports = [\"tcp/443\"]\n";
+  std::ofstream(dir + "/clients.d/20-bob.toml")
+      << ClientDropIn("bob", kBobKey, "\"web\"");
+  std::ofstream(dir + "/clients.d/10-carol.toml") << ClientDropIn(
+      "carol", "NziYKTm8Smn/ZmJaDa0OyGoZsubGkKM3a0i7O7pzlVk=", "\"ssh\"");
+  // Not drop-ins: a hidden temporary file and a backup.
+  std::ofstream(dir + "/clients.d/.30-dave.toml") << "broken = ";
+  std::ofstream(dir + "/clients.d/20-bob.toml.dpkg-old") << "broken = ";
+  knock::ServerConfig config;
+  std::string err;
+  const bool ok = knock::LoadServerConfig(dir + "/knockd.toml", &config, &err);
+  std::filesystem::remove_all(dir);
+  INFO(err);
+  REQUIRE(ok);
+  REQUIRE(config.clients.size() == 3);
+  CHECK(config.clients[1].name == "carol");
+  CHECK(config.clients[2].name == "bob");
+  CHECK(config.client_sources[2] == dir + "/clients.d/20-bob.toml");
+  CHECK(config.FindService("web") != nullptr);
 }
