@@ -348,7 +348,36 @@ flood_part() {  # flood_part KIND FLOOD_PORTS
   result "flood_${kind}_open_p50_ms" "$(percentile "$WORK/ok.txt" 50)"
   result "flood_${kind}_flood_pps" "$(awk '{print int($6)}' "$WORK/flood-$kind-gen.log")"
   result "flood_${kind}_cpu_pct" "$(awk -v t="$((cpu1 - cpu0))" -v e="$elapsed" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", 100 * t / hz / e}')"
+  result "flood_${kind}_ns_per_packet" "$(ns_per_packet "$((cpu1 - cpu0))" "$(awk '{print $2}' "$WORK/flood-$kind-gen.log")")"
   result "flood_${kind}_peak_rss_kb" "$hwm"
+}
+
+# ns_per_packet TICKS SENT: daemon CPU (both processes) per packet sent.
+ns_per_packet() {
+  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN {if (n > 0) printf "%.0f", t / hz * 1e9 / n; else print "n/a"}'
+}
+
+# flood_clients N: ours with N generated clients (1 service, 4 slots) under
+# the flood alone, no knocks: daemon CPU per flood packet, and how many
+# ports of the range its capture filter passes.
+flood_clients() {
+  local n=$1 name=flood-clients-$1
+  "$TOOLS/bench_gen_config" --out "$WORK/$name.toml" --server-key "$WORK/server.key" \
+    --clients "$n" --state-dir "$WORK/state-$name" --table kbench
+  sed -i "s/^interfaces = .*/interfaces = [\"$S_DEV\"]/" "$WORK/$name.toml"
+  start_bg "$S" "$WORK/$name.log" "$OURS" -c "$WORK/$name.toml" run
+  DAEMON_PID=$LAST_PID
+  wait_for_log "$WORK/$name.log" "started:" 120
+  local cpu0 cpu1
+  cpu0=$(cpu_ticks "$DAEMON_PID")
+  start_bg "$C" "$WORK/$name-gen.log" "$TOOLS/bench_syn_flood" --dev "$C_DEV" \
+    --dst-mac "$S_MAC" --dest 198.18.0.1 --ports 16384-32767 --seconds "$FLOOD_CLIENT_SECONDS"
+  wait "$LAST_PID" || true
+  cpu1=$(cpu_ticks "$DAEMON_PID")
+  stop_ours
+  result "flood_ours_${n}_clients_ns_per_packet" "$(ns_per_packet "$((cpu1 - cpu0))" "$(awk '{print $2}' "$WORK/$name-gen.log")")"
+  result "flood_ours_${n}_clients_filter_ports" "$(sed -n 's/.*capture filter: \([0-9]*\) ports.*/\1/p' "$WORK/$name.log" | head -n 1)"
 }
 
 if part 3; then
@@ -356,6 +385,8 @@ if part 3; then
   flood_part ours 16384-32767
   [ "$HAVE_KNOCKD" = 1 ] && flood_part knockd "$KNOCKD_PORTS"
   [ "$HAVE_FWKNOP" = 1 ] && flood_part fwknop 16384-32767
+  if [ "$SMOKE" = 1 ]; then FLOOD_CLIENT_SECONDS=2; else FLOOD_CLIENT_SECONDS=10; fi
+  for n in 1 100 10000; do flood_clients "$n"; done
 fi
 
 # --- 4. Scale ---------------------------------------------------------------

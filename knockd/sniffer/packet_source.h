@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "knockd/shared/server_config.h"
+#include "knockd/sniffer/port_filter_program.h"
 
 namespace knock {
 
@@ -37,6 +38,14 @@ class PacketSource {
   /// file, or on an error (then `err` says what).
   virtual bool Dispatch(const FrameHandler& handler, std::string* err) = 0;
   virtual CaptureStats Stats() const = 0;
+  /// Replaces the kernel filter of every live capture with the exact-port
+  /// program for `spec`, each at once (frames the old filter passed stay
+  /// queued). Files and sources without a kernel filter take it as done.
+  virtual bool SetPortFilter(const PortFilterSpec& spec, std::string* err) {
+    (void)spec;
+    (void)err;
+    return true;
+  }
 };
 
 /// The BPF program text that passes only knocks to `knock` settings' range.

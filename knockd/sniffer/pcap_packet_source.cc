@@ -1,6 +1,9 @@
 // PacketSource over libpcap: live interfaces and capture files.
 #include <pcap/pcap.h>
+#include <sys/socket.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -86,6 +89,33 @@ class PcapPacketSource : public PacketSource {
       }
       if (is_file_ && count == 0) {
         err->clear();
+        return false;
+      }
+    }
+    return true;
+  }
+
+  bool SetPortFilter(const PortFilterSpec& spec, std::string* err) override {
+    if (is_file_) return true;
+    for (const PcapHandle& handle : handles_) {
+      FilterView view;
+      // Other link types keep the range filter libpcap compiled.
+      if (!FilterViewOfLinkType(handle.link_type, &view)) continue;
+      const PortFilterProgram program =
+          BuildPortFilterProgram(spec, view, kSnaplenBytes);
+      if (program.code.empty()) {
+        *err = "cannot build the port filter for \"" + handle.name + "\"";
+        return false;
+      }
+      sock_fprog fprog{static_cast<unsigned short>(program.code.size()),
+                       const_cast<sock_filter*>(program.code.data())};
+      // The kernel swaps the program in one step: no frame meets neither
+      // filter. (pcap_setfilter would first attach a reject-all filter and
+      // drain the socket, losing what arrives in between.)
+      if (setsockopt(pcap_fileno(handle.pcap), SOL_SOCKET, SO_ATTACH_FILTER,
+                     &fprog, sizeof fprog) != 0) {
+        *err = "cannot install the port filter on \"" + handle.name +
+               "\": " + strerror(errno);
         return false;
       }
     }

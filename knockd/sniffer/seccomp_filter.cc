@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -164,6 +165,26 @@ bool AddArgumentRules(scmp_filter_ctx ctx, std::string* err) {
          AddPlain(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", err);
 }
 
+// The capture's exact-port filter is replaced at each window roll and on
+// reload. Only that option, only on the capture sockets: the worst a
+// subverted sniffer can do with it is blind its own capture, which it can
+// do anyway by not reading. SO_LOCK_FILTER is never set (it would forbid
+// the next replacement), SO_DETACH_FILTER stays forbidden, and pcap_close's
+// own setsockopt calls at exit still kill, so the sniffer never calls it.
+bool AddCaptureFilterRules(scmp_filter_ctx ctx,
+                           const std::vector<int>& capture_fds,
+                           std::string* err) {
+  for (int fd : capture_fds) {
+    const scmp_arg_cmp args[] = {
+        SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(fd)),
+        SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET),
+        SCMP_A2(SCMP_CMP_EQ, SO_ATTACH_FILTER),
+    };
+    if (!Add(ctx, SCMP_ACT_ALLOW, "setsockopt", 3, args, err)) return false;
+  }
+  return true;
+}
+
 bool AddRules(scmp_filter_ctx ctx, std::string* err) {
   for (const char* name : kAllowedSyscalls)
     if (!AddPlain(ctx, SCMP_ACT_ALLOW, name, err)) return false;
@@ -190,12 +211,19 @@ bool SetAttributes(scmp_filter_ctx ctx, std::string* err) {
 }  // namespace
 
 bool InstallSnifferSyscallFilter(std::string* err) {
+  return InstallSnifferSyscallFilter({}, err);
+}
+
+bool InstallSnifferSyscallFilter(const std::vector<int>& capture_fds,
+                                 std::string* err) {
   Filter ctx(seccomp_init(SCMP_ACT_KILL_PROCESS));
   if (!ctx) {
     *err = "cannot create the seccomp filter (seccomp_init failed)";
     return false;
   }
-  if (!SetAttributes(ctx.get(), err) || !AddRules(ctx.get(), err)) return false;
+  if (!SetAttributes(ctx.get(), err) || !AddRules(ctx.get(), err) ||
+      !AddCaptureFilterRules(ctx.get(), capture_fds, err))
+    return false;
   const int rc = seccomp_load(ctx.get());
   if (rc != 0) {
     *err = std::string("cannot install the seccomp filter: ") + strerror(-rc);

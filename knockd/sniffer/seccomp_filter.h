@@ -5,6 +5,7 @@
 // sniffer").
 
 #include <string>
+#include <vector>
 
 namespace knock {
 
@@ -12,6 +13,11 @@ namespace knock {
 /// allowed calls run, open/openat/socket/connect and path stats fail with
 /// EACCES, clone3 fails with ENOSYS, anything else kills the process.
 /// Sets no_new_privs; call it last in setup, after the privilege drop.
+/// setsockopt is allowed for one thing only: replacing the kernel filter
+/// (SOL_SOCKET, SO_ATTACH_FILTER) of the capture sockets `capture_fds`.
+bool InstallSnifferSyscallFilter(const std::vector<int>& capture_fds,
+                                 std::string* err);
+/// The same with no capture socket: setsockopt kills.
 bool InstallSnifferSyscallFilter(std::string* err);
 
 }  // namespace knock

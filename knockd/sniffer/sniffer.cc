@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -36,6 +37,10 @@ struct SnifferSetup {
   /// Wakes the loop when the wall clock is set; fd -1 if it could not be
   /// made (the loop's tick then notices a step within a second).
   knock::ClockStepTimer clock_steps;
+  /// False only in tests that need the flood delivered (the control of
+  /// tests/e2e/test_port_filter.sh): the range filter libpcap compiled
+  /// then stays.
+  bool exact_port_filter = true;
 };
 
 constexpr int kTimerPeriodMs = 1000;
@@ -117,6 +122,10 @@ class Sniffer {
   /// the fork, while the sniffer confines itself).
   bool AwaitFirstTable(std::string* err);
   void LoadTable(const knock::PrivsepMessage& message, int fd);
+  /// Puts the capture's kernel filter on `spec` before a table that needs
+  /// it is used.
+  bool InstallPortFilter(const knock::PortFilterSpec& spec, std::string* err);
+  void LogPortFilter();
   void Reconfigure(const knock::PrivsepMessage& message, int fd);
   void LogCounters();
   /// The counters only the sniffer has, for the helper's metrics file.
@@ -129,6 +138,8 @@ class Sniffer {
   std::unique_ptr<knock::KnockPipeline> pipeline_;
   bool channel_broken_ = false;
   int64_t last_stats_us_ = 0;
+  /// What the capture's kernel filter passes now.
+  knock::PortFilterSpec port_filter_;
 };
 
 bool Sniffer::Start(std::string* err) {
@@ -217,8 +228,12 @@ bool Sniffer::AwaitFirstTable(std::string* err) {
       ok = false;
     }
     ok = ok && ReadHandedOver(fd, message, &text, &image, err) &&
+         InstallPortFilter(knock::PortFilterSpecOf(
+                               image, setup_->start.config->knock.protocol),
+                           err) &&
          pipeline_->LoadTable(std::move(image), err);
     if (fd >= 0) close(fd);
+    if (ok) LogPortFilter();
     return ok;
   }
 }
@@ -229,7 +244,14 @@ void Sniffer::LoadTable(const knock::PrivsepMessage& message, int fd) {
   std::string err;
   // A table the sniffer cannot take leaves it without live windows: it
   // stops, and the helper with it (fail closed).
+  // The image holds the live windows of the one before it and the next
+  // window, a step before any frame can use it; the filter passes them
+  // before the table that matches them is taken, so no knock finds the
+  // filter behind the table.
   if (!ReadHandedOver(fd, message, &text, &image, &err) ||
+      !InstallPortFilter(
+          knock::PortFilterSpecOf(image, setup_->start.config->knock.protocol),
+          &err) ||
       !pipeline_->LoadTable(std::move(image), &err)) {
     logger_->Error("sniffer: cannot take the helper's tables: " + err);
     channel_broken_ = true;
@@ -241,16 +263,47 @@ void Sniffer::Reconfigure(const knock::PrivsepMessage& message, int fd) {
   knock::SequenceTableImage image;
   std::string err;
   auto config = std::make_unique<knock::ServerConfig>();
+  // Until the reload is taken or refused either table may be in use, so the
+  // filter passes both; the next table narrows it again.
   const bool ok =
       ReadHandedOver(fd, message, &text, &image, &err) &&
       ParseConfigBundle(text, config.get(), &err) &&
+      InstallPortFilter(
+          knock::UnionOf(port_filter_, knock::PortFilterSpecOf(
+                                           image, config->knock.protocol)),
+          &err) &&
       pipeline_->Reconfigure(config.get(), &firewall_, std::move(image), &err);
   if (ok) {
     setup_->start.config = std::move(config);
+    LogPortFilter();
   } else {
     logger_->Error("sniffer: cannot take the reloaded configuration: " + err);
   }
   Send(knock::EncodeReconfigured(ok));
+}
+
+bool Sniffer::InstallPortFilter(const knock::PortFilterSpec& spec,
+                                std::string* err) {
+  if (!setup_->exact_port_filter) return true;
+  if (!setup_->source->SetPortFilter(spec, err)) return false;
+  port_filter_ = spec;
+  return true;
+}
+
+void Sniffer::LogPortFilter() {
+  if (!setup_->exact_port_filter) {
+    logger_->Info("capture filter: the whole knock range (exact filter off)");
+    return;
+  }
+  const knock::PortFilterProgram program = knock::BuildPortFilterProgram(
+      port_filter_, knock::FilterView::kEthernet, 0);
+  logger_->Info("capture filter: " + std::to_string(program.passed_ports) +
+                " ports of the knock range" +
+                (program.exact ? ""
+                               : " (the held windows' " +
+                                     std::to_string(port_filter_.ports.size()) +
+                                     " ports and the gaps between the "
+                                     "closest, to fit the kernel's limit)"));
 }
 
 bool Sniffer::HandleHelper(int* status) {
@@ -370,13 +423,14 @@ bool Confine(SnifferSetup* setup, knock::Logger* logger, std::string* err) {
     *err = "the firewall helper is gone";
     return false;
   }
-  std::vector<int> keep = setup->source->PollFds();
+  const std::vector<int> capture = setup->source->PollFds();
+  std::vector<int> keep = capture;
   keep.push_back(setup->start.channel.fd());
   if (setup->clock_steps.fd() >= 0) keep.push_back(setup->clock_steps.fd());
   if (!knock::CloseDescriptorsExcept(keep, err)) return false;
   logger->ReconnectSyslog();
   return knock::ConfineToAccount(setup->account, setup->empty_root, err) &&
-         knock::InstallSnifferSyscallFilter(err);
+         knock::InstallSnifferSyscallFilter(capture, err);
 }
 
 }  // namespace
@@ -391,6 +445,9 @@ bool ConfinedSnifferLauncher::Prepare(const knock::ServerConfig& config,
 int ConfinedSnifferLauncher::Run(knock::SnifferStart start,
                                  knock::Logger* logger) {
   SnifferSetup setup{std::move(start), nullptr, account_, empty_root_, {}};
+  // Tests only: the control that shows the flood the filter keeps out.
+  const char* filter = getenv("KNOCKD_TEST_CAPTURE_FILTER");
+  setup.exact_port_filter = filter == nullptr || std::string(filter) != "range";
   std::string err;
   // Capture opens while the sniffer is still root: it is the last thing it
   // does with that power.

@@ -21,8 +21,11 @@ client_config "$WORK/knock.toml" alice "$SERVER_PUB"
 knock_from() { knock_with "$C" "$WORK/knock.toml" "$@"; }
 start_bg "$S" listener nc -lk 198.18.0.1 2222
 
+# The range filter (a switch for tests), so that the malformed frames, sent
+# to any port, reach the decoder this test hardens; the exact-port filter
+# would keep nearly all of them in the kernel.
 start_knockd() {
-  start_bg "$S" "$1" "$KNOCKD" -c "$WORK/knockd.toml" run
+  start_bg "$S" "$1" env KNOCKD_TEST_CAPTURE_FILTER=range "$KNOCKD" -c "$WORK/knockd.toml" run
   HELPER_PID=$LAST_PID
   wait_for_log "$1" "started:" 10
   SNIFFER_PID=$(sed -n 's/.*, sniffer pid \([0-9]*\) as knockd$/\1/p' "$WORK/$1.log")

@@ -3,6 +3,7 @@
 // SIGSYS, and file and socket creation fail softly with EACCES.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
 #include <poll.h>
@@ -377,6 +378,60 @@ TEST_CASE("forbidden calls kill the process with SIGSYS", "[seccomp]") {
     const int status = RunFiltered(call);
     CHECK(KilledBySigsys(status));
   }
+}
+
+// Forks; the child makes a socket pair, installs the filter naming its
+// second end as the capture, and exits with what `body` returns for the
+// two ends.
+int RunWithCaptureSocket(
+    const std::function<int(int capture, int other)>& body) {
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const rlimit no_core{0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, fds) != 0) _exit(kSkipExit);
+    std::string err;
+    if (!knock::InstallSnifferSyscallFilter({fds[1]}, &err)) {
+      fprintf(stderr, "InstallSnifferSyscallFilter: %s\n", err.c_str());
+      _exit(kFilterFailedExit);
+    }
+    _exit(body(fds[1], fds[0]));
+  }
+  return WaitBounded(child);
+}
+
+int AttachRejectAll(int fd, int level, int option) {
+  sock_filter reject_all = {BPF_RET | BPF_K, 0, 0, 0};
+  sock_fprog program = {1, &reject_all};
+  return setsockopt(fd, level, option, &program, sizeof program) == 0 ? 0 : 1;
+}
+
+TEST_CASE("only the capture socket's kernel filter may be replaced",
+          "[seccomp]") {
+  CHECK(ExitCode(RunWithCaptureSocket([](int capture, int) {
+          return AttachRejectAll(capture, SOL_SOCKET, SO_ATTACH_FILTER) +
+                 AttachRejectAll(capture, SOL_SOCKET, SO_ATTACH_FILTER);
+        })) == 0);
+  // Controls: any other socket, option or level kills.
+  CHECK(KilledBySigsys(RunWithCaptureSocket([](int, int other) {
+    return AttachRejectAll(other, SOL_SOCKET, SO_ATTACH_FILTER);
+  })));
+  CHECK(KilledBySigsys(RunWithCaptureSocket([](int capture, int) {
+    return AttachRejectAll(capture, SOL_SOCKET, SO_LOCK_FILTER);
+  })));
+  CHECK(KilledBySigsys(RunWithCaptureSocket([](int capture, int) {
+    return AttachRejectAll(capture, SOL_SOCKET, SO_DETACH_FILTER);
+  })));
+  CHECK(KilledBySigsys(RunWithCaptureSocket([](int capture, int) {
+    return AttachRejectAll(capture, SOL_SOCKET, SO_RCVBUF);
+  })));
+  // Without a capture socket named, not even that.
+  CHECK(KilledBySigsys(RunFiltered([] {
+    int fds[2] = {3, 4};
+    return AttachRejectAll(fds[0], SOL_SOCKET, SO_ATTACH_FILTER);
+  })));
 }
 
 TEST_CASE("opening files and sockets fails with EACCES", "[seccomp]") {
