@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/toml_document.h"
+#include "common/unique_fd.h"
 #include "knockd/shared/config_sources.h"
 #include "knockd/shared/privsep_message.h"
 #include "knockd/shared/sealed_memfd.h"
@@ -198,8 +199,9 @@ bool Sniffer::AwaitFirstTable(std::string* err) {
   for (;;) {
     if (!channel.WaitReadable(kTimerPeriodMs)) continue;
     std::vector<uint8_t> bytes;
-    int fd = -1;
-    const knock::ReceiveResult got = channel.Receive(&bytes, &fd, err);
+    int received_fd = -1;
+    const knock::ReceiveResult got = channel.Receive(&bytes, &received_fd, err);
+    const knock::UniqueFd fd(received_fd);
     if (got == knock::ReceiveResult::kNone) continue;
     if (got != knock::ReceiveResult::kMessage) {
       *err = "the firewall helper went away before the first tables" +
@@ -216,9 +218,8 @@ bool Sniffer::AwaitFirstTable(std::string* err) {
              knock::PrivsepMessageName(bytes[0]) + " before the tables";
       ok = false;
     }
-    ok = ok && ReadHandedOver(fd, message, &text, &image, err) &&
+    ok = ok && ReadHandedOver(fd.get(), message, &text, &image, err) &&
          pipeline_->LoadTable(std::move(image), err);
-    if (fd >= 0) close(fd);
     return ok;
   }
 }
@@ -256,10 +257,11 @@ void Sniffer::Reconfigure(const knock::PrivsepMessage& message, int fd) {
 bool Sniffer::HandleHelper(int* status) {
   for (;;) {
     std::vector<uint8_t> bytes;
-    int config_fd = -1;
+    int received_fd = -1;
     std::string err;
     const knock::ReceiveResult got =
-        setup_->start.channel.Receive(&bytes, &config_fd, &err);
+        setup_->start.channel.Receive(&bytes, &received_fd, &err);
+    const knock::UniqueFd config_fd(received_fd);
     if (got == knock::ReceiveResult::kNone) return true;
     if (got != knock::ReceiveResult::kMessage) {
       logger_->Error("sniffer: the firewall helper went away" +
@@ -270,14 +272,11 @@ bool Sniffer::HandleHelper(int* status) {
     knock::PrivsepMessage message;
     if (!knock::DecodeHelperMessage(bytes.data(), bytes.size(), &message,
                                     &err)) {
-      if (config_fd >= 0) close(config_fd);
       logger_->Error("sniffer: " + err);
       *status = 1;
       return false;
     }
-    const bool go_on = OnHelperMessage(message, config_fd, status);
-    if (config_fd >= 0) close(config_fd);
-    if (!go_on) return false;
+    if (!OnHelperMessage(message, config_fd.get(), status)) return false;
   }
 }
 
