@@ -146,6 +146,7 @@ knock_again
 read -r W1 S1 <<<"$(laptop1_grants | tail -n 2 | head -n 1)"
 read -r W2 S2 <<<"$(laptop1_grants | tail -n 1)"
 if [ "$W1" != "$W2" ]; then
+  echo "note: window $W1 rolled to $W2 between the knocks; one more knock"
   knock_again
   W1=$W2 S1=$S2
   read -r W2 S2 <<<"$(laptop1_grants | tail -n 1)"
