@@ -10,7 +10,6 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
-#include <pcap/dlt.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -26,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "knockd/sniffer/pcap_writer.h"
+#include "tests/tools/flood_frame.h"
 
 namespace {
 
@@ -90,8 +89,7 @@ std::vector<uint16_t> PortList(const std::string& text) {
 }
 
 std::vector<std::vector<uint8_t>> BuildPool(const Options& o,
-                                            const uint8_t* src_mac,
-                                            const uint8_t* dst_mac) {
+                                            const knock::FrameMacs& macs) {
   std::mt19937_64 rng(NowUs());
   const std::vector<uint16_t> ports = PortList(o.ports);
   knock::IpAddress dest;
@@ -101,12 +99,9 @@ std::vector<std::vector<uint8_t>> BuildPool(const Options& o,
   for (int i = 0; i < kPoolFrames; ++i) {
     const uint64_t r = rng();
     const uint8_t src[4] = {198, 19, uint8_t(r >> 8), uint8_t(r)};
-    auto frame = knock::BuildTcpSynFrame(
-        knock::IpAddress::V4(src), dest, uint16_t(1024 + (r >> 50)),
-        ports[(r >> 16) % ports.size()], DLT_EN10MB);
-    memcpy(frame.data(), dst_mac, 6);
-    memcpy(frame.data() + 6, src_mac, 6);
-    pool.push_back(std::move(frame));
+    pool.push_back(knock::BuildFloodFrame(
+        macs, knock::Transport::kTcp, knock::IpAddress::V4(src), dest,
+        uint16_t(1024 + (r >> 50)), ports[(r >> 16) % ports.size()]));
   }
   return pool;
 }
@@ -167,21 +162,19 @@ int main(int argc, char** argv) {
             "LO-HI --seconds S [--max-packets N] [--pps R]\n");
     return 2;
   }
-  uint8_t src_mac[6], dst_mac[6];
-  if (sscanf(o.dst_mac.c_str(), "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &dst_mac[0],
-             &dst_mac[1], &dst_mac[2], &dst_mac[3], &dst_mac[4],
-             &dst_mac[5]) != 6) {
+  knock::FrameMacs macs;
+  if (!knock::ParseMac(o.dst_mac, macs.dst)) {
     fprintf(stderr, "bench_syn_flood: bad MAC \"%s\"\n", o.dst_mac.c_str());
     return 2;
   }
   sockaddr_ll link{};
-  const int fd = OpenSocket(o, src_mac, &link);
+  const int fd = OpenSocket(o, macs.src, &link);
   if (fd < 0) {
     fprintf(stderr, "bench_syn_flood: cannot open \"%s\": %s\n", o.dev.c_str(),
             strerror(errno));
     return 1;
   }
-  auto pool = BuildPool(o, src_mac, dst_mac);
+  auto pool = BuildPool(o, macs);
   signal(SIGTERM, OnStop);
   signal(SIGINT, OnStop);
   const int64_t start_us = NowUs();

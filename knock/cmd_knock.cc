@@ -23,8 +23,8 @@ int RunKnock(const Invocation& invocation) {
   options.config = invocation.config_path;
   std::vector<std::string> positional;
   std::string err;
-  if (!ParseOptions(invocation.args, KnockOptionSpecs(&options),
-                    "see: knock --help", &positional, &err)) {
+  if (!ParseCommandLine(invocation.args, KnockOptionSpecs(&options),
+                        "see: knock --help", &positional, &err)) {
     PrintError(err);
     return kExitUsage;
   }

@@ -70,8 +70,8 @@ int RunProxy(const Invocation& invocation) {
   options.config = invocation.config_path;
   std::vector<std::string> positional;
   std::string err;
-  if (!ParseOptions(invocation.args, KnockOptionSpecs(&options),
-                    "see: knock proxy --help", &positional, &err)) {
+  if (!ParseCommandLine(invocation.args, KnockOptionSpecs(&options),
+                        "see: knock proxy --help", &positional, &err)) {
     PrintError(err);
     return kExitUsage;
   }

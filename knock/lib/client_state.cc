@@ -17,6 +17,7 @@
 #include "common/knock_sequence.h"
 #include "common/portable_file.h"
 #include "common/private_directories.h"
+#include "common/unique_fd.h"
 #include "knock/lib/user_dirs.h"
 
 namespace knock {
@@ -96,11 +97,11 @@ bool WriteEntries(const std::string& path,
             std::to_string(e.step_seconds) + " " + std::to_string(e.window) +
             " " + std::to_string(e.slot) + "\n";
   const std::string temporary = path + ".tmp";
-  int fd =
-      open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && WriteAllTo(fd, text) && fsync(fd) == 0;
+  UniqueFd fd(
+      open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  bool ok = fd.valid() && WriteAllTo(fd.get(), text) && fsync(fd.get()) == 0;
   int saved_errno = errno;
-  if (fd >= 0) close(fd);
+  fd.Reset();  // closed before the rename: Windows renames no open file
   if (ok && ReplaceFile(temporary, path)) return true;
   if (ok) saved_errno = errno;
   unlink(temporary.c_str());
@@ -129,22 +130,19 @@ bool LockExclusive(int fd) {
 /// the old inode.
 class StateLock {
  public:
-  ~StateLock() {
-    if (fd_ >= 0) close(fd_);
-  }
   bool Acquire(const std::string& path, std::string* err) {
     const std::string lock_path = path + ".lock";
-    fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    while (fd_ >= 0 && !LockExclusive(fd_) && errno == EINTR) {
+    fd_.Reset(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    while (fd_.valid() && !LockExclusive(fd_.get()) && errno == EINTR) {
     }
-    if (fd_ >= 0) return true;
+    if (fd_.valid()) return true;
     *err = "cannot lock the knock state file \"" + lock_path +
            "\": " + strerror(errno);
     return false;
   }
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 bool InScope(const UsedEntry& entry, const SlotScope& scope) {

@@ -14,6 +14,7 @@
 #include "common/knock_sequence.h"
 #include "common/port_range.h"
 #include "common/portable_file.h"
+#include "common/sequence_shape.h"
 #include "knock/lib/client_state.h"
 #include "knock/lib/knock_plan.h"
 #include "knock/lib/port_probe.h"
@@ -25,9 +26,7 @@ namespace knock {
 namespace {
 
 constexpr int64_t kEarliestSaneUnixSeconds =
-    1577836800;                 // 2020-01-01 00:00:00 UTC
-constexpr int kMaxSlots = 256;  // the slot is one byte
-constexpr double kMinSequenceBits = 96;
+    1577836800;  // 2020-01-01 00:00:00 UTC
 constexpr size_t kMaxServiceBytes = 64;
 
 int Usage(const std::string& message) {
@@ -129,22 +128,6 @@ void ApplyOverrides(const KnockOptions& o, const OptionValues& v,
   if (o.slots) server->slots = static_cast<int>(v.slots);
 }
 
-bool CheckShape(const ServerEntry& server, std::string* err) {
-  const SequenceShape shape{server.ports.first, server.ports.size(),
-                            server.count};
-  const double bits = SequenceBits(shape);
-  if (static_cast<uint32_t>(server.count) <= shape.range &&
-      bits >= kMinSequenceBits)
-    return true;
-  char text[160];
-  snprintf(text, sizeof text,
-           "a sequence of %d knocks in %s carries %.1f bits; knock/v1 needs "
-           "at least 96 (more --count or a wider --ports)",
-           server.count, server.ports.ToString().c_str(), bits);
-  *err = text;
-  return false;
-}
-
 std::string FormatUtc(int64_t unix_seconds) {
   time_t seconds = static_cast<time_t>(unix_seconds);
   tm parts{};
@@ -195,7 +178,10 @@ int ChooseServer(const KnockOptions& o, const OptionValues& v,
         UnknownServer(name, *config, access(path.c_str(), F_OK) == 0));
   }
   ApplyOverrides(o, v, server);
-  if (!CheckShape(*server, &err)) return Usage(err);
+  // Bits and distinct ports here, before the key is read; the count and
+  // slot bounds are checked by the subcommand, which names its own help.
+  if (!CheckSequenceStrength(server->ports, server->count, &err))
+    return Usage(err);
   return kExitOk;
 }
 
@@ -301,7 +287,7 @@ KnockOutcome Wait(const KnockJob& job, const ResolvedAddress& address,
 
 }  // namespace
 
-std::vector<OptionSpec> KnockOptionSpecs(KnockOptions* o) {
+std::vector<CommandLineOption> KnockOptionSpecs(KnockOptions* o) {
   return {
       {"-c", "--config", nullptr, &o->config},
       {nullptr, "--wait", nullptr, &o->wait},

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "common/command_line.h"
 #include "common/pair_key.h"
 #include "common/transport.h"
 #include "knock/lib/client_config.h"
 #include "knock/lib/knock_sender.h"
-#include "knock/lib/options.h"
 
 namespace knock {
 
@@ -33,7 +33,7 @@ struct KnockOptions {
 };
 
 /// The option table for `options`.
-std::vector<OptionSpec> KnockOptionSpecs(KnockOptions* options);
+std::vector<CommandLineOption> KnockOptionSpecs(KnockOptions* options);
 
 /// One knock, fully decided: where, which sequence shape, how to send.
 struct KnockJob {

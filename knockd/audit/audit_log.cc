@@ -44,11 +44,6 @@ bool ReadAt(int fd, uint64_t offset, size_t bytes, std::string* out) {
 
 }  // namespace
 
-AuditLog::~AuditLog() {
-  if (log_fd_ >= 0) close(log_fd_);
-  if (lock_fd_ >= 0) close(lock_fd_);
-}
-
 bool AuditLog::Open(const std::string& log_path, const std::string& key_path,
                     std::string* err) {
   log_path_ = log_path;
@@ -59,9 +54,9 @@ bool AuditLog::Open(const std::string& log_path, const std::string& key_path,
     return false;
   }
   const std::string lock_path = key_path_ + ".lock";
-  lock_fd_ =
-      open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kLockFileMode);
-  if (lock_fd_ < 0) {
+  lock_fd_.Reset(
+      open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kLockFileMode));
+  if (!lock_fd_.valid()) {
     *err = Errno(lock_path, "cannot open the audit lock");
     return false;
   }
@@ -78,7 +73,7 @@ bool AuditLog::Open(const std::string& log_path, const std::string& key_path,
 }
 
 bool AuditLog::Lock(std::string* err) {
-  while (flock(lock_fd_, LOCK_EX) != 0) {
+  while (flock(lock_fd_.get(), LOCK_EX) != 0) {
     if (errno == EINTR) continue;
     *err = Errno(key_path_ + ".lock", "cannot lock");
     return false;
@@ -86,13 +81,12 @@ bool AuditLog::Lock(std::string* err) {
   return true;
 }
 
-void AuditLog::Unlock() { flock(lock_fd_, LOCK_UN); }
+void AuditLog::Unlock() { flock(lock_fd_.get(), LOCK_UN); }
 
 bool AuditLog::OpenFile(std::string* err) {
-  if (log_fd_ >= 0) close(log_fd_);
-  log_fd_ = open(log_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                 kLogFileMode);
-  if (log_fd_ < 0) {
+  log_fd_.Reset(open(log_path_.c_str(),
+                     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, kLogFileMode));
+  if (!log_fd_.valid()) {
     *err = Errno(log_path_, "cannot open the audit log");
     return false;
   }
@@ -101,7 +95,7 @@ bool AuditLog::OpenFile(std::string* err) {
 
 bool AuditLog::ReopenIfMoved(std::string* err) {
   struct stat open_file, named_file;
-  if (fstat(log_fd_, &open_file) != 0) {
+  if (fstat(log_fd_.get(), &open_file) != 0) {
     *err = Errno(log_path_, "cannot stat the audit log");
     return false;
   }
@@ -115,7 +109,7 @@ bool AuditLog::ReopenIfMoved(std::string* err) {
 
 bool AuditLog::FileSize(uint64_t* size, std::string* err) {
   struct stat info;
-  if (fstat(log_fd_, &info) != 0) {
+  if (fstat(log_fd_.get(), &info) != 0) {
     *err = Errno(log_path_, "cannot stat the audit log");
     return false;
   }
@@ -129,11 +123,11 @@ bool AuditLog::Repair(AuditSealState* state, int64_t time_us,
   if (!FileSize(&size, err)) return false;
   if (size == 0) return true;
   // The descriptor is write-only: read the tail through the name.
-  const int fd = open(log_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  const UniqueFd fd(open(log_path_.c_str(), O_RDONLY | O_CLOEXEC));
   std::string tail;
   const size_t bytes = size < kTailBytes ? size : kTailBytes;
-  const bool read_ok = fd >= 0 && ReadAt(fd, size - bytes, bytes, &tail);
-  if (fd >= 0) close(fd);
+  const bool read_ok =
+      fd.valid() && ReadAt(fd.get(), size - bytes, bytes, &tail);
   if (!read_ok) {
     *err = Errno(log_path_, "cannot read the audit log's end");
     return false;
@@ -196,7 +190,7 @@ bool AuditLog::CatchUp(const std::string& tail, AuditSealState* state,
 }
 
 bool AuditLog::WriteBytes(const std::string& bytes, std::string* err) {
-  const ssize_t n = write(log_fd_, bytes.data(), bytes.size());
+  const ssize_t n = write(log_fd_.get(), bytes.data(), bytes.size());
   if (n == static_cast<ssize_t>(bytes.size())) return true;
   *err = n < 0 ? Errno(log_path_, "cannot write the audit log")
                : log_path_ + ": short write to the audit log (" +
@@ -231,7 +225,7 @@ std::string AuditLog::SealAll(const std::vector<AuditRecord>& records,
 
 bool AuditLog::AppendAll(const std::vector<AuditRecord>& records,
                          std::string* err) {
-  if (log_fd_ < 0) {
+  if (!log_fd_.valid()) {
     *err = "the audit log is not open";
     return false;
   }
@@ -262,7 +256,7 @@ bool AuditLog::AppendAll(const std::vector<AuditRecord>& records,
 }
 
 bool AuditLog::Rotate(std::string* err) {
-  if (log_fd_ < 0) {
+  if (!log_fd_.valid()) {
     *err = "the audit log is not open";
     return false;
   }
@@ -276,11 +270,10 @@ bool AuditLog::RotateLocked(std::string* err) {
   uint64_t size = 0;
   if (!FileSize(&size, err)) return false;
   if (size == 0) return true;
-  const int fd = open(log_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  const UniqueFd fd(open(log_path_.c_str(), O_RDONLY | O_CLOEXEC));
   std::string head;
   const size_t bytes = size < kTailBytes ? size : kTailBytes;
-  const bool read_ok = fd >= 0 && ReadAt(fd, 0, bytes, &head);
-  if (fd >= 0) close(fd);
+  const bool read_ok = fd.valid() && ReadAt(fd.get(), 0, bytes, &head);
   AuditLine first;
   std::string why;
   if (!read_ok ||

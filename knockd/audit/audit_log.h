@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "knockd/audit/audit_line.h"
 #include "knockd/audit/audit_record.h"
 #include "knockd/audit/audit_seal.h"
@@ -20,7 +21,6 @@ namespace knock {
 class AuditLog {
  public:
   AuditLog() = default;
-  ~AuditLog();
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
@@ -47,7 +47,7 @@ class AuditLog {
   /// What Open and Append repaired, for the daemon's log; clears them.
   std::vector<std::string> TakeNotes();
 
-  bool is_open() const { return log_fd_ >= 0; }
+  bool is_open() const { return log_fd_.valid(); }
   const std::string& path() const { return log_path_; }
 
  private:
@@ -71,8 +71,8 @@ class AuditLog {
 
   std::string log_path_;
   std::string key_path_;
-  int log_fd_ = -1;
-  int lock_fd_ = -1;
+  UniqueFd log_fd_;
+  UniqueFd lock_fd_;
   uint64_t max_bytes_ = 0;
   std::vector<std::string> notes_;
 };

@@ -1,6 +1,7 @@
 #include "knockd/helper/sniffer_request_check.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "common/knock_sequence.h"
 
@@ -9,12 +10,27 @@ namespace knock {
 namespace {
 
 constexpr int64_t kMicrosPerSecond = 1000000;
+// Beyond, the second in microseconds would not fit an int64_t.
+constexpr int64_t kMaxSummarySecond = INT64_MAX / kMicrosPerSecond;
 
 bool Refuse(const PrivsepMessage& message, const std::string& what,
             std::string* err) {
   *err = std::string(PrivsepMessageName(static_cast<uint8_t>(message.type))) +
          " message: " + what;
   return false;
+}
+
+// The owner's window must be one AcceptedWindows(at_us) holds.
+bool CheckWindow(const PrivsepMessage& message, const ServerConfig& config,
+                 int64_t at_us, const std::string& at_text, std::string* err) {
+  const uint64_t window = message.owner.window;
+  const WindowSpan span = AcceptedWindows(at_us, config.knock);
+  if (window >= span.oldest && window <= span.newest) return true;
+  return Refuse(message,
+                "window " + std::to_string(window) + " is outside " +
+                    std::to_string(span.oldest) + "-" +
+                    std::to_string(span.newest) + at_text,
+                err);
 }
 
 bool CheckOwner(const PrivsepMessage& message, const ServerConfig& config,
@@ -42,18 +58,17 @@ bool CheckOwner(const PrivsepMessage& message, const ServerConfig& config,
                   "slot " + std::to_string(owner.slot) + " of " +
                       std::to_string(config.knock.slots),
                   err);
-  // A summary goes out only once its second is over, and after a clock step
-  // it may name the windows before it: its window is not checked against
-  // the clock (it opens nothing; the owner's other fields still are).
-  if (message.type == PrivsepMessageType::kRefusalSummary) return true;
-  const WindowSpan span = AcceptedWindows(now_us, config.knock);
-  if (owner.window < span.oldest || owner.window > span.newest)
-    return Refuse(message,
-                  "window " + std::to_string(owner.window) + " is outside " +
-                      std::to_string(span.oldest) + "-" +
-                      std::to_string(span.newest),
-                  err);
-  return true;
+  // A summary goes out once its second is over, possibly after a clock
+  // step: its window is checked against its own second (the sniffer's
+  // clock when it counted the refusals), not against the helper's now.
+  if (message.type == PrivsepMessageType::kRefusalSummary) {
+    const int64_t second = message.summary.second;
+    if (second > kMaxSummarySecond)
+      return Refuse(message, "second " + std::to_string(second), err);
+    return CheckWindow(message, config, second * kMicrosPerSecond,
+                       " around its second " + std::to_string(second), err);
+  }
+  return CheckWindow(message, config, now_us, "", err);
 }
 
 }  // namespace

@@ -25,10 +25,12 @@ struct WindowSpan {
 /// keeps every one of them, so no window it accepts can be granted twice.
 WindowSpan AcceptedWindows(int64_t now_us, const KnockSettings& knock);
 
-/// For kGrant and kRefusal: the client, service and slot exist, the client
-/// may use the service, and the window is within AcceptedWindows. For kGrant
-/// also: the timeout is the service's open_for. Other messages pass. `err`
-/// quotes the value.
+/// For kGrant, kRefusal and kRefusalSummary: the client, service and slot
+/// exist, the client may use the service, and the window is within
+/// AcceptedWindows of `now_us`, for a summary of its own second (sent once
+/// that second is over, maybe after a clock step). For kGrant also: the
+/// timeout is the service's open_for. Other messages pass. `err` quotes the
+/// value.
 bool CheckSnifferRequest(const PrivsepMessage& message,
                          const ServerConfig& config, int64_t now_us,
                          std::string* err);

@@ -1,6 +1,7 @@
 #include "knockd/sniffer/seccomp_filter.h"
 
 #include <fcntl.h>
+#include <linux/if_packet.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mman.h>
@@ -153,6 +154,11 @@ bool AddArgumentRules(scmp_filter_ctx ctx, std::string* err) {
       SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH);
   const scmp_arg_cmp by_path = SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0);
   const scmp_arg_cmp get_seals = SCMP_A1(SCMP_CMP_EQ, F_GET_SEALS, 0);
+  // pcap_close first asks the kernel to free the capture ring; refused, it
+  // goes on to unmap and close, and closing frees the ring anyway. Allowed,
+  // it would reopen the ring's setup code (packet_set_ring) to an attacker.
+  const scmp_arg_cmp rx_ring[] = {SCMP_A1(SCMP_CMP_EQ, SOL_PACKET, 0),
+                                  SCMP_A2(SCMP_CMP_EQ, PACKET_RX_RING, 0)};
   return Add(ctx, SCMP_ACT_ALLOW, "mmap", 1, &no_exec, err) &&
          Add(ctx, SCMP_ACT_ALLOW, "mprotect", 1, &no_exec, err) &&
          Add(ctx, SCMP_ACT_ALLOW, "clone", 1, &thread, err) &&
@@ -162,15 +168,16 @@ bool AddArgumentRules(scmp_filter_ctx ctx, std::string* err) {
          Add(ctx, SCMP_ACT_ERRNO(EACCES), "newfstatat", 1, &by_path, err) &&
          // clone3 passes its flags in memory, out of the filter's sight;
          // ENOSYS makes glibc fall back to clone, whose flags it can see.
-         AddPlain(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", err);
+         AddPlain(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", err) &&
+         Add(ctx, SCMP_ACT_ERRNO(EPERM), "setsockopt", 2, rx_ring, err);
 }
 
 // The capture's exact-port filter is replaced at each window roll and on
 // reload. Only that option, only on the capture sockets: the worst a
 // subverted sniffer can do with it is blind its own capture, which it can
 // do anyway by not reading. SO_LOCK_FILTER is never set (it would forbid
-// the next replacement), SO_DETACH_FILTER stays forbidden, and pcap_close's
-// own setsockopt calls at exit still kill, so the sniffer never calls it.
+// the next replacement), SO_DETACH_FILTER stays forbidden, and every other
+// option still kills (pcap_close's ring release gets EPERM, above).
 bool AddCaptureFilterRules(scmp_filter_ctx ctx,
                            const std::vector<int>& capture_fds,
                            std::string* err) {

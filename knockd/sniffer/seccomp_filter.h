@@ -11,7 +11,8 @@ namespace knock {
 
 /// Installs the sniffer's seccomp filter on every thread of this process:
 /// allowed calls run, open/openat/socket/connect and path stats fail with
-/// EACCES, clone3 fails with ENOSYS, anything else kills the process.
+/// EACCES, clone3 fails with ENOSYS, setsockopt(PACKET_RX_RING) (pcap_close
+/// freeing its ring) fails with EPERM, anything else kills the process.
 /// Sets no_new_privs; call it last in setup, after the privilege drop.
 /// setsockopt is allowed for one thing only: replacing the kernel filter
 /// (SOL_SOCKET, SO_ATTACH_FILTER) of the capture sockets `capture_fds`.

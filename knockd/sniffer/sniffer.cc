@@ -14,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/toml_document.h"
+#include "common/unique_fd.h"
 #include "knockd/shared/config_sources.h"
 #include "knockd/shared/privsep_message.h"
 #include "knockd/shared/sealed_memfd.h"
@@ -209,8 +210,9 @@ bool Sniffer::AwaitFirstTable(std::string* err) {
   for (;;) {
     if (!channel.WaitReadable(kTimerPeriodMs)) continue;
     std::vector<uint8_t> bytes;
-    int fd = -1;
-    const knock::ReceiveResult got = channel.Receive(&bytes, &fd, err);
+    int received_fd = -1;
+    const knock::ReceiveResult got = channel.Receive(&bytes, &received_fd, err);
+    const knock::UniqueFd fd(received_fd);
     if (got == knock::ReceiveResult::kNone) continue;
     if (got != knock::ReceiveResult::kMessage) {
       *err = "the firewall helper went away before the first tables" +
@@ -227,12 +229,11 @@ bool Sniffer::AwaitFirstTable(std::string* err) {
              knock::PrivsepMessageName(bytes[0]) + " before the tables";
       ok = false;
     }
-    ok = ok && ReadHandedOver(fd, message, &text, &image, err) &&
+    ok = ok && ReadHandedOver(fd.get(), message, &text, &image, err) &&
          InstallPortFilter(knock::PortFilterSpecOf(
                                image, setup_->start.config->knock.protocol),
                            err) &&
          pipeline_->LoadTable(std::move(image), err);
-    if (fd >= 0) close(fd);
     if (ok) LogPortFilter();
     return ok;
   }
@@ -309,10 +310,11 @@ void Sniffer::LogPortFilter() {
 bool Sniffer::HandleHelper(int* status) {
   for (;;) {
     std::vector<uint8_t> bytes;
-    int config_fd = -1;
+    int received_fd = -1;
     std::string err;
     const knock::ReceiveResult got =
-        setup_->start.channel.Receive(&bytes, &config_fd, &err);
+        setup_->start.channel.Receive(&bytes, &received_fd, &err);
+    const knock::UniqueFd config_fd(received_fd);
     if (got == knock::ReceiveResult::kNone) return true;
     if (got != knock::ReceiveResult::kMessage) {
       logger_->Error("sniffer: the firewall helper went away" +
@@ -323,14 +325,11 @@ bool Sniffer::HandleHelper(int* status) {
     knock::PrivsepMessage message;
     if (!knock::DecodeHelperMessage(bytes.data(), bytes.size(), &message,
                                     &err)) {
-      if (config_fd >= 0) close(config_fd);
       logger_->Error("sniffer: " + err);
       *status = 1;
       return false;
     }
-    const bool go_on = OnHelperMessage(message, config_fd, status);
-    if (config_fd >= 0) close(config_fd);
-    if (!go_on) return false;
+    if (!OnHelperMessage(message, config_fd.get(), status)) return false;
   }
 }
 
@@ -469,9 +468,9 @@ int ConfinedSnifferLauncher::Run(knock::SnifferStart start,
     return 1;
   }
   const int status = sniffer.Loop();
-  // The kernel tears the capture down when the process ends: pcap_close
-  // would call setsockopt, which the syscall filter refuses.
-  (void)setup.source.release();
+  // pcap_close's request to free the ring fails under the syscall filter
+  // (EPERM, see seccomp_filter.cc); the close that follows frees it.
+  setup.source.reset();
   return status;
 }
 

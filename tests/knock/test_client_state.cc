@@ -1,5 +1,6 @@
 // The client's record of sent sequences: lowest free slot, never twice,
 // pruning, locking between processes.
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -193,4 +194,28 @@ TEST_CASE("processes reserving at once never share a slot", "[client_state]") {
   close(fds[0]);
   CHECK(slots == std::set<int>{0, 1, 2, 3, 4, 5, 6, 7});
   CHECK(DataLines(path) == kProcesses);
+}
+
+TEST_CASE("reserving slots leaves no descriptor open", "[client_state]") {
+  const auto open_descriptors = [] {
+    size_t count = 0;
+    for ([[maybe_unused]] const auto& entry :
+         std::filesystem::directory_iterator("/proc/self/fd"))
+      ++count;
+    return count;
+  };
+  TempDir dir;
+  const std::string path = dir.path + "/used";
+  const size_t before = open_descriptors();
+  int slot = -1;
+  std::string err;
+  for (int i = 0; i < 4; ++i)
+    REQUIRE(knock::ReserveFreeSlot(path, Scope(), 4, kNowUnix, &slot, &err));
+  // All four used: the refusal path takes the lock too.
+  CHECK_FALSE(knock::ReserveFreeSlot(path, Scope(), 4, kNowUnix, &slot, &err));
+  CHECK(open_descriptors() == before);
+  // Control: the count sees a descriptor left open.
+  const int leaked = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  CHECK(open_descriptors() == before + 1);
+  close(leaked);
 }

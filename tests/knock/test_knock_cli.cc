@@ -502,6 +502,12 @@ TEST_CASE("a shape the server would refuse is refused here too",
         "knock: 65 knocks per sequence; knock/v1 allows 1 to 64 (see: knock "
         "proxy --help)\n");
   CHECK(run.status == 2);
+  run = box.Knock({"--dry-run", "--server-key", server_key, "--ports",
+                   "16384-16639", "192.0.2.1"});
+  CHECK(run.err ==
+        "knock: 8 knocks over 256 ports carry 64 bits; knock/v1 needs at least "
+        "96 (see: knock --help)\n");
+  CHECK(run.status == 2);
   // Control: the server's largest count is accepted.
   run = box.Knock(
       {"--dry-run", "--server-key", server_key, "--count", "64", "192.0.2.1"});

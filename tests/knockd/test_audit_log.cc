@@ -307,3 +307,35 @@ TEST_CASE("Two writers (the daemon and knockd flush) keep one chain") {
   CHECK(knock::FormatAuditVerifyResult(VerifyFile(log)) ==
         "OK, 9 records, sealed through 2026-11-29T18:57:39.123456Z");
 }
+
+namespace {
+
+size_t OpenDescriptors() {
+  size_t count = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/fd"))
+    ++count;
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("An audit log closes every descriptor it opened, rotating or not") {
+  const std::string dir = audit_test::TempDir();
+  audit_test::WriteState(dir + "/audit.key", FixedKey(1),
+                         knock::AuditKeyId(FixedKey(1)));
+  const size_t before = OpenDescriptors();
+  {
+    knock::AuditLog writer;
+    writer.set_max_bytes(600);
+    std::string err;
+    REQUIRE(writer.Open(dir + "/audit.jsonl", dir + "/audit.key", &err));
+    // Control: the count sees the log and its lock while they are open.
+    CHECK(OpenDescriptors() == before + 2);
+    for (int i = 0; i < 3; ++i)
+      for (const knock::AuditRecord& record : audit_test::SampleRecords())
+        REQUIRE(writer.Append(record, &err));
+    CHECK(OpenDescriptors() == before + 2);
+  }
+  CHECK(OpenDescriptors() == before);
+}

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
 #include <poll.h>
@@ -346,6 +347,65 @@ TEST_CASE("a libpcap capture runs under the filter", "[seccomp]") {
   }
   CHECK_FALSE(KilledBySigsys(status));
   CHECK(ExitCode(status) == 0);
+}
+
+TEST_CASE("pcap_close runs under the filter; other setsockopt calls kill",
+          "[seccomp]") {
+  if (geteuid() != 0) {
+    WARN("not root: no capture in a new network namespace");
+    return;
+  }
+  // pcap_close asks the kernel to free the capture ring (setsockopt
+  // PACKET_RX_RING), which fails quietly, then unmaps and closes.
+  CaptureSetup setup;
+  const auto open = [&] {
+    if (!OpenCapture(&setup)) _exit(kSkipExit);
+  };
+  int status = RunFiltered(
+      [&] {
+        const int captured = CaptureOne(setup);
+        pcap_close(setup.pcap);
+        return captured;
+      },
+      open);
+  if (ExitCode(status) == kSkipExit) {
+    WARN("could not open a capture in a new network namespace");
+    return;
+  }
+  CHECK_FALSE(KilledBySigsys(status));
+  CHECK(ExitCode(status) == 0);
+  // The refusal is that one option's: the ring's.
+  status = RunFiltered(
+      [&] {
+        tpacket_req3 request{};
+        const int fd = pcap_get_selectable_fd(setup.pcap);
+        return setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &request,
+                          sizeof request) == -1 &&
+                       errno == EPERM
+                   ? 0
+                   : 1;
+      },
+      open);
+  CHECK(ExitCode(status) == 0);
+  // Control: any other setsockopt, on the same socket, still kills.
+  status = RunFiltered(
+      [&] {
+        const int size = 1 << 16;
+        setsockopt(pcap_get_selectable_fd(setup.pcap), SOL_SOCKET, SO_RCVBUF,
+                   &size, sizeof size);
+        return 0;
+      },
+      open);
+  CHECK(KilledBySigsys(status));
+  status = RunFiltered(
+      [&] {
+        const int version = TPACKET_V2;
+        setsockopt(pcap_get_selectable_fd(setup.pcap), SOL_PACKET,
+                   PACKET_VERSION, &version, sizeof version);
+        return 0;
+      },
+      open);
+  CHECK(KilledBySigsys(status));
 }
 
 TEST_CASE("forbidden calls kill the process with SIGSYS", "[seccomp]") {

@@ -240,15 +240,11 @@ TEST_CASE("messages without an owner pass unchecked", "[privsep]") {
   }
 }
 
-TEST_CASE("a refusal summary is checked for its owner, not its window",
-          "[privsep]") {
+TEST_CASE("a refusal summary is checked for its owner", "[privsep]") {
   const knock::ServerConfig config = TwoClientConfig();
   PrivsepMessage summary = ValidRefusal();
   summary.type = PrivsepMessageType::kRefusalSummary;
-  CHECK(Passes(summary, config));
-  // Sent once its second is over, or after a clock step: an old window is
-  // no reason to stop the daemon.
-  summary.owner.window = NowWindow() - 100;
+  summary.summary.second = kNowSeconds;
   CHECK(Passes(summary, config));
   summary.owner.client = 2;
   CHECK(Refusal(summary, config) == "refusal summary message: client 2 of 2");
@@ -258,8 +254,53 @@ TEST_CASE("a refusal summary is checked for its owner, not its window",
         "refusal summary message: client bob may not open service web");
   summary.owner.service = 0;
   summary.owner.slot = 200;
+  CHECK(Refusal(summary, config) == "refusal summary message: slot 200 of 4");
+}
+
+TEST_CASE("a refusal summary's window is checked against its own second",
+          "[privsep]") {
+  const knock::ServerConfig config = TwoClientConfig();
+  PrivsepMessage summary = ValidRefusal();
+  summary.type = PrivsepMessageType::kRefusalSummary;
+  // Counted an hour ago (sent late, or before a clock step): the windows of
+  // that second pass, though the helper's now is far from them.
+  const int64_t second = kNowSeconds - 3600;
+  summary.summary.second = second;
+  const uint64_t counted = knock::WindowAt(second, kStepSeconds);
+  const uint64_t oldest = counted - kSkewWindows - 2;
+  const uint64_t newest = counted + kSkewWindows + 1;
+  for (uint64_t window = oldest; window <= newest; ++window) {
+    summary.owner.window = window;
+    CHECK(Passes(summary, config));
+  }
+  const std::string span = std::to_string(oldest) + "-" +
+                           std::to_string(newest) + " around its second " +
+                           std::to_string(second);
+  summary.owner.window = oldest - 1;
+  CHECK(Refusal(summary, config) == "refusal summary message: window " +
+                                        std::to_string(oldest - 1) +
+                                        " is outside " + span);
+  summary.owner.window = newest + 1;
+  CHECK(Refusal(summary, config) == "refusal summary message: window " +
+                                        std::to_string(newest + 1) +
+                                        " is outside " + span);
+  // Control: the current window, which a refusal passes with, is refused
+  // for a summary of an hour ago.
+  summary.owner.window = NowWindow();
   CHECK(Refusal(summary, config)
-            .rfind("refusal summary message: slot 200 of ", 0) == 0);
+            .rfind("refusal summary message: window " +
+                       std::to_string(NowWindow()) + " is outside ",
+                   0) == 0);
+  PrivsepMessage refusal = ValidRefusal();
+  CHECK(Passes(refusal, config));
+  // A second whose microseconds overflow is refused by name.
+  summary.summary.second = INT64_MAX / 1000000 + 1;
+  CHECK(Refusal(summary, config) ==
+        "refusal summary message: second " +
+            std::to_string(INT64_MAX / 1000000 + 1));
+  summary.summary.second = INT64_MAX / 1000000;
+  summary.owner.window = knock::WindowAt(INT64_MAX / 1000000, kStepSeconds);
+  CHECK(Passes(summary, config));
 }
 
 TEST_CASE("the accepted windows reach skew + 2 behind and skew + 1 ahead",

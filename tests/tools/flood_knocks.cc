@@ -12,7 +12,6 @@
 // N sources or MAX seconds (default 60), whichever comes first, and prints
 // the number of sources and of frames sent.
 
-#include <arpa/inet.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <sys/socket.h>
@@ -28,18 +27,17 @@
 #include <thread>
 #include <vector>
 
+#include "tests/tools/flood_frame.h"
+
 namespace {
 
-constexpr size_t kEthernetBytes = 14;
-constexpr size_t kIpv4Bytes = 20;
-constexpr size_t kTcpBytes = 20;
 constexpr uint32_t kMaxSources = 65536;
 
 /// What the command line asked for.
 struct Options {
   std::string iface;
-  uint8_t mac[6] = {};
-  in_addr dest{};
+  knock::FrameMacs macs;
+  knock::IpAddress dest;
   uint32_t sources = 0, first = 0;
   std::vector<uint16_t> ports;
   int random_ports = 0;
@@ -49,19 +47,14 @@ struct Options {
   unsigned seed = 1;
 };
 
-bool ParseMac(const char* text, uint8_t mac[6]) {
-  unsigned v[6];
-  if (sscanf(text, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4],
-             &v[5]) != 6)
-    return false;
-  for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(v[i]);
-  return true;
-}
-
 bool ParseOptions(int argc, char** argv, Options* o) {
-  if (argc < 4 || !ParseMac(argv[2], o->mac) ||
-      inet_pton(AF_INET, argv[3], &o->dest) != 1)
+  std::string err;
+  if (argc < 4 || !knock::ParseMac(argv[2], o->macs.dst) ||
+      !knock::IpAddress::Parse(argv[3], &o->dest, &err) || !o->dest.is_v4())
     return false;
+  // Locally administered: no real interface has it.
+  const uint8_t our_mac[knock::kMacBytes] = {0x02, 0, 0, 0x19, 0, 1};
+  memcpy(o->macs.src, our_mac, knock::kMacBytes);
   o->iface = argv[1];
   for (int i = 4; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -99,51 +92,6 @@ bool ParseOptions(int argc, char** argv, Options* o) {
          (o->ports.empty() != (o->random_ports == 0));
 }
 
-uint16_t Checksum(const uint8_t* data, size_t length, uint32_t sum = 0) {
-  for (size_t i = 0; i + 1 < length; i += 2)
-    sum += (data[i] << 8) | data[i + 1];
-  if (length % 2) sum += data[length - 1] << 8;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
-}
-
-/// An Ethernet frame with an IPv4 TCP SYN from `source` to `port`.
-std::vector<uint8_t> SynFrame(const Options& o, uint32_t source, uint16_t port,
-                              uint16_t source_port) {
-  std::vector<uint8_t> frame(kEthernetBytes + kIpv4Bytes + kTcpBytes, 0);
-  memcpy(frame.data(), o.mac, 6);
-  const uint8_t our_mac[6] = {0x02, 0, 0, 0x19, 0, 1};  // locally administered
-  memcpy(frame.data() + 6, our_mac, 6);
-  frame[12] = 0x08;
-  uint8_t* ip = frame.data() + kEthernetBytes;
-  ip[0] = 0x45;
-  ip[3] = kIpv4Bytes + kTcpBytes;
-  ip[8] = 64;  // TTL
-  ip[9] = 6;   // TCP
-  const uint32_t source_be = htonl(source);
-  memcpy(ip + 12, &source_be, 4);
-  memcpy(ip + 16, &o.dest, 4);
-  const uint16_t ip_sum = htons(Checksum(ip, kIpv4Bytes));
-  memcpy(ip + 10, &ip_sum, 2);
-  uint8_t* tcp = ip + kIpv4Bytes;
-  tcp[0] = static_cast<uint8_t>(source_port >> 8);
-  tcp[1] = static_cast<uint8_t>(source_port);
-  tcp[2] = static_cast<uint8_t>(port >> 8);
-  tcp[3] = static_cast<uint8_t>(port);
-  tcp[7] = static_cast<uint8_t>(source);  // sequence number
-  tcp[12] = 5 << 4;
-  tcp[13] = 0x02;  // SYN
-  tcp[14] = 0xfa;  // window 64240
-  tcp[15] = 0xf0;
-  // The pseudo-header: addresses, protocol and TCP length.
-  uint32_t sum = 0;
-  for (int i = 12; i < 20; i += 2) sum += (ip[i] << 8) | ip[i + 1];
-  sum += 6 + kTcpBytes;
-  const uint16_t tcp_sum = htons(Checksum(tcp, kTcpBytes, sum));
-  memcpy(tcp + 16, &tcp_sum, 2);
-  return frame;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -160,7 +108,7 @@ int main(int argc, char** argv) {
   to.sll_family = AF_PACKET;
   to.sll_ifindex = static_cast<int>(if_nametoindex(o.iface.c_str()));
   to.sll_halen = 6;
-  memcpy(to.sll_addr, o.mac, 6);
+  memcpy(to.sll_addr, o.macs.dst, knock::kMacBytes);
   if (fd < 0 || to.sll_ifindex == 0) {
     perror("flood_knocks");
     return 1;
@@ -193,8 +141,9 @@ int main(int argc, char** argv) {
             o.range_lo + random() % (o.range_hi - o.range_lo + 1u)));
     }
     for (uint16_t port : ports) {
-      const std::vector<uint8_t> frame =
-          SynFrame(o, source, port, static_cast<uint16_t>(40000 + k % 20000));
+      const std::vector<uint8_t> frame = knock::BuildFloodFrame(
+          o.macs, knock::Transport::kTcp, knock::Ipv4FromHostOrder(source),
+          o.dest, static_cast<uint16_t>(40000 + k % 20000), port);
       if (sendto(fd, frame.data(), frame.size(), 0,
                  reinterpret_cast<sockaddr*>(&to), sizeof to) >= 0)
         ++frames;

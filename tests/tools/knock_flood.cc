@@ -18,7 +18,6 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
-#include <pcap/dlt.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -40,7 +39,7 @@
 #include "common/knock_sequence.h"
 #include "common/pair_key.h"
 #include "knockd/shared/server_config.h"
-#include "knockd/sniffer/pcap_writer.h"
+#include "tests/tools/flood_frame.h"
 
 namespace {
 
@@ -97,24 +96,16 @@ bool ParseOptions(int argc, char** argv, Options* o) {
          !o->dest.empty() && (o->replay.empty() != o->grants.empty());
 }
 
-knock::IpAddress V4(uint32_t address) {
-  const uint8_t bytes[4] = {uint8_t(address >> 24), uint8_t(address >> 16),
-                            uint8_t(address >> 8), uint8_t(address)};
-  return knock::IpAddress::V4(bytes);
-}
-
 /// The link and the frames' fixed parts.
 struct Link {
   int fd = -1;
   sockaddr_ll address{};
-  uint8_t src_mac[6] = {}, dst_mac[6] = {};
+  knock::FrameMacs macs;
   knock::IpAddress dest;
 };
 
 bool OpenLink(const Options& o, Link* link) {
-  if (sscanf(o.dst_mac.c_str(), "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx",
-             &link->dst_mac[0], &link->dst_mac[1], &link->dst_mac[2],
-             &link->dst_mac[3], &link->dst_mac[4], &link->dst_mac[5]) != 6) {
+  if (!knock::ParseMac(o.dst_mac, link->macs.dst)) {
     fprintf(stderr, "knock_flood: bad MAC \"%s\"\n", o.dst_mac.c_str());
     return false;
   }
@@ -131,7 +122,7 @@ bool OpenLink(const Options& o, Link* link) {
             strerror(errno));
     return false;
   }
-  memcpy(link->src_mac, request.ifr_hwaddr.sa_data, 6);
+  memcpy(link->macs.src, request.ifr_hwaddr.sa_data, knock::kMacBytes);
   const int one = 1;
   setsockopt(link->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
   link->address.sll_family = AF_PACKET;
@@ -141,12 +132,9 @@ bool OpenLink(const Options& o, Link* link) {
 }
 
 std::vector<uint8_t> Syn(const Link& link, uint32_t source, uint16_t port) {
-  auto frame = knock::BuildTcpSynFrame(V4(source), link.dest,
-                                       uint16_t(40000 + (source & 0x3fff)),
-                                       port, DLT_EN10MB);
-  memcpy(frame.data(), link.dst_mac, 6);
-  memcpy(frame.data() + 6, link.src_mac, 6);
-  return frame;
+  return knock::BuildFloodFrame(link.macs, knock::Transport::kTcp,
+                                knock::Ipv4FromHostOrder(source), link.dest,
+                                uint16_t(40000 + (source & 0x3fff)), port);
 }
 
 /// Sends frames [begin, end) in batches; returns how many went out.
