@@ -136,16 +136,17 @@ TEST_CASE("The reload names the pid file, or says knockd is not running") {
   ConfigDir dir;
   std::filesystem::create_directories(dir.dir() + "/state");
   const std::string state = dir.dir() + "/state";
-  std::string what, err;
-  REQUIRE(knock::ReloadRunningDaemon(state, &what, &err));
-  CHECK(what == "knockd is not running (no " + state +
-                    "/knockd.pid): the change takes effect when it starts");
+  std::string message, err;
+  REQUIRE(knock::ReloadRunningDaemon(state, 1000, &message) ==
+          knock::ReloadOutcome::kNotRunning);
+  CHECK(message == "knockd is not running (no " + state + "/knockd.pid)");
   // This test's own pid is not a knockd: no signal goes to it.
   REQUIRE(knock::WriteDaemonPidFile(state, &err));
-  REQUIRE(knock::ReloadRunningDaemon(state, &what, &err));
-  CHECK(what == "knockd is not running (" + state + "/knockd.pid names pid " +
-                    std::to_string(getpid()) +
-                    ", not a knockd): the change takes effect when it starts");
+  REQUIRE(knock::ReloadRunningDaemon(state, 1000, &message) ==
+          knock::ReloadOutcome::kNotRunning);
+  CHECK(message == "knockd is not running (" + state +
+                       "/knockd.pid names pid " + std::to_string(getpid()) +
+                       ", not a knockd)");
   knock::RemoveDaemonPidFile(state);
   CHECK_FALSE(std::filesystem::exists(state + "/knockd.pid"));
 }

@@ -345,6 +345,21 @@ ct rm -r /run/systemd/system/knockd.service.d
 ct systemctl daemon-reload
 ct cp /root/knockd.toml.good /etc/knockd/knockd.toml
 pass "reload: a good configuration reaches the daemon; a broken one fails systemctl reload and never reaches it (control: unchecked, it reloads with status 0)"
+# A valid change the daemon refuses (it needs a restart) fails systemctl
+# reload as well: ExecReload waits for the daemon's answer, which names the
+# key; the daemon runs on, unrestarted.
+ct sed -i 's|^interfaces = .*|interfaces = ["host0", "lo"]|' /etc/knockd/knockd.toml
+if ct systemctl reload knockd.service >"$scratch/reload-restart.log" 2>&1; then
+  fail "systemctl reload of a change that needs a restart returned 0"
+fi
+refusal='knockd: knockd pid '"$helper"': reload refused, keeping the running configuration: interfaces (["host0"] -> ["host0", "lo"]) takes effect on restart only (systemctl restart knockd)'
+ct journalctl -b -u knockd.service --no-pager -o cat | grep -qxF "$refusal" ||
+  fail "the journal lacks \"$refusal\": $(ct journalctl -b -u knockd.service --no-pager -o cat | tail -n 5)"
+[ "$(ct systemctl is-active knockd.service)" = active ] && [ "$(main_pid)" = "$helper" ] ||
+  fail "knockd did not keep running after the refused reload"
+ct cp /root/knockd.toml.good /etc/knockd/knockd.toml
+ct systemctl reload knockd.service || fail "systemctl reload after undoing the change failed"
+pass "reload: a change that needs a restart fails systemctl reload, the journal naming interfaces; undone, it reloads"
 
 # --- A killed sniffer ----------------------------------------------------------
 sniffer=$(sniffer_pid)
