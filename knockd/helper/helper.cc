@@ -501,6 +501,11 @@ void Helper::OnRefusalSummary(const knock::PrivsepMessage& message) {
   first.match.owner = summary.owner;
   first.client = client;
   first.service = service;
+  // Each refusal the summary stands for counts, as a single one would.
+  if (summary.verdict == knock::Verdict::kReplay)
+    metrics_.replays += summary.count;
+  else if (summary.verdict == knock::Verdict::kExpiredWindow)
+    metrics_.expired += summary.count;
   std::vector<knock::LogField> fields = knock::OutcomeFields(first);
   fields.push_back({"KNOCK_COUNT", std::to_string(summary.count)});
   fields.push_back({"KNOCK_SOURCES", std::to_string(summary.sources)});

@@ -56,8 +56,10 @@ syslog_line() {
   [[ $line =~ ^\<[0-9]+\>[A-Z][a-z]{2}\ [\ 0-9][0-9]\ [0-9:]{8}\ knockd\[[0-9]+\]:\ \[knock@32473\ message_id=\"[0-9a-f]{32}\"\ [^]]*\]\ [a-z]+:\ (.*)$ ]] ||
     fail "not \"<PRI>TIME knockd[PID]: [knock@32473 message_id=...] level: ...\": $line"
   [[ ${BASH_REMATCH[1]} == "$start"* ]] || fail "the message does not follow the structured data: $line"
+  local sd
+  sd=$(sed -n 's/^[^[]*\[[0-9]*\]: \(\[knock@32473 [^]]*\]\) .*/\1/p' <<<"$line")
   for param in "$@"; do
-    grep -qF -- " $param" <<<"${line%%]*}" || fail "no $param in the structured data of: $line"
+    grep -qF -- " $param" <<<"$sd" || fail "no $param in the structured data of: $line"
   done
 }
 syslog_line "started: 1 clients" 'event="started"'
@@ -65,11 +67,14 @@ syslog_line "granted client alice service ssh from 198.18.0.2 " \
   'verdict="granted"' 'client="alice"' 'service="ssh"' 'source="198.18.0.2"'
 syslog_line "refused replay: client alice service ssh from 198.18.0.3 " \
   'verdict="replay"' 'client="alice"' 'source="198.18.0.3"' 'first_source="198.18.0.2"'
+# The helper's summary of the sniffer's refusals, once their second is over.
+syslog_line "refused 1 replay of client alice service ssh " \
+  'verdict="replay"' 'client="alice"' 'source="198.18.0.3"' 'count="1"' 'sources="1"'
 syslog_line "reloaded $WORK/knockd.toml: 1 clients" 'event="reloaded"'
 syslog_line "reload refused, keeping the running configuration: knock.protocol" \
   'event="reload_refused"'
 syslog_line "stopping on Terminated" 'event="stopping"'
-pass "grants, the replay, reloads, start and stop reach syslog with RFC 5424 structured data"
+pass "grants, the replay and its summary, reloads, start and stop reach syslog with RFC 5424 structured data"
 
 # The sniffer's line came from the sniffer itself, through the socket it
 # connected before confinement.

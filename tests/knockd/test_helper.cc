@@ -643,3 +643,45 @@ TEST_CASE("control: a reload without such a change is taken, and told so",
   CHECK(answer.message == "reloaded " + w.config_path() + ": 2 clients");
   CHECK_FALSE(w.Logged("reload refused"));
 }
+
+TEST_CASE("refusal summaries count every refusal in the metrics file",
+          "[helper]") {
+  World w;
+  const std::string metrics = w.dir + "/knockd.prom";
+  // metrics_file is a top-level key: first in the file.
+  std::stringstream config;
+  config << "metrics_file = \"" << metrics << "\"\n"
+         << std::ifstream(w.config_path()).rdbuf();
+  std::ofstream(w.config_path()) << config.str();
+  knock::RefusalSummary replays;
+  replays.verdict = knock::Verdict::kReplay;
+  replays.owner = {0, 0, w.Window(), 0};
+  replays.first_source = Address("198.18.0.2");
+  replays.second = kStartSeconds;
+  replays.count = 7;
+  replays.sources = 2;
+  replays.addresses = {Address("198.18.0.3"), Address("198.18.0.4")};
+  knock::RefusalSummary expired = replays;
+  expired.verdict = knock::Verdict::kExpiredWindow;
+  expired.count = 3;
+  w.launcher.script = [&](FakeSniffer* s) {
+    s->Send(knock::EncodeReady());
+    s->Send(knock::EncodeRefusalSummary(replays));
+    s->Send(knock::EncodeRefusalSummary(expired));
+    return s->WaitForShutdown();
+  };
+  knockd::Helper helper(w.config_path(), w.Seams());
+  std::string err;
+  const bool started = helper.Start(&err);
+  INFO(err);
+  REQUIRE(started);
+  CHECK(StepUntil(&helper, [&] {
+    return w.Logged("refused 3 expired_window of client alice");
+  }));
+  CHECK(helper.Finish() == 0);
+  std::ifstream in(metrics);
+  std::stringstream text;
+  text << in.rdbuf();
+  CHECK(text.str().find("\nknockd_replays_total 7\n") != std::string::npos);
+  CHECK(text.str().find("\nknockd_expired_total 3\n") != std::string::npos);
+}
