@@ -77,6 +77,30 @@ TEST_CASE("client add writes a 0640 drop-in the configuration then loads") {
   CHECK(config.SourceOf(*config.FindClient("bob")) == path);
 }
 
+TEST_CASE("client add gives the drop-in the configuration directory's group") {
+  // As the package and the README leave them: /etc/knockd root:knockd 0750,
+  // knockd.toml copied in by root (root:root). The daemon, as knockd, must
+  // read the drop-in and its directory.
+  if (geteuid() != 0) {
+    WARN("not root: cannot give the directory another group");
+    return;
+  }
+  ConfigDir dir;
+  constexpr gid_t kDaemonGroup = 4242;
+  REQUIRE(chown(dir.dir().c_str(), 0, kDaemonGroup) == 0);
+  REQUIRE(chown(dir.config().c_str(), 0, 0) == 0);
+  std::string path, state_dir, err;
+  REQUIRE(knock::AddClientDropIn(dir.config(), {"bob", kBobKey, {}}, &path,
+                                 &state_dir, &err));
+  struct stat info;
+  REQUIRE(stat(path.c_str(), &info) == 0);
+  CHECK(info.st_gid == kDaemonGroup);
+  CHECK((info.st_mode & 0777) == 0640);
+  REQUIRE(stat((dir.dir() + "/clients.d").c_str(), &info) == 0);
+  CHECK(info.st_gid == kDaemonGroup);
+  CHECK((info.st_mode & 0777) == 0750);
+}
+
 TEST_CASE("client add refuses bad names, keys, taken names and services") {
   ConfigDir dir;
   CHECK(AddError(dir, {"bad name", kBobKey, {}}) ==
