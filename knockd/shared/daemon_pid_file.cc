@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -71,6 +72,14 @@ ReloadOutcome ReloadRunningDaemon(const std::string& state_dir, int timeout_ms,
                                   std::string* message) {
   const std::string path = DaemonPidFilePath(state_dir);
   pid_t pid = 0;
+  // Only a missing pid file means "not running": one this user may not
+  // read (knockd's state directory is 0700) says nothing either way.
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0 && errno != ENOENT) {
+    *message = "cannot read " + path + " (" + strerror(errno) +
+               "): is this knockd's account or root?";
+    return ReloadOutcome::kFailed;
+  }
   if (!ReadPid(path, &pid)) {
     *message = "knockd is not running (no " + path + ")";
     return ReloadOutcome::kNotRunning;

@@ -173,4 +173,14 @@ TEST_CASE("The reload names the pid file, or says knockd is not running") {
                        ", not a knockd)");
   knock::RemoveDaemonPidFile(state);
   CHECK_FALSE(std::filesystem::exists(state + "/knockd.pid"));
+  // A pid file that cannot be looked at is no proof that knockd is not
+  // running (here the state "directory" is a file: ENOTDIR; for another
+  // account, EACCES).
+  const std::string not_dir = dir.dir() + "/not-a-dir";
+  std::ofstream(not_dir) << "x";
+  CHECK(knock::ReloadRunningDaemon(not_dir, 1000, &message) ==
+        knock::ReloadOutcome::kFailed);
+  CHECK(message == "cannot read " + not_dir +
+                       "/knockd.pid (Not a directory): is this knockd's "
+                       "account or root?");
 }
