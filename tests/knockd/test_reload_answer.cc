@@ -66,6 +66,8 @@ class StandInDaemon {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
+  /// "knockd pid N", as messages name it.
+  std::string Who() const { return "knockd pid " + std::to_string(pid_); }
 
  private:
   bool Named() const {
@@ -111,8 +113,7 @@ TEST_CASE("reload reports the daemon's acceptance and its refusal") {
     });
     CHECK(knock::ReloadRunningDaemon(dir.path, kShortTimeoutMs, &message) ==
           knock::ReloadOutcome::kReloaded);
-    CHECK(message.ends_with(": reloaded f: 3 clients"));
-    CHECK(message.starts_with("knockd pid "));
+    CHECK(message == daemon.Who() + ": reloaded f: 3 clients");
   }
   SECTION("refused") {
     StandInDaemon daemon(dir, [&](const knock::ReloadRequest& request) {
@@ -124,7 +125,7 @@ TEST_CASE("reload reports the daemon's acceptance and its refusal") {
     });
     CHECK(knock::ReloadRunningDaemon(dir.path, kShortTimeoutMs, &message) ==
           knock::ReloadOutcome::kFailed);
-    CHECK(message.ends_with(": reload refused: user takes effect"));
+    CHECK(message == daemon.Who() + ": reload refused: user takes effect");
   }
 }
 
@@ -141,8 +142,8 @@ TEST_CASE("reload takes only the answer to its own request") {
   });
   CHECK(knock::ReloadRunningDaemon(dir.path, kShortTimeoutMs, &message) ==
         knock::ReloadOutcome::kFailed);
-  CHECK(
-      message.ends_with(" did not answer the reload within 1 s (see its log)"));
+  CHECK(message ==
+        daemon.Who() + " did not answer the reload within 1 s (see its log)");
   // Control: that answer was there, and would have been read as accepted.
   knock::ReloadAnswer answer;
   REQUIRE(knock::ReadReloadAnswer(dir.path, &answer));
@@ -155,12 +156,14 @@ TEST_CASE("reload reports a daemon that stops instead of answering") {
   std::string message;
   // Reaped at once, as a daemon that is not this test's child would be.
   signal(SIGCHLD, SIG_IGN);
+  std::string who;
   {
     StandInDaemon daemon(dir, [](const knock::ReloadRequest&) {});
+    who = daemon.Who();
     CHECK(knock::ReloadRunningDaemon(dir.path, kShortTimeoutMs, &message) ==
           knock::ReloadOutcome::kFailed);
   }
   signal(SIGCHLD, SIG_DFL);
-  CHECK(message.ends_with(
-      " stopped before it answered the reload (see its log)"));
+  CHECK(message ==
+        who + " stopped before it answered the reload (see its log)");
 }
