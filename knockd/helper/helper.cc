@@ -357,8 +357,10 @@ void Helper::RefuseGrant(knock::KnockOutcome* event, const std::string& why) {
   event->enforced = false;
   // Nothing opened: in the audit record it ends as it was decided.
   event->match.expires_us = event->match.time_us;
-  logger_.Warning("firewall helper refused a grant: " + Describe(*event) +
-                  ": " + why);
+  logger_.Event(
+      knock::LogLevel::kWarning,
+      "firewall helper refused a grant: " + Describe(*event) + ": " + why,
+      knock::NotEnforcedFields(*event, why));
   Audit(knock::AuditMatch(*event, *config_));
 }
 
@@ -425,9 +427,11 @@ bool Helper::OnGrant(const knock::PrivsepMessage& message) {
   if (ruleset_guard_) ruleset_guard_->grants().Add(grant, now_us / 1000);
   if (!firewall_->Open(grant, &err)) {
     event.enforced = false;
-    logger_.Error("firewall (" + std::string(firewall_->Name()) +
-                  ") could not open for " + message.source.ToString() + ": " +
-                  err);
+    logger_.Event(knock::LogLevel::kError,
+                  "firewall (" + std::string(firewall_->Name()) +
+                      ") could not open for " + message.source.ToString() +
+                      ": " + err,
+                  knock::NotEnforcedFields(event, err));
   } else {
     logger_.Event(knock::LogLevel::kInfo,
                   std::string(knock::VerdictName(event.match.verdict)) + " " +
