@@ -16,7 +16,8 @@ LOG_SINK=$(dirname "$SEND_KNOCKS")/journal_sink
 
 mkdir "$WORK/dev-upper" "$WORK/dev-work"
 mount -t overlay overlay \
-  -o "lowerdir=/dev,upperdir=$WORK/dev-upper,workdir=$WORK/dev-work" /dev
+  -o "lowerdir=/dev,upperdir=$WORK/dev-upper,workdir=$WORK/dev-work" /dev ||
+  fail "cannot mount an overlay over /dev in this test's mount namespace"
 "$LOG_SINK" /dev/log "$WORK/syslog.txt" 2>"$WORK/log_sink.log" &
 PIDS+=("$!")
 wait_for_log log_sink "listening on" 5
