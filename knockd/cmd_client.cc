@@ -24,9 +24,10 @@ constexpr char kUsage[] =
     "listed (default: every service), after checking that the whole\n"
     "configuration stays valid: a bad key, a taken name or key, or an\n"
     "unknown service is refused. remove deletes the drop-in that defines\n"
-    "NAME. Both then send SIGHUP to the running knockd, found through\n"
-    "<state_dir>/knockd.pid, and say so. list shows every client, its\n"
-    "services and the file that defines it.\n";
+    "NAME. Both then ask the running knockd, found through\n"
+    "<state_dir>/knockd.pid, to reload, and wait for its answer: a refused\n"
+    "reload is printed and exits 1 (the file stays changed). list shows\n"
+    "every client, its services and the file that defines it.\n";
 
 /// What `knockd client ...` was asked: the action, its NAME and options.
 struct ClientRequest {
@@ -51,14 +52,22 @@ int Reload(const std::string& state_dir, bool reload) {
     printf("not reloaded (--no-reload): send knockd SIGHUP to apply\n");
     return kExitOk;
   }
-  std::string what;
-  std::string err;
-  if (!knock::ReloadRunningDaemon(state_dir, &what, &err)) {
-    PrintError(err);
-    return kExitError;
+  std::string message;
+  switch (knock::ReloadRunningDaemon(state_dir, knock::kReloadAnswerTimeoutMs,
+                                     &message)) {
+    case knock::ReloadOutcome::kNotRunning:
+      printf("%s: the change takes effect when it starts\n", message.c_str());
+      return kExitOk;
+    case knock::ReloadOutcome::kReloaded:
+      printf("%s\n", message.c_str());
+      return kExitOk;
+    case knock::ReloadOutcome::kFailed:
+      break;
   }
-  printf("%s\n", what.c_str());
-  return kExitOk;
+  // The drop-in is written: the daemon runs on without it until it takes a
+  // reload or restarts.
+  PrintError(message);
+  return kExitError;
 }
 
 int Add(const Invocation& invocation, const ClientRequest& request) {

@@ -22,6 +22,8 @@ const std::vector<Subcommand>& Subcommands() {
   static const std::vector<Subcommand> kTable = {
       {"run", RunDaemon, "run in the foreground (the default)"},
       {"check", RunCheck, "validate the configuration and summarise it"},
+      {"reload", RunReload,
+       "validate, have the running knockd reload, report its answer"},
       {"genkey", RunGenKey, "print a new private key"},
       {"pubkey", RunPubKey,
        "read a private key on stdin, print its public key"},

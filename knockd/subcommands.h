@@ -38,6 +38,7 @@ int RunFlush(const Invocation& invocation);
 int RunAudit(const Invocation& invocation);
 int RunClient(const Invocation& invocation);
 int RunMigrate(const Invocation& invocation);
+int RunReload(const Invocation& invocation);
 
 /// Prints "knockd: MESSAGE" on standard error.
 void PrintError(const std::string& message);

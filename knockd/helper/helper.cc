@@ -21,10 +21,12 @@
 #include "common/toml_document.h"
 #include "knockd/helper/listening_sockets.h"
 #include "knockd/helper/metrics_file.h"
+#include "knockd/helper/restart_only_change.h"
 #include "knockd/helper/sd_notify.h"
 #include "knockd/helper/sniffer_request_check.h"
 #include "knockd/shared/daemon_pid_file.h"
 #include "knockd/shared/privileges.h"
+#include "knockd/shared/reload_answer.h"
 #include "knockd/shared/sealed_memfd.h"
 #include "knockd/shared/state_dir_check.h"
 
@@ -53,11 +55,6 @@ bool MakeDirectories(const std::string& path, std::string* err) {
     }
   }
   return true;
-}
-
-bool SameCapture(const knock::ServerConfig& a, const knock::ServerConfig& b) {
-  return a.interfaces == b.interfaces && a.knock.ports == b.knock.ports &&
-         a.knock.protocol == b.knock.protocol;
 }
 
 std::string DescribeExit(int status) {
@@ -360,8 +357,10 @@ void Helper::RefuseGrant(knock::KnockOutcome* event, const std::string& why) {
   event->enforced = false;
   // Nothing opened: in the audit record it ends as it was decided.
   event->match.expires_us = event->match.time_us;
-  logger_.Warning("firewall helper refused a grant: " + Describe(*event) +
-                  ": " + why);
+  logger_.Event(
+      knock::LogLevel::kWarning,
+      "firewall helper refused a grant: " + Describe(*event) + ": " + why,
+      knock::NotEnforcedFields(*event, why));
   Audit(knock::AuditMatch(*event, *config_));
 }
 
@@ -428,9 +427,11 @@ bool Helper::OnGrant(const knock::PrivsepMessage& message) {
   if (ruleset_guard_) ruleset_guard_->grants().Add(grant, now_us / 1000);
   if (!firewall_->Open(grant, &err)) {
     event.enforced = false;
-    logger_.Error("firewall (" + std::string(firewall_->Name()) +
-                  ") could not open for " + message.source.ToString() + ": " +
-                  err);
+    logger_.Event(knock::LogLevel::kError,
+                  "firewall (" + std::string(firewall_->Name()) +
+                      ") could not open for " + message.source.ToString() +
+                      ": " + err,
+                  knock::NotEnforcedFields(event, err));
   } else {
     logger_.Event(knock::LogLevel::kInfo,
                   std::string(knock::VerdictName(event.match.verdict)) + " " +
@@ -495,16 +496,35 @@ void Helper::OnRefusalSummary(const knock::PrivsepMessage& message) {
   const knock::RefusalSummary& summary = message.summary;
   const std::string& client = config_->clients[summary.owner.client].name;
   const std::string& service = config_->services[summary.owner.service].name;
-  logger_.Warning("refused " + std::to_string(summary.count) + " " +
-                  knock::AuditEventName(summary.verdict) + " of client " +
-                  client + " service " + service + " (window " +
-                  std::to_string(summary.owner.window) + " slot " +
-                  std::to_string(summary.owner.slot) + ") from " +
-                  (summary.sources_capped ? "at least " : "") +
-                  std::to_string(summary.sources) +
-                  " sources in the second of " +
-                  knock::FormatTimestampUs(summary.second * kMicrosPerSecond) +
-                  ", first " + summary.addresses[0].ToString());
+  // Structured as one refusal from the first source, with the counts, so
+  // that central logs see floods of refusals too.
+  knock::KnockOutcome first;
+  first.match.verdict = summary.verdict;
+  first.match.source = summary.addresses[0];
+  first.match.first_source = summary.first_source;
+  first.match.owner = summary.owner;
+  first.client = client;
+  first.service = service;
+  // Each refusal the summary stands for counts, as a single one would.
+  if (summary.verdict == knock::Verdict::kReplay)
+    metrics_.replays += summary.count;
+  else if (summary.verdict == knock::Verdict::kExpiredWindow)
+    metrics_.expired += summary.count;
+  std::vector<knock::LogField> fields = knock::OutcomeFields(first);
+  fields.push_back({"KNOCK_COUNT", std::to_string(summary.count)});
+  fields.push_back({"KNOCK_SOURCES", std::to_string(summary.sources)});
+  logger_.Event(
+      knock::LogLevel::kWarning,
+      "refused " + std::to_string(summary.count) + " " +
+          knock::AuditEventName(summary.verdict) + " of client " + client +
+          " service " + service + " (window " +
+          std::to_string(summary.owner.window) + " slot " +
+          std::to_string(summary.owner.slot) + ") from " +
+          (summary.sources_capped ? "at least " : "") +
+          std::to_string(summary.sources) + " sources in the second of " +
+          knock::FormatTimestampUs(summary.second * kMicrosPerSecond) +
+          ", first " + summary.addresses[0].ToString(),
+      fields);
   Audit(knock::AuditRefusals(knock::SystemClock().NowMicros(), summary, client,
                              service));
 }
@@ -575,12 +595,23 @@ bool Helper::HandleSniffer() {
   }
 }
 
+void Helper::AnswerReload(const knock::ReloadRequest& request, bool accepted,
+                          const std::string& message) {
+  std::string err;
+  if (!pid_file_dir_.empty() &&
+      !knock::WriteReloadAnswer(pid_file_dir_, {request, accepted, message},
+                                &err))
+    logger_.Warning(err);
+}
+
 void Helper::RefuseReload(const std::string& err) {
   ++metrics_.reloads_refused;
+  const std::string line =
+      "reload refused, keeping the running configuration: " + err;
   logger_.Event(
-      knock::LogLevel::kError,
-      "reload refused, keeping the running configuration: " + err,
+      knock::LogLevel::kError, line,
       knock::LifecycleFields(knock::kMessageIdReloadRefused, "reload_refused"));
+  AnswerReload(reload_request_, false, line);
   Audit(knock::AuditReload(Now(), config_path_, false, err, 0));
 }
 
@@ -589,11 +620,15 @@ void Helper::Notify(const std::string& state) {
   if (!knock::NotifySystemd(state, &err)) logger_.Warning(err);
 }
 
-void Helper::Reload() {
+void Helper::Reload(const knock::ReloadRequest& request) {
   if (pending_reload_) {
-    logger_.Warning("SIGHUP ignored: the previous reload is not finished");
+    const std::string line =
+        "SIGHUP ignored: the previous reload is not finished";
+    logger_.Warning(line);
+    AnswerReload(request, false, line);
     return;
   }
+  reload_request_ = request;
   Notify(knock::ReloadingState());
   StartReload();
   if (!pending_reload_) Notify("READY=1");
@@ -607,10 +642,8 @@ void Helper::StartReload() {
   if (!ReadConfigBundle(&text, &err) || !ParseConfig(text, &config, &err) ||
       !DeriveSequences(*config, &authority, &err))
     return RefuseReload(err);
-  if (!SameCapture(*config, *config_) || config->user != config_->user)
-    return RefuseReload(
-        "interfaces, knock.ports, knock.protocol and user take effect on "
-        "restart only (the sniffer holds no power to capture anew)");
+  const std::string restart_only = knock::RestartOnlyChange(*config_, *config);
+  if (!restart_only.empty()) return RefuseReload(restart_only);
   std::unique_ptr<knock::Firewall> firewall;
   if (!SetUpFirewall(*config, &firewall, &err)) return RefuseReload(err);
   // One sealed memfd: the configuration text, then the new tables.
@@ -661,10 +694,11 @@ void Helper::FinishReload(bool accepted) {
   firewall_ = std::move(reload->firewall);
   config_ = std::move(reload->config);
   authority_ = std::move(reload->authority);
-  logger_.Event(knock::LogLevel::kInfo,
-                "reloaded " + config_path_ + ": " +
-                    std::to_string(config_->clients.size()) + " clients",
+  const std::string line = "reloaded " + config_path_ + ": " +
+                           std::to_string(config_->clients.size()) + " clients";
+  logger_.Event(knock::LogLevel::kInfo, line,
                 knock::LifecycleFields(knock::kMessageIdReloaded, "reloaded"));
+  AnswerReload(reload_request_, true, line);
   audit_.set_max_bytes(config_->audit_max_bytes);
   ++metrics_.reloads;
   Audit(knock::AuditReload(Now(), config_path_, true, "",
@@ -676,7 +710,7 @@ void Helper::HandleSignals(int signal_fd) {
   signalfd_siginfo info;
   while (read(signal_fd, &info, sizeof info) == sizeof info) {
     if (info.ssi_signo == SIGHUP) {
-      Reload();
+      Reload({static_cast<pid_t>(info.ssi_pid), info.ssi_int});
     } else if (!stopping_) {
       logger_.Event(
           knock::LogLevel::kInfo,

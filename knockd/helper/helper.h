@@ -25,6 +25,7 @@
 #include "knockd/shared/logger.h"
 #include "knockd/shared/privsep_channel.h"
 #include "knockd/shared/privsep_message.h"
+#include "knockd/shared/reload_answer.h"
 #include "knockd/shared/replay_store.h"
 #include "knockd/shared/server_config.h"
 #include "knockd/shared/sniffer_launcher.h"
@@ -131,9 +132,12 @@ class Helper {
   /// The sniffer misbehaved or died: log it and stop, failing closed.
   bool Abandon(const std::string& why);
 
+  /// Writes <state_dir>/knockd.reload for whoever asked (knockd reload).
+  void AnswerReload(const knock::ReloadRequest& request, bool accepted,
+                    const std::string& message);
   void RefuseReload(const std::string& err);
   /// SIGHUP: checks the new configuration and hands it to the sniffer.
-  void Reload();
+  void Reload(const knock::ReloadRequest& request);
   void StartReload();
   /// The sniffer's answer to a reload: commit it or roll back.
   void FinishReload(bool accepted);
@@ -170,6 +174,8 @@ class Helper {
   int signal_fd_ = -1;
   pid_t sniffer_pid_ = -1;
   std::unique_ptr<PendingReload> pending_reload_;
+  /// Who asked for the reload under way, for its answer.
+  knock::ReloadRequest reload_request_;
   bool ready_ = false;
   bool stopping_ = false;
   int exit_status_ = 0;

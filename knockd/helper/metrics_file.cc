@@ -1,6 +1,7 @@
 #include "knockd/helper/metrics_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -73,7 +74,10 @@ bool WriteMetricsFile(const std::string& path, const std::string& text,
     *err = temp + ": cannot write the metrics (" + strerror(errno) + ")";
     return false;
   }
+  // Readable by the collector's account whatever knockd's umask (the unit
+  // sets 0077).
   const bool wrote =
+      fchmod(fd, kMetricsFileMode) == 0 &&
       write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   const int saved = errno;
   close(fd);

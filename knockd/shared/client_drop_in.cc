@@ -69,11 +69,17 @@ bool CheckNewClient(const ServerConfig& config, const NewClient& client,
   return true;
 }
 
-// The group that may read knockd.toml (the knockd account's under
-// systemd) may read the drop-ins too.
+// The group of the directory that holds knockd.toml (/etc/knockd,
+// root:knockd 0750) may read the drop-ins too: the daemon reads them as
+// the knockd account under systemd. Not knockd.toml's own group: a file
+// copied there by root is root's, and world-readable.
 gid_t ConfigGroup(const std::string& config_path) {
+  const size_t slash = config_path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                       : config_path.substr(0, slash);
   struct stat info;
-  return stat(config_path.c_str(), &info) == 0 ? info.st_gid : getgid();
+  return stat(dir.c_str(), &info) == 0 ? info.st_gid : getgid();
 }
 
 bool MakeDropInDirectory(const std::string& dir, gid_t group,

@@ -57,6 +57,15 @@ std::vector<LogField> OutcomeFields(const KnockOutcome& outcome) {
   return fields;
 }
 
+std::vector<LogField> NotEnforcedFields(const KnockOutcome& outcome,
+                                        const std::string& error) {
+  std::vector<LogField> fields = OutcomeFields(outcome);
+  fields.front().value = kMessageIdNotEnforced;
+  fields.push_back({"KNOCK_ENFORCED", "false"});
+  fields.push_back({"KNOCK_ERROR", error});
+  return fields;
+}
+
 std::vector<LogField> LifecycleFields(const char* message_id,
                                       const char* event) {
   return {{"MESSAGE_ID", message_id}, {"KNOCK_EVENT", event}};

@@ -30,11 +30,20 @@ inline constexpr char kMessageIdStopping[] = "5b0e2d6a3c1f4e8b9a7d2c4f6e8a1b42";
 inline constexpr char kMessageIdReloaded[] = "5b0e2d6a3c1f4e8b9a7d2c4f6e8a1b43";
 inline constexpr char kMessageIdReloadRefused[] =
     "5b0e2d6a3c1f4e8b9a7d2c4f6e8a1b44";
+inline constexpr char kMessageIdNotEnforced[] =
+    "5b0e2d6a3c1f4e8b9a7d2c4f6e8a1b45";
 
 /// MESSAGE_ID, KNOCK_VERDICT, KNOCK_CLIENT, KNOCK_SERVICE, KNOCK_SOURCE,
 /// KNOCK_WINDOW, KNOCK_SLOT, and per verdict KNOCK_PORTS and KNOCK_UNTIL
 /// (grants) or KNOCK_FIRST_SOURCE (replays).
 std::vector<LogField> OutcomeFields(const KnockOutcome& outcome);
+
+/// A grant or refresh that opened nothing (the used set could not be saved,
+/// the firewall failed): OutcomeFields under kMessageIdNotEnforced, with
+/// KNOCK_ENFORCED=false and KNOCK_ERROR, so that no filter on the grant's
+/// MESSAGE_ID counts it as a grant.
+std::vector<LogField> NotEnforcedFields(const KnockOutcome& outcome,
+                                        const std::string& error);
 
 /// MESSAGE_ID and KNOCK_EVENT for a lifecycle event ("started", ...).
 std::vector<LogField> LifecycleFields(const char* message_id,

@@ -49,9 +49,21 @@ std::vector<std::string> PortsOfCommand(const std::string& command,
       R"(\bport\s+([0-9,:]+)(?:\s+proto\s+(tcp|udp))?)");
   static const std::regex kFirewalld(
       R"re(port="([0-9-]+)"\s+protocol="(tcp|udp)")re");
+  // knockd 0.8's own iptables helper (Debian's knock_helper_ipt.sh, which
+  // its sample configuration calls knock_add): -d PORT, -p PROTO, tcp by
+  // default.
+  static const std::regex kKnockHelper(
+      R"(\bknock_(?:add|helper_ipt)\S*\s.*(?:^|\s)(?:-d|--dstport)\s+([0-9]+))");
+  static const std::regex kKnockHelperProto(
+      R"((?:^|\s)(?:-p|--proto)\s+(tcp|udp)\b)");
   std::string list;
   std::vector<std::string> protos;
-  if (std::regex_search(command, m, kIptablesPorts)) {
+  if (std::regex_search(command, m, kKnockHelper)) {
+    list = m[1];
+    std::smatch p;
+    protos = {std::regex_search(command, p, kKnockHelperProto) ? p[1].str()
+                                                               : "tcp"};
+  } else if (std::regex_search(command, m, kIptablesPorts)) {
     list = m[1];
     std::smatch p;
     protos = {std::regex_search(command, p, kIptablesProto) ? p[1].str() : ""};
@@ -122,11 +134,15 @@ std::string Quote(const std::string& text) {
 }
 
 /// A door that only removes what another opened (iptables -D, ufw delete,
-/// nft delete, --remove-rich-rule): knockd closes holes by itself.
+/// nft delete, --remove-rich-rule, knock_add -x): knockd closes holes by
+/// itself.
 bool IsClosingCommand(const std::string& command) {
   static const std::regex kClosing(
       R"((?:^|\s)(?:-D|--delete)\s|\bdelete\b|--remove-)");
-  return std::regex_search(command, kClosing);
+  static const std::regex kKnockHelperDelete(
+      R"(\bknock_(?:add|helper_ipt)\S*\s(?:.*\s)?-x(?:\s|$))");
+  return std::regex_search(command, kClosing) ||
+         std::regex_search(command, kKnockHelperDelete);
 }
 
 /// One [service.NAME] to write, with the doors it came from.

@@ -77,6 +77,30 @@ TEST_CASE("client add writes a 0640 drop-in the configuration then loads") {
   CHECK(config.SourceOf(*config.FindClient("bob")) == path);
 }
 
+TEST_CASE("client add gives the drop-in the configuration directory's group") {
+  // As the package and the README leave them: /etc/knockd root:knockd 0750,
+  // knockd.toml copied in by root (root:root). The daemon, as knockd, must
+  // read the drop-in and its directory.
+  if (geteuid() != 0) {
+    WARN("not root: cannot give the directory another group");
+    return;
+  }
+  ConfigDir dir;
+  constexpr gid_t kDaemonGroup = 4242;
+  REQUIRE(chown(dir.dir().c_str(), 0, kDaemonGroup) == 0);
+  REQUIRE(chown(dir.config().c_str(), 0, 0) == 0);
+  std::string path, state_dir, err;
+  REQUIRE(knock::AddClientDropIn(dir.config(), {"bob", kBobKey, {}}, &path,
+                                 &state_dir, &err));
+  struct stat info;
+  REQUIRE(stat(path.c_str(), &info) == 0);
+  CHECK(info.st_gid == kDaemonGroup);
+  CHECK((info.st_mode & 0777) == 0640);
+  REQUIRE(stat((dir.dir() + "/clients.d").c_str(), &info) == 0);
+  CHECK(info.st_gid == kDaemonGroup);
+  CHECK((info.st_mode & 0777) == 0750);
+}
+
 TEST_CASE("client add refuses bad names, keys, taken names and services") {
   ConfigDir dir;
   CHECK(AddError(dir, {"bad name", kBobKey, {}}) ==
@@ -136,16 +160,27 @@ TEST_CASE("The reload names the pid file, or says knockd is not running") {
   ConfigDir dir;
   std::filesystem::create_directories(dir.dir() + "/state");
   const std::string state = dir.dir() + "/state";
-  std::string what, err;
-  REQUIRE(knock::ReloadRunningDaemon(state, &what, &err));
-  CHECK(what == "knockd is not running (no " + state +
-                    "/knockd.pid): the change takes effect when it starts");
+  std::string message, err;
+  REQUIRE(knock::ReloadRunningDaemon(state, 1000, &message) ==
+          knock::ReloadOutcome::kNotRunning);
+  CHECK(message == "knockd is not running (no " + state + "/knockd.pid)");
   // This test's own pid is not a knockd: no signal goes to it.
   REQUIRE(knock::WriteDaemonPidFile(state, &err));
-  REQUIRE(knock::ReloadRunningDaemon(state, &what, &err));
-  CHECK(what == "knockd is not running (" + state + "/knockd.pid names pid " +
-                    std::to_string(getpid()) +
-                    ", not a knockd): the change takes effect when it starts");
+  REQUIRE(knock::ReloadRunningDaemon(state, 1000, &message) ==
+          knock::ReloadOutcome::kNotRunning);
+  CHECK(message == "knockd is not running (" + state +
+                       "/knockd.pid names pid " + std::to_string(getpid()) +
+                       ", not a knockd)");
   knock::RemoveDaemonPidFile(state);
   CHECK_FALSE(std::filesystem::exists(state + "/knockd.pid"));
+  // A pid file that cannot be looked at is no proof that knockd is not
+  // running (here the state "directory" is a file: ENOTDIR; for another
+  // account, EACCES).
+  const std::string not_dir = dir.dir() + "/not-a-dir";
+  std::ofstream(not_dir) << "x";
+  CHECK(knock::ReloadRunningDaemon(not_dir, 1000, &message) ==
+        knock::ReloadOutcome::kFailed);
+  CHECK(message == "cannot read " + not_dir +
+                       "/knockd.pid (Not a directory): is this knockd's "
+                       "account or root?");
 }

@@ -21,6 +21,7 @@
 #include "knockd/helper/helper.h"
 #include "knockd/helper/sniffer_request_check.h"
 #include "knockd/shared/privsep_message.h"
+#include "knockd/shared/reload_answer.h"
 #include "knockd/shared/sealed_memfd.h"
 #include "knockd/shared/sequence_table_image.h"
 
@@ -582,4 +583,105 @@ TEST_CASE("a second SIGHUP while a reload is pending is ignored", "[helper]") {
   CHECK_FALSE(helper.stopping());
   CHECK(helper.Finish() == 0);
   CHECK_FALSE(w.Logged("at stop"));
+}
+
+namespace {
+
+/// Starts a helper, rewrites its configuration with `extra`, asks for a
+/// reload as `knockd reload` does (SIGHUP queued with a token), and
+/// returns the answer it wrote. The sniffer takes any reconfigure.
+knock::ReloadAnswer AskForReload(World* w, const std::string& extra) {
+  w->launcher.script = [](FakeSniffer* s) {
+    s->Send(knock::EncodeReady());
+    for (;;) {
+      const knock::PrivsepMessageType type = s->Receive().type;
+      if (type == knock::PrivsepMessageType::kShutdown) return 0;
+      if (type == knock::PrivsepMessageType::kReconfigure)
+        s->Send(knock::EncodeReconfigured(true));
+    }
+  };
+  knockd::Helper helper(w->config_path(), w->Seams());
+  std::string err;
+  const bool started = helper.Start(&err);
+  INFO(err);
+  REQUIRE(started);
+  helper.Step(kStepWaitMs);
+  w->WriteConfig(extra);
+  sigval value{};
+  value.sival_int = 4242;
+  REQUIRE(sigqueue(getpid(), SIGHUP, value) == 0);
+  knock::ReloadAnswer answer;
+  const std::string state_dir = w->dir + "/state";
+  CHECK(StepUntil(&helper,
+                  [&] { return knock::ReadReloadAnswer(state_dir, &answer); }));
+  CHECK(answer.request == knock::ReloadRequest{getpid(), 4242});
+  CHECK_FALSE(helper.stopping());
+  CHECK(helper.Finish() == 0);
+  return answer;
+}
+
+}  // namespace
+
+TEST_CASE("a reload that needs a restart is refused, and the asker is told",
+          "[helper]") {
+  World w;
+  const knock::ReloadAnswer answer = AskForReload(&w, "protocol = \"udp\"");
+  const std::string refusal =
+      "reload refused, keeping the running configuration: knock.protocol "
+      "(\"tcp\" -> \"udp\") takes effect on restart only (systemctl restart "
+      "knockd)";
+  CHECK(w.Logged(refusal));
+  CHECK_FALSE(answer.accepted);
+  CHECK(answer.message == refusal);
+}
+
+TEST_CASE("control: a reload without such a change is taken, and told so",
+          "[helper]") {
+  World w;
+  const knock::ReloadAnswer answer = AskForReload(&w, "slack = 4");
+  CHECK(answer.accepted);
+  CHECK(answer.message == "reloaded " + w.config_path() + ": 2 clients");
+  CHECK_FALSE(w.Logged("reload refused"));
+}
+
+TEST_CASE("refusal summaries count every refusal in the metrics file",
+          "[helper]") {
+  World w;
+  const std::string metrics = w.dir + "/knockd.prom";
+  // metrics_file is a top-level key: first in the file.
+  std::stringstream config;
+  config << "metrics_file = \"" << metrics << "\"\n"
+         << std::ifstream(w.config_path()).rdbuf();
+  std::ofstream(w.config_path()) << config.str();
+  knock::RefusalSummary replays;
+  replays.verdict = knock::Verdict::kReplay;
+  replays.owner = {0, 0, w.Window(), 0};
+  replays.first_source = Address("198.18.0.2");
+  replays.second = kStartSeconds;
+  replays.count = 7;
+  replays.sources = 2;
+  replays.addresses = {Address("198.18.0.3"), Address("198.18.0.4")};
+  knock::RefusalSummary expired = replays;
+  expired.verdict = knock::Verdict::kExpiredWindow;
+  expired.count = 3;
+  w.launcher.script = [&](FakeSniffer* s) {
+    s->Send(knock::EncodeReady());
+    s->Send(knock::EncodeRefusalSummary(replays));
+    s->Send(knock::EncodeRefusalSummary(expired));
+    return s->WaitForShutdown();
+  };
+  knockd::Helper helper(w.config_path(), w.Seams());
+  std::string err;
+  const bool started = helper.Start(&err);
+  INFO(err);
+  REQUIRE(started);
+  CHECK(StepUntil(&helper, [&] {
+    return w.Logged("refused 3 expired_window of client alice");
+  }));
+  CHECK(helper.Finish() == 0);
+  std::ifstream in(metrics);
+  std::stringstream text;
+  text << in.rdbuf();
+  CHECK(text.str().find("\nknockd_replays_total 7\n") != std::string::npos);
+  CHECK(text.str().find("\nknockd_expired_total 3\n") != std::string::npos);
 }

@@ -107,6 +107,29 @@ TEST_CASE("A replay names the first source; plain messages have no fields") {
   CHECK(journal.Receive().empty());
 }
 
+TEST_CASE("A grant that opened nothing has its own MESSAGE_ID and error") {
+  FakeJournal journal;
+  knock::Logger logger("knockd");
+  REQUIRE(logger.OpenJournal(journal.path()));
+  logger.Event(knock::LogLevel::kError, "firewall (nftables) could not open",
+               knock::NotEnforcedFields(Grant(), "No buffer space"));
+  CHECK(journal.Receive() ==
+        "MESSAGE=firewall (nftables) could not open\n"
+        "PRIORITY=3\n"
+        "SYSLOG_IDENTIFIER=knockd\n"
+        "MESSAGE_ID=5b0e2d6a3c1f4e8b9a7d2c4f6e8a1b45\n"
+        "KNOCK_VERDICT=granted\n"
+        "KNOCK_CLIENT=alice\n"
+        "KNOCK_SERVICE=ssh\n"
+        "KNOCK_SOURCE=198.18.0.7\n"
+        "KNOCK_WINDOW=59000000\n"
+        "KNOCK_SLOT=2\n"
+        "KNOCK_PORTS=22,2222\n"
+        "KNOCK_UNTIL=2025-12-02T18:26:40.000000Z\n"
+        "KNOCK_ENFORCED=false\n"
+        "KNOCK_ERROR=No buffer space\n");
+}
+
 TEST_CASE("Lifecycle events carry their MESSAGE_ID and event name") {
   FakeJournal journal;
   knock::Logger logger("knockd");

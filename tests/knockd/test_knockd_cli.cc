@@ -156,6 +156,8 @@ TEST_CASE("knockd usage errors exit 2 naming the bad argument") {
        "--help)\n"},
       {{"genkey", "x"},
        "knockd: genkey takes no arguments (see: knockd genkey --help)\n"},
+      {{"reload", "x"},
+       "knockd: reload takes no arguments (see: knockd reload --help)\n"},
       {{"client"},
        "knockd: client needs add, remove or list (see: knockd client "
        "--help)\n"},
@@ -191,8 +193,9 @@ TEST_CASE("knockd usage errors exit 2 naming the bad argument") {
 
 TEST_CASE("every subcommand prints its own usage for --help and -h") {
   Sandbox box;
-  for (const char* sub : {"run", "check", "genkey", "pubkey", "client-config",
-                          "client", "migrate", "replay", "flush", "audit"}) {
+  for (const char* sub :
+       {"run", "check", "reload", "genkey", "pubkey", "client-config", "client",
+        "migrate", "replay", "flush", "audit"}) {
     CAPTURE(sub);
     const Run run = box.Knockd({sub, "--help"});
     CHECK(run.status == 0);
@@ -203,4 +206,27 @@ TEST_CASE("every subcommand prints its own usage for --help and -h") {
   }
   CHECK(box.Knockd({"audit", "init", "--help"}).out ==
         box.Knockd({"audit", "--help"}).out);
+}
+
+TEST_CASE("reload without a running knockd fails, and signals nothing") {
+  Sandbox box;
+  const Run run = box.Knockd({"-c", box.Config(), "reload"});
+  CHECK(run.status == 1);
+  CHECK(run.out.empty());
+  CHECK(run.err == "knockd: knockd is not running (no " + box.root +
+                       "/state/knockd.pid)\n");
+}
+
+TEST_CASE("reload of a broken configuration fails before any signal") {
+  Sandbox box;
+  std::ofstream(box.Config(), std::ios::app) << "bogus = 1\n";
+  // A pid file naming this test: a signal would reach it (and be
+  // reported as "not a knockd" rather than the configuration error).
+  std::filesystem::create_directories(box.root + "/state");
+  std::ofstream(box.root + "/state/knockd.pid") << getpid() << "\n";
+  const Run run = box.Knockd({"-c", box.Config(), "reload"});
+  CHECK(run.status == 1);
+  CHECK(run.out.empty());
+  CHECK(run.err.rfind(box.Config() + ":", 0) == 0);
+  CHECK(run.err.find("not running") == std::string::npos);
 }

@@ -112,3 +112,40 @@ TEST_CASE("A configuration without ports says to write services by hand") {
   knock::ServerConfig config;
   CHECK_FALSE(knock::ParseServerConfig(toml, "m.toml", &config, &err));
 }
+
+TEST_CASE("Debian's own knockd.conf migrates both doors that open") {
+  const std::string toml = Migrate("debian.conf");
+  const knock::ServerConfig config = Load(toml);
+  REQUIRE(config.services.size() == 2);
+  CHECK(config.services[0].name == "ssh");
+  CHECK(config.services[0].ports[0].ToString() == "tcp/22");
+  // knock_add -p tcp -d 443: knockd 0.8's own helper script.
+  CHECK(config.services[1].name == "https");
+  REQUIRE(config.services[1].ports.size() == 1);
+  CHECK(config.services[1].ports[0].ToString() == "tcp/443");
+  CHECK(config.syslog);
+  CHECK_FALSE(Has(toml, "no port found"));
+  CHECK(Has(toml,
+            "# from [openHTTPS] (line 19): /usr/local/sbin/knock_add -i -c "
+            "INPUT -p tcp -d 443 -f %IP%\n[service.https]\n"));
+  CHECK(
+      Has(toml, "knockd client add NAME --key PUBKEY --services ssh,https\n"));
+}
+
+TEST_CASE("knockd 0.8's helper script: udp, and -x only closes") {
+  std::vector<knock::LegacySection> sections;
+  std::string err;
+  REQUIRE(knock::ParseLegacyConfig(
+      "[openDNS]\nsequence = 1,2,3\ncommand = knock_helper_ipt.sh -a -p udp "
+      "-d 53 -f %IP%\n[closeDNS]\nsequence = 3,2,1\ncommand = "
+      "knock_helper_ipt.sh -x -p udp -d 53 -f %IP%\n",
+      "dns.conf", &sections, &err));
+  const std::string toml = knock::MigrateLegacyConfig(sections, "dns.conf");
+  const knock::ServerConfig config = Load(toml);
+  REQUIRE(config.services.size() == 1);
+  CHECK(config.services[0].name == "dns");
+  CHECK(config.services[0].ports[0].ToString() == "udp/53");
+  CHECK(Has(toml,
+            "#   it only closes (knock_helper_ipt.sh -x -p udp -d 53 -f "
+            "%IP%): knockd closes every hole itself after open_for\n"));
+}

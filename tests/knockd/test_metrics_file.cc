@@ -66,3 +66,21 @@ TEST_CASE("The metrics file is replaced whole and the restarts carry over") {
                    ".tmp: cannot write the metrics (No such file or "
                    "directory)");
 }
+
+TEST_CASE("The metrics file stays readable by the collector under umask 0077") {
+  // The unit runs knockd with UMask=0077; node_exporter reads as another
+  // account.
+  const std::string dir = std::filesystem::temp_directory_path().string() +
+                          "/knockd-metrics-umask-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/knockd.prom";
+  const mode_t saved = umask(0077);
+  std::string err;
+  const bool wrote = knock::WriteMetricsFile(path, "x 1\n", &err);
+  umask(saved);
+  REQUIRE(wrote);
+  struct stat info;
+  REQUIRE(stat(path.c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0644);
+  std::filesystem::remove_all(dir);
+}

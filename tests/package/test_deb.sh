@@ -94,8 +94,8 @@ grep -qx 'User=knockd' "$unit" || fail "the unit does not run as User=knockd"
 grep -qx 'ConditionPathExists=/etc/knockd/knockd.toml' "$unit" ||
   fail "the unit may start without a configuration"
 reload=$(grep '^ExecReload=' "$unit")
-[ "$reload" = "ExecReload=/usr/sbin/knockd -c /etc/knockd/knockd.toml check
-ExecReload=/bin/kill -HUP \$MAINPID" ] || fail "the reload does not validate before it signals: $reload"
+[ "$reload" = "ExecReload=/usr/sbin/knockd -c /etc/knockd/knockd.toml reload" ] ||
+  fail "the reload does not validate before it signals and wait for the answer: $reload"
 if command -v systemd-analyze >/dev/null; then
   exposure=$(systemd-analyze security --offline=true "$unit" 2>&1 |
     sed -n 's/.*Overall exposure level for knockd\.service: \([0-9.]*\).*/\1/p')

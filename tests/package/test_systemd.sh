@@ -345,6 +345,36 @@ ct rm -r /run/systemd/system/knockd.service.d
 ct systemctl daemon-reload
 ct cp /root/knockd.toml.good /etc/knockd/knockd.toml
 pass "reload: a good configuration reaches the daemon; a broken one fails systemctl reload and never reaches it (control: unchecked, it reloads with status 0)"
+# A valid change the daemon refuses (it needs a restart) fails systemctl
+# reload as well: ExecReload waits for the daemon's answer, which names the
+# key; the daemon runs on, unrestarted.
+ct sed -i 's|^interfaces = .*|interfaces = ["host0", "lo"]|' /etc/knockd/knockd.toml
+if ct systemctl reload knockd.service >"$scratch/reload-restart.log" 2>&1; then
+  fail "systemctl reload of a change that needs a restart returned 0"
+fi
+refusal='knockd: knockd pid '"$helper"': reload refused, keeping the running configuration: interfaces (["host0"] -> ["host0", "lo"]) takes effect on restart only (systemctl restart knockd)'
+ct journalctl -b -u knockd.service --no-pager -o cat | grep -qxF "$refusal" ||
+  fail "the journal lacks \"$refusal\": $(ct journalctl -b -u knockd.service --no-pager -o cat | tail -n 5)"
+[ "$(ct systemctl is-active knockd.service)" = active ] && [ "$(main_pid)" = "$helper" ] ||
+  fail "knockd did not keep running after the refused reload"
+ct cp /root/knockd.toml.good /etc/knockd/knockd.toml
+ct systemctl reload knockd.service || fail "systemctl reload after undoing the change failed"
+pass "reload: a change that needs a restart fails systemctl reload, the journal naming interfaces; undone, it reloads"
+
+# --- client add and remove under the unit ------------------------------------
+# As root, as an admin would (alice alone configured again): the drop-in
+# must be readable by the daemon (knockd's account), the reload answered.
+carol_pub=$("$KNOCK" pubkey < <("$KNOCK" genkey))
+out=$(ct knockd client add carol --key "$carol_pub" --services ssh 2>&1) || fail "client add: $out"
+[ "$out" = "wrote /etc/knockd/clients.d/carol.toml
+knockd pid $helper: reloaded /etc/knockd/knockd.toml: 2 clients" ] || fail "client add said: $out"
+[ "$(ct stat -c '%a %U:%G' /etc/knockd/clients.d/carol.toml)" = "640 root:knockd" ] ||
+  fail "the drop-in is $(ct stat -c '%a %U:%G' /etc/knockd/clients.d/carol.toml)"
+ct runuser -u knockd -- knockd check >/dev/null 2>&1 || fail "knockd's account cannot read the configuration with the drop-in"
+out=$(ct knockd client remove carol 2>&1) || fail "client remove: $out"
+[ "$out" = "removed /etc/knockd/clients.d/carol.toml
+knockd pid $helper: reloaded /etc/knockd/knockd.toml: 1 clients" ] || fail "client remove said: $out"
+pass "client add and remove as root: a drop-in root:knockd 0640, each reload answered by the daemon"
 
 # --- A killed sniffer ----------------------------------------------------------
 sniffer=$(sniffer_pid)

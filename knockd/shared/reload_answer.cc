@@ -1,0 +1,94 @@
+#include "knockd/shared/reload_answer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace knock {
+
+namespace {
+
+constexpr mode_t kAnswerFileMode = 0644;
+constexpr size_t kMaxAnswerBytes = 64 * 1024;
+constexpr char kAccepted[] = "accepted";
+constexpr char kRefused[] = "refused";
+
+template <typename T>
+bool ParseNumber(const std::string& text, T* out) {
+  const auto [ptr, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+// The message is one line: a newline in it would end the record early.
+std::string OneLine(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return text;
+}
+
+}  // namespace
+
+std::string ReloadAnswerPath(const std::string& state_dir) {
+  return state_dir + "/knockd.reload";
+}
+
+std::string EncodeReloadAnswer(const ReloadAnswer& answer) {
+  return std::to_string(answer.request.sender) + " " +
+         std::to_string(answer.request.token) + " " +
+         (answer.accepted ? kAccepted : kRefused) + " " +
+         OneLine(answer.message) + "\n";
+}
+
+bool ParseReloadAnswer(const std::string& text, ReloadAnswer* answer) {
+  if (text.empty() || text.back() != '\n') return false;
+  std::istringstream in(text.substr(0, text.size() - 1));
+  std::string sender, token, verdict;
+  if (!(in >> sender >> token >> verdict)) return false;
+  ReloadAnswer parsed;
+  if (!ParseNumber(sender, &parsed.request.sender) ||
+      !ParseNumber(token, &parsed.request.token))
+    return false;
+  if (verdict != kAccepted && verdict != kRefused) return false;
+  parsed.accepted = verdict == kAccepted;
+  in.get();  // the space before the message
+  std::getline(in, parsed.message);
+  *answer = std::move(parsed);
+  return true;
+}
+
+bool WriteReloadAnswer(const std::string& state_dir, const ReloadAnswer& answer,
+                       std::string* err) {
+  const std::string path = ReloadAnswerPath(state_dir);
+  const std::string temp = path + ".tmp";
+  const std::string text = EncodeReloadAnswer(answer);
+  const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                      kAnswerFileMode);
+  bool ok = fd >= 0 && write(fd, text.data(), text.size()) ==
+                           static_cast<ssize_t>(text.size());
+  const int saved = errno;
+  if (fd >= 0) close(fd);
+  if (ok && rename(temp.c_str(), path.c_str()) != 0) ok = false;
+  if (!ok) {
+    *err = path + ": cannot write the reload answer (" +
+           strerror(fd < 0 ? saved : errno) + ")";
+    unlink(temp.c_str());
+  }
+  return ok;
+}
+
+bool ReadReloadAnswer(const std::string& state_dir, ReloadAnswer* answer) {
+  std::ifstream in(ReloadAnswerPath(state_dir));
+  if (!in) return false;
+  std::string text(kMaxAnswerBytes, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  return ParseReloadAnswer(text, answer);
+}
+
+}  // namespace knock

@@ -1,0 +1,169 @@
+// A reload's answer: the line the helper writes, and ReloadRunningDaemon
+// asking a stand-in daemon (a child named "knockd" that answers SIGHUP as
+// the helper does) and reporting what it answered, or that it did not.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+
+#include "knockd/shared/daemon_pid_file.h"
+#include "knockd/shared/reload_answer.h"
+
+namespace {
+
+constexpr int kShortTimeoutMs = 1000;
+
+/// A scratch state directory.
+struct StateDir {
+  std::string path;
+  StateDir() {
+    char pattern[] = "/tmp/knockd-reload-XXXXXX";
+    REQUIRE(mkdtemp(pattern) != nullptr);
+    path = pattern;
+  }
+  ~StateDir() { std::filesystem::remove_all(path); }
+  void WritePid(pid_t pid) const {
+    std::ofstream(knock::DaemonPidFilePath(path)) << pid << "\n";
+  }
+};
+
+/// A child named "knockd" whose pid is in the pid file; on its first
+/// SIGHUP it runs `answer` with the request the signal carried, then
+/// exits.
+class StandInDaemon {
+ public:
+  StandInDaemon(const StateDir& dir,
+                std::function<void(const knock::ReloadRequest&)> answer) {
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    sigset_t saved;
+    // Blocked before the fork, so no SIGHUP can kill the child early.
+    sigprocmask(SIG_BLOCK, &hup, &saved);
+    pid_ = fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      prctl(PR_SET_NAME, "knockd");
+      const int fd = signalfd(-1, &hup, 0);
+      signalfd_siginfo info{};
+      if (fd < 0 || read(fd, &info, sizeof info) != sizeof info) _exit(3);
+      answer({static_cast<pid_t>(info.ssi_pid), info.ssi_int});
+      _exit(0);
+    }
+    sigprocmask(SIG_SETMASK, &saved, nullptr);
+    // The name is set in the child; wait until it shows.
+    for (int i = 0; i < 200 && !Named(); ++i) usleep(5000);
+    dir.WritePid(pid_);
+  }
+  ~StandInDaemon() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  /// "knockd pid N", as messages name it.
+  std::string Who() const { return "knockd pid " + std::to_string(pid_); }
+
+ private:
+  bool Named() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/comm");
+    std::string comm;
+    return std::getline(in, comm) && comm == "knockd";
+  }
+  pid_t pid_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("a reload answer is one line that parses back") {
+  const knock::ReloadAnswer answer{
+      {1234, 56789}, false, "reload refused: user (\"a\" -> \"b\")\nx"};
+  const std::string line = knock::EncodeReloadAnswer(answer);
+  CHECK(line == "1234 56789 refused reload refused: user (\"a\" -> \"b\") x\n");
+  knock::ReloadAnswer parsed;
+  REQUIRE(knock::ParseReloadAnswer(line, &parsed));
+  CHECK(parsed.request == answer.request);
+  CHECK_FALSE(parsed.accepted);
+  CHECK(parsed.message == "reload refused: user (\"a\" -> \"b\") x");
+  REQUIRE(knock::ParseReloadAnswer("7 0 accepted reloaded f: 2 clients\n",
+                                   &parsed));
+  CHECK(parsed.accepted);
+  CHECK(parsed.message == "reloaded f: 2 clients");
+  for (const char* bad : {"", "7 0 accepted half a line", "7 x accepted m\n",
+                          "7 0 maybe m\n", "7\n"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(knock::ParseReloadAnswer(bad, &parsed));
+  }
+}
+
+TEST_CASE("reload reports the daemon's acceptance and its refusal") {
+  StateDir dir;
+  std::string message;
+  SECTION("accepted") {
+    StandInDaemon daemon(dir, [&](const knock::ReloadRequest& request) {
+      std::string err;
+      knock::WriteReloadAnswer(dir.path,
+                               {request, true, "reloaded f: 3 clients"}, &err);
+      pause();
+    });
+    CHECK(knock::ReloadRunningDaemon(dir.path, kShortTimeoutMs, &message) ==
+          knock::ReloadOutcome::kReloaded);
+    CHECK(message == daemon.Who() + ": reloaded f: 3 clients");
+  }
+  SECTION("refused") {
+    StandInDaemon daemon(dir, [&](const knock::ReloadRequest& request) {
+      std::string err;
+      knock::WriteReloadAnswer(
+          dir.path, {request, false, "reload refused: user takes effect"},
+          &err);
+      pause();
+    });
+    CHECK(knock::ReloadRunningDaemon(dir.path, kShortTimeoutMs, &message) ==
+          knock::ReloadOutcome::kFailed);
+    CHECK(message == daemon.Who() + ": reload refused: user takes effect");
+  }
+}
+
+TEST_CASE("reload takes only the answer to its own request") {
+  StateDir dir;
+  std::string message;
+  // The answer to someone else's request (a plain kill: token 0), then
+  // silence: a reload that took any answer would report "reloaded".
+  StandInDaemon daemon(dir, [&](const knock::ReloadRequest& request) {
+    std::string err;
+    knock::WriteReloadAnswer(
+        dir.path, {{request.sender, 0}, true, "reloaded other"}, &err);
+    pause();
+  });
+  CHECK(knock::ReloadRunningDaemon(dir.path, kShortTimeoutMs, &message) ==
+        knock::ReloadOutcome::kFailed);
+  CHECK(message ==
+        daemon.Who() + " did not answer the reload within 1 s (see its log)");
+  // Control: that answer was there, and would have been read as accepted.
+  knock::ReloadAnswer answer;
+  REQUIRE(knock::ReadReloadAnswer(dir.path, &answer));
+  CHECK(answer.accepted);
+  CHECK(answer.request.sender == getpid());
+}
+
+TEST_CASE("reload reports a daemon that stops instead of answering") {
+  StateDir dir;
+  std::string message;
+  // Reaped at once, as a daemon that is not this test's child would be.
+  signal(SIGCHLD, SIG_IGN);
+  std::string who;
+  {
+    StandInDaemon daemon(dir, [](const knock::ReloadRequest&) {});
+    who = daemon.Who();
+    CHECK(knock::ReloadRunningDaemon(dir.path, kShortTimeoutMs, &message) ==
+          knock::ReloadOutcome::kFailed);
+  }
+  signal(SIGCHLD, SIG_DFL);
+  CHECK(message ==
+        who + " stopped before it answered the reload (see its log)");
+}
