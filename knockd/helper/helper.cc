@@ -324,7 +324,7 @@ bool Helper::Start(std::string* err) {
 bool Helper::StartAfterFork(std::string* err) {
   if (!DeriveSequences(*config_, &authority_, err) || !OpenAudit(err) ||
       !WatchRuleset(err) || !SetUpFirewall(*config_, &firewall_, err) ||
-      !DropPrivileges(err))
+      !AdoptOwnRulesetCommit(err) || !DropPrivileges(err))
     return false;
   // The sniffer waits for its first tables before it says ready.
   if (SendTable(err)) return true;

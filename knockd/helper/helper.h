@@ -146,6 +146,9 @@ class Helper {
   /// Watches the nftables table (nftables backend only), before it is set
   /// up so that no change after the setup goes unseen.
   bool WatchRuleset(std::string* err);
+  /// Learns the pid the kernel gives this process's own commits (its
+  /// first setup of the table), for the ruleset guard.
+  bool AdoptOwnRulesetCommit(std::string* err);
   /// Someone else changed the ruleset: put the table back or stop.
   void OnRulesetEvents();
   void HandleSignals(int signal_fd);

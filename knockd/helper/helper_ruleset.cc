@@ -3,8 +3,11 @@
 // another program changes it. Apart from helper.cc so that the helper's
 // main loop stays about the sniffer.
 
+#include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -31,6 +34,16 @@ bool Helper::WatchRuleset(std::string* err) {
   for (const knock::Grant& grant : kept)
     ruleset_guard_->grants().Add(grant, now_ms);
   return true;
+}
+
+bool Helper::AdoptOwnRulesetCommit(std::string* err) {
+  if (!ruleset_guard_) return true;
+  char name[16] = {};
+  if (prctl(PR_GET_NAME, name) != 0) {
+    *err = std::string("cannot read this process's name: ") + strerror(errno);
+    return false;
+  }
+  return ruleset_guard_->AdoptOwnSetup(name, err);
 }
 
 void Helper::OnRulesetEvents() {

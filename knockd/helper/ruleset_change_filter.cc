@@ -26,7 +26,15 @@ void RulesetChangeFilter::Feed(const NftablesEvent& event) {
   // A kernel that does not name the committer (Debian 12's does): nobody
   // can tell ours from theirs, so the check runs; the guard bounds how
   // often it restores, so this cannot loop for ever.
-  if (!touched || (event.has_pid && event.pid == own_pid_)) return;
+  if (!touched) return;
+  if (event.has_pid && !adopt_process_.empty() &&
+      event.process == adopt_process_) {
+    own_outer_pid_ = event.pid;
+    adopt_process_.clear();
+  }
+  if (event.has_pid && (event.pid == own_pid_ ||
+                        (own_outer_pid_ != 0 && event.pid == own_outer_pid_)))
+    return;
   // A later foreign change wins the description; a lost-events one stays
   // the most cautious description.
   if (!due_ || change_.known) {
@@ -35,6 +43,10 @@ void RulesetChangeFilter::Feed(const NftablesEvent& event) {
     change_.process = event.process;
   }
   due_ = true;
+}
+
+void RulesetChangeFilter::AdoptNextCommitBy(const std::string& process) {
+  adopt_process_ = process;
 }
 
 void RulesetChangeFilter::Overran() {

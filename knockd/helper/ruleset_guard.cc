@@ -57,6 +57,19 @@ RulesetGuard::Outcome RulesetGuard::OnReadable(Firewall* firewall,
   return DrainOwnRestore(err) ? Outcome::kRestored : Outcome::kFailed;
 }
 
+bool RulesetGuard::AdoptOwnSetup(const std::string& own_process,
+                                 std::string* err) {
+  filter_.AdoptNextCommitBy(own_process);
+  // Kernel notifications are queued before the commit returns, so the
+  // setup's are already waiting; a foreign change among them stays due.
+  std::vector<NftablesEvent> events;
+  bool overran = false;
+  const bool read = source_->Read(&events, &overran, err);
+  for (const NftablesEvent& event : events) filter_.Feed(event);
+  if (overran) filter_.Overran();
+  return read;
+}
+
 bool RulesetGuard::DrainOwnRestore(std::string* err) {
   // A restore of many grants makes more notifications than the socket
   // holds; that overrun is the restore's own and must not start another

@@ -36,6 +36,11 @@ class RulesetGuard {
   /// A reload named another table: watch that one; the old one's grants
   /// were flushed with it.
   void Retarget(const std::string& table);
+  /// Reads the notifications of the daemon's own first setup of the table,
+  /// just made, and takes the pid the kernel gave its commit (named
+  /// `own_process`) as the daemon's own: in a pid namespace it is not
+  /// getpid(), and every grant would otherwise look like someone else's.
+  bool AdoptOwnSetup(const std::string& own_process, std::string* err);
   /// Reads the waiting notifications and restores when they are due.
   /// kFailed (with `err`) when the table could not be put back, or another
   /// program keeps changing it (more than 10 times in 10 s): the daemon

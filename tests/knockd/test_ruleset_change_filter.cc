@@ -116,3 +116,40 @@ TEST_CASE("after a reload the new table is watched",
   filter.Feed(Commit(kNftPid));
   CHECK(filter.TakeDue(&change));
 }
+
+TEST_CASE("in a pid namespace the daemon's own commits keep the outer pid",
+          "[ruleset_change_filter]") {
+  // The kernel names the committer by its pid outside the container.
+  constexpr uint32_t kOuterPid = 25079;
+  knock::RulesetChangeFilter filter("knockd", kOwnPid);
+  knock::RulesetChange change;
+  SECTION("adopted from the first setup: later grants are ours") {
+    filter.AdoptNextCommitBy("knockd");
+    filter.Feed(Object(NFT_MSG_NEWTABLE, "knockd"));
+    filter.Feed(Commit(kOuterPid, "knockd"));
+    filter.Feed(Object(NFT_MSG_NEWSETELEM, "knockd"));
+    filter.Feed(Commit(kOuterPid, "knockd"));
+    CHECK_FALSE(filter.TakeDue(&change));
+    // Someone else's flush is still seen, and a second "knockd" with
+    // another pid is not taken for the daemon.
+    filter.Feed(Object(NFT_MSG_DELTABLE, "knockd"));
+    filter.Feed(Commit(kOuterPid + 1, "knockd"));
+    REQUIRE(filter.TakeDue(&change));
+    CHECK(change.Describe() == "process knockd (pid 25080)");
+  }
+  SECTION("control: without adoption every own grant looks foreign") {
+    filter.Feed(Object(NFT_MSG_NEWSETELEM, "knockd"));
+    filter.Feed(Commit(kOuterPid, "knockd"));
+    REQUIRE(filter.TakeDue(&change));
+    CHECK(change.Describe() == "process knockd (pid 25079)");
+  }
+  SECTION("only a commit by the named process is adopted") {
+    filter.AdoptNextCommitBy("knockd");
+    filter.Feed(Object(NFT_MSG_DELTABLE, "knockd"));
+    filter.Feed(Commit(kNftPid, "nft"));
+    REQUIRE(filter.TakeDue(&change));
+    filter.Feed(Object(NFT_MSG_NEWTABLE, "knockd"));
+    filter.Feed(Commit(kNftPid, "nft"));
+    CHECK(filter.TakeDue(&change));
+  }
+}

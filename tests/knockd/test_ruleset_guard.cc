@@ -36,7 +36,8 @@ class ScriptedSource : public knock::RulesetEventSource {
     overrun_next = false;
     return true;
   }
-  void Flush(uint32_t pid, const std::string& table = "knockd") {
+  void Flush(uint32_t pid, const std::string& table = "knockd",
+             const std::string& process = "nft") {
     knock::NftablesEvent deleted;
     deleted.message = NFT_MSG_DELTABLE;
     deleted.family = NFPROTO_INET;
@@ -46,7 +47,7 @@ class ScriptedSource : public knock::RulesetEventSource {
     commit.is_generation = true;
     commit.has_pid = true;
     commit.pid = pid;
-    commit.process = "nft";
+    commit.process = process;
     waiting.push_back(deleted);
     waiting.push_back(commit);
   }
@@ -141,6 +142,38 @@ TEST_CASE("the daemon's own changes restore nothing", "[ruleset_guard]") {
   CHECK(guard.OnReadable(&firewall, Layout(), kT0Ms, &done, &err) ==
         knock::RulesetGuard::Outcome::kRestored);
   CHECK(firewall.calls == std::vector<std::string>{"setup 1 ports"});
+}
+
+TEST_CASE("in a container the daemon's own setup names its outer pid",
+          "[ruleset_guard]") {
+  constexpr uint32_t kOuterPid = 28185;
+  ScriptedSource source;
+  RecordingFirewall firewall;
+  knock::RulesetGuard guard(&source, "knockd", kOwnPid);
+  knock::Restoration done;
+  std::string err;
+  // The setup's own notifications wait on the socket when it returns.
+  source.Flush(kOuterPid, "knockd", "knockd");
+  REQUIRE(guard.AdoptOwnSetup("knockd", &err));
+  // Twenty grants in a second: none restores, none counts towards a stop.
+  for (int grant = 0; grant < 20; ++grant) {
+    source.Flush(kOuterPid, "knockd", "knockd");
+    REQUIRE(guard.OnReadable(&firewall, Layout(), kT0Ms, &done, &err) ==
+            knock::RulesetGuard::Outcome::kNothing);
+  }
+  CHECK(firewall.calls.empty());
+  // Control: the same commits without adoption restore, then stop it.
+  knock::RulesetGuard unadopted(&source, "knockd", kOwnPid);
+  knock::RulesetGuard::Outcome last = knock::RulesetGuard::Outcome::kNothing;
+  for (int grant = 0;
+       grant < 20 && last != knock::RulesetGuard::Outcome::kFailed; ++grant) {
+    source.Flush(kOuterPid, "knockd", "knockd");
+    last = unadopted.OnReadable(&firewall, Layout(), kT0Ms, &done, &err);
+  }
+  CHECK(last == knock::RulesetGuard::Outcome::kFailed);
+  CHECK(err ==
+        "the firewall table was changed 11 times in 10 s, last by process "
+        "knockd (pid 28185); another program keeps rewriting it");
 }
 
 TEST_CASE("lost notifications restore too", "[ruleset_guard]") {

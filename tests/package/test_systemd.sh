@@ -389,6 +389,14 @@ wait_until 15 "systemd did not restart knockd" sh -c \
 helper=$(main_pid)
 pass "a killed sniffer: knockd exits, the table stays, systemd restarts it (NRestarts=1)"
 
+# --- The ruleset guard knows its own commits ---------------------------------
+# In a container the kernel names a committer by its pid outside, which is
+# not the helper's getpid(): every grant and reload above would otherwise
+# have looked like someone else's change (and ten in ten seconds stop knockd).
+own=$(ct journalctl -b -u knockd.service --no-pager -o cat | grep "was changed by process knockd" || true)
+[ -z "$own" ] || fail "the guard took knockd's own changes for someone else's: $own"
+pass "the ruleset guard takes knockd's own grants and reloads for its own in the container"
+
 # --- systemctl restart nftables ------------------------------------------------
 ct systemctl restart nftables.service || fail "systemctl restart nftables"
 restored=0
