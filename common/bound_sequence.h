@@ -14,6 +14,9 @@
 
 namespace knock {
 
+/// The most ports head and tail may hold together: a grant's evidence.
+inline constexpr size_t kMaxBoundPorts = 64;
+
 /// The most address bytes a binding hashes: a family byte and 16 bytes.
 inline constexpr size_t kMaxBindingBytes = 17;
 

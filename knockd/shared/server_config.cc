@@ -252,9 +252,12 @@ bool ReadService(const ConfigTable& services, const toml::key& name,
   ConfigTable service = services.Child(*table, dotted, "in [" + dotted + "]");
   ServiceSettings settings;
   settings.name = std::string(name.str());
-  if (!service.CheckKeys({"ports", "open_for"}) ||
+  if (!service.CheckKeys(
+          {"ports", "open_for", "allow_bound", "require_bound"}) ||
       !ReadServicePorts(service, config->knock, &settings.ports) ||
-      !service.DurationMs("open_for", &settings.open_for_ms)) {
+      !service.DurationMs("open_for", &settings.open_for_ms) ||
+      !service.Bool("allow_bound", &settings.allow_bound) ||
+      !service.Bool("require_bound", &settings.require_bound)) {
     return false;
   }
   config->services.push_back(std::move(settings));
@@ -375,7 +378,10 @@ bool ReadClient(const ConfigTable& clients, const toml::node& node,
   }
   ConfigTable client = clients.Child(*table, "client", "in [[client]]");
   ClientSettings settings;
-  if (!client.CheckKeys({"name", "public_key", "services"}) ||
+  if (!client.CheckKeys(
+          {"name", "public_key", "services", "allow_bound", "require_bound"}) ||
+      !client.Bool("allow_bound", &settings.allow_bound) ||
+      !client.Bool("require_bound", &settings.require_bound) ||
       !ReadClientName(client, *seen, &settings.name) ||
       !ReadClientKey(client, *config, *seen, settings.name,
                      &settings.public_key) ||
@@ -442,6 +448,16 @@ bool ReadDropIns(const ConfigSources& sources, ConfigFileKind kind,
 }
 
 }  // namespace
+
+bool AllowsBound(const ClientSettings& client, const ServiceSettings& service) {
+  return client.allow_bound || client.require_bound || service.allow_bound ||
+         service.require_bound;
+}
+
+bool RequiresBound(const ClientSettings& client,
+                   const ServiceSettings& service) {
+  return client.require_bound || service.require_bound;
+}
 
 const ServiceSettings* ServerConfig::FindService(
     const std::string& name) const {
