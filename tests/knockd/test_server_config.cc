@@ -265,6 +265,19 @@ TEST_CASE("require_bound and allow_bound, per client and per service") {
         "not an integer (0)");
 }
 
+TEST_CASE("Bound knocks need room for head and tail") {
+  // 43 knocks and their 22-port tail exceed the 64 ports a grant carries.
+  const std::string knock = "\n[knock]\ncount = 43\n";
+  CHECK(Parse(kMinimal + knock).knock.count == 43);
+  CHECK(ParseError(kMinimal + "require_bound = true\n" + knock) ==
+        "knockd.toml:11:17: client.require_bound: a bound sequence of 43 "
+        "knocks needs 65 distinct ports, more than 64 or than the knock range "
+        "holds (true)");
+  CHECK(Parse(kMinimal + "allow_bound = true\n" + "\n[knock]\ncount = 42\n")
+            .clients[0]
+            .allow_bound);
+}
+
 TEST_CASE("The audit keys: the sealing state follows state_dir unless named") {
   CHECK(Parse("state_dir = \"/s\"\n" + kMinimal).audit_key_file ==
         "/s/audit.key");
