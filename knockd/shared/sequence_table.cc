@@ -23,10 +23,6 @@ bool CheckBoundShape(const SequenceShape& shape, std::string* err) {
   return false;
 }
 
-}  // namespace
-
-namespace {
-
 // An X25519 takes tens of microseconds and a sequence about one: below these
 // a thread costs more to start than it saves.
 constexpr size_t kMinClientsPerThread = 64;
