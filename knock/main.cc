@@ -57,6 +57,9 @@ Options:
                     use up no slot
   --at UNIXTIME     knock the time window holding UNIXTIME instead of now
   --slot N          use slot N instead of the lowest unused one
+  --bind ADDR       bind the sequence to ADDR, the address the server sees
+                    (knock/v1 section 7); "auto": the local address of the
+                    route to the server (wrong behind NAT)
   --server-key KEY  the server's public key; SERVER is then a host name or
                     address, with the parameters below (defaults shown)
   --ports RANGE     knock range (16384-32767)

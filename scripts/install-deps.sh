@@ -22,6 +22,8 @@ packages=(
   debootstrap systemd-container
   # The metrics e2e test: node_exporter serves knockd's textfile, curl reads it.
   prometheus-node-exporter curl
+  # The bound-knock vectors' independent generator (tests/data/make_bound_vectors.py).
+  python3
 )
 
 missing=()

@@ -6,6 +6,7 @@
 #include "common/config_table.h"
 #include "common/sequence_shape_config.h"
 #include "common/toml_document.h"
+#include "knock/lib/bind_address.h"
 #include "knock/lib/user_dirs.h"
 
 namespace knock {
@@ -54,6 +55,14 @@ bool ReadDefaultService(const ConfigTable& server, std::string* out) {
                          Quote(*out) + ")");
 }
 
+bool ReadBindAddress(const ConfigTable& server, std::string* out) {
+  if (!server.String("bind_address", false, out)) return false;
+  std::string err;
+  if (out->empty() || CheckBindAddress(*out, &err)) return true;
+  return server.Fail(server.Where("bind_address"),
+                     server.Name("bind_address") + " " + err);
+}
+
 bool ReadServer(const ConfigTable& servers, const toml::key& name,
                 const toml::node& node, ClientConfig* config) {
   if (!IsPeerName(name.str())) {
@@ -70,12 +79,13 @@ bool ReadServer(const ConfigTable& servers, const toml::key& name,
   ServerEntry entry;
   entry.name = std::string(name.str());
   if (!server.CheckKeys({"host", "public_key", "ports", "count", "protocol",
-                         "step", "slots", "service"}) ||
+                         "step", "slots", "service", "bind_address"}) ||
       !ReadHost(server, &entry.host) ||
       !ReadServerKey(server, &entry.public_key) ||
       !ReadSequenceShape(server, {&entry.ports, &entry.count, &entry.protocol,
                                   &entry.step_seconds, &entry.slots}) ||
-      !ReadDefaultService(server, &entry.service)) {
+      !ReadDefaultService(server, &entry.service) ||
+      !ReadBindAddress(server, &entry.bind_address)) {
     return false;
   }
   config->servers.push_back(std::move(entry));

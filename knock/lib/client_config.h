@@ -21,6 +21,9 @@ struct ServerEntry {
   int64_t step_seconds = 30;
   int slots = 4;
   std::string service = "ssh";
+  /// knock/v1 section 7: "" sends unbound sequences; "auto" or an address
+  /// binds them to it (the outer address behind NAT).
+  std::string bind_address;
 };
 
 /// The whole client configuration after validation.

@@ -15,6 +15,7 @@
 #include "common/port_range.h"
 #include "common/portable_file.h"
 #include "common/sequence_shape.h"
+#include "knock/lib/bind_address.h"
 #include "knock/lib/client_state.h"
 #include "knock/lib/knock_plan.h"
 #include "knock/lib/port_probe.h"
@@ -104,6 +105,10 @@ bool ParseValues(const KnockOptions& o, OptionValues* v, std::string* err) {
   }
   if (o.ports && !ParsePortRange(*o.ports, &v->ports, err)) {
     *err = "--ports: " + *err;
+    return false;
+  }
+  if (o.bind && !CheckBindAddress(*o.bind, err)) {
+    *err = "--bind " + *err;
     return false;
   }
   if (o.server_key && !ParsePublicKey(*o.server_key, &v->server_key, err)) {
@@ -211,6 +216,7 @@ int FinishJob(const KnockOptions& o, const OptionValues& v, KnockJob* job) {
   job->verbose = o.verbose;
   job->dry_run = o.dry_run;
   job->state_path = DefaultClientStatePath();
+  job->bind = o.bind.value_or(job->server.bind_address);
   return kExitOk;
 }
 
@@ -228,7 +234,8 @@ bool Plan(const KnockJob& job, bool record, KnockPlan* plan, std::string* err) {
   const int64_t now = NowUnix();
   PlanRequest request{
       &job.server, job.service, job.pair_key, job.at_unix.value_or(now),
-      now,         job.slot,    record,       job.state_path};
+      now,         job.slot,    record,       job.state_path,
+      job.bound_to};
   return MakeKnockPlan(request, plan, err);
 }
 
@@ -239,12 +246,13 @@ bool KnockOnce(const KnockJob& job, const ResolvedAddress& address,
   this_time.slot = slot;
   KnockPlan plan;
   if (!Plan(this_time, /*record=*/true, &plan, err)) return false;
-  Verbose(job, job.server.name + "/" + job.service + " -> " +
-                   address.ToString() + ": window " +
-                   std::to_string(plan.window) + " slot " +
-                   std::to_string(plan.slot) + ", " +
-                   std::to_string(plan.ports.size()) + " " +
-                   TransportName(job.transport) + " knocks");
+  Verbose(job,
+          job.server.name + "/" + job.service + " -> " + address.ToString() +
+              ": window " + std::to_string(plan.window) + " slot " +
+              std::to_string(plan.slot) + ", " +
+              std::to_string(plan.ports.size()) + " " +
+              TransportName(job.transport) + " knocks" +
+              (plan.bound_to ? ", bound to " + plan.bound_to->ToString() : ""));
   std::vector<int64_t> offsets_us;
   if (!SendKnocks(address, plan.ports, job.transport, job.gap_ms, &offsets_us,
                   err))
@@ -285,6 +293,28 @@ KnockOutcome Wait(const KnockJob& job, const ResolvedAddress& address,
   return {kExitNeverOpened, kNoSocket};
 }
 
+std::string PortLine(const std::vector<uint16_t>& ports) {
+  std::string line;
+  for (uint16_t port : ports)
+    line += (line.empty() ? "" : " ") + std::to_string(port);
+  return line;
+}
+
+// Prints the ports in sending order on stdout (alone, for scripts); a bound
+// sequence says on stderr what it is bound to.
+KnockOutcome DryRun(const KnockJob& job) {
+  std::string err;
+  KnockPlan plan;
+  if (!Plan(job, /*record=*/false, &plan, &err))
+    return {Failure(err), kNoSocket};
+  printf("%s\n", PortLine(plan.ports).c_str());
+  if (plan.bound_to)
+    fprintf(stderr, "knock: bound to %s: head %s, tail %s\n",
+            plan.bound_to->ToString().c_str(), PortLine(plan.head).c_str(),
+            PortLine(plan.tail).c_str());
+  return {kExitOk, kNoSocket};
+}
+
 }  // namespace
 
 std::vector<CommandLineOption> KnockOptionSpecs(KnockOptions* o) {
@@ -305,6 +335,7 @@ std::vector<CommandLineOption> KnockOptionSpecs(KnockOptions* o) {
       {nullptr, "--step", nullptr, &o->step},
       {nullptr, "--slots", nullptr, &o->slots},
       {nullptr, "--gap", nullptr, &o->gap},
+      {nullptr, "--bind", nullptr, &o->bind},
       {"-h", "--help", &o->help, nullptr},
   };
 }
@@ -329,22 +360,23 @@ int BuildKnockJob(const KnockOptions& options, const std::string& server_name,
   return kExitOk;
 }
 
-KnockOutcome RunKnockJob(const KnockJob& job) {
+KnockOutcome RunKnockJob(const KnockJob& unbound_job) {
   std::string err;
-  if (job.dry_run) {
-    KnockPlan plan;
-    if (!Plan(job, /*record=*/false, &plan, &err))
-      return {Failure(err), kNoSocket};
-    std::string line;
-    for (uint16_t port : plan.ports)
-      line += (line.empty() ? "" : " ") + std::to_string(port);
-    printf("%s\n", line.c_str());
-    return {kExitOk, kNoSocket};
-  }
-  // Resolve first: a name that does not resolve must not use up a slot.
+  KnockJob job = unbound_job;
+  // Resolve first: a name that does not resolve must not use up a slot. A
+  // dry run resolves only when "auto" needs the route.
   ResolvedAddress address;
-  if (!ResolveHost(job.server.host, job.family, &address, &err))
+  const bool needs_address = !job.dry_run || job.bind == kBindAuto;
+  if (needs_address &&
+      !ResolveHost(job.server.host, job.family, &address, &err))
     return {Failure(err), kNoSocket};
+  if (!job.bind.empty()) {
+    IpAddress bound_to;
+    if (!ResolveBindAddress(job.bind, address, &bound_to, &err))
+      return {Failure(err), kNoSocket};
+    job.bound_to = bound_to;
+  }
+  if (job.dry_run) return DryRun(job);
   const int64_t first_knock_ms = MonotonicMs();
   if (!KnockOnce(job, address, job.slot, &err))
     return {Failure(err), kNoSocket};

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/command_line.h"
+#include "common/ip_address.h"
 #include "common/pair_key.h"
 #include "common/transport.h"
 #include "knock/lib/client_config.h"
@@ -27,7 +28,7 @@ inline constexpr int64_t kWaitAttemptMs = 250;
 /// The options of `knock SERVER` and `knock proxy`, as typed.
 struct KnockOptions {
   std::optional<std::string> config, wait, timeout, at, slot, server_key, ports,
-      count, step, slots, gap;
+      count, step, slots, gap, bind;
   bool udp = false, v4 = false, v6 = false, verbose = false, dry_run = false,
        help = false;
 };
@@ -50,6 +51,10 @@ struct KnockJob {
   bool verbose = false;
   bool dry_run = false;
   std::string state_path;
+  /// --bind or bind_address: "" (unbound), "auto" or an address.
+  std::string bind;
+  /// `bind` settled to an address (RunKnockJob does it).
+  std::optional<IpAddress> bound_to;
 };
 
 /// Builds the job for SERVER [SERVICE]; returns kExitOk, or kExitUsage or

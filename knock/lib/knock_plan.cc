@@ -1,5 +1,6 @@
 #include "knock/lib/knock_plan.h"
 
+#include "common/bound_sequence.h"
 #include "common/knock_sequence.h"
 #include "knock/lib/client_state.h"
 
@@ -35,7 +36,17 @@ bool MakeKnockPlan(const PlanRequest& request, KnockPlan* plan,
                       request.service};
   const SequenceShape shape{server.ports.first, server.ports.size(),
                             server.count};
-  return DeriveSequence(request.pair_key, id, shape, &plan->ports, err);
+  plan->bound_to = request.bound_to;
+  if (!request.bound_to)
+    return DeriveSequence(request.pair_key, id, shape, &plan->ports, err);
+  BoundSequence bound;
+  if (!DeriveBoundSequence(request.pair_key, id, shape, *request.bound_to,
+                           &bound, err))
+    return false;
+  plan->ports = BoundSendingOrder(bound);
+  plan->head = std::move(bound.head);
+  plan->tail = std::move(bound.tail);
+  return true;
 }
 
 }  // namespace knock

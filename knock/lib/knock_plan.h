@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ip_address.h"
 #include "common/pair_key.h"
 #include "knock/lib/client_config.h"
 
@@ -23,13 +24,20 @@ struct PlanRequest {
   std::optional<int> pinned_slot;
   bool record = true;  // false for --dry-run: the slot stays unused
   std::string state_path;
+  /// Set: a bound sequence (knock/v1 section 7) for this address.
+  std::optional<IpAddress> bound_to;
 };
 
 /// One sequence, ready to send.
 struct KnockPlan {
   uint64_t window = 0;
   int slot = 0;
+  /// In sending order; for a bound sequence head[0], tail, head[1..].
   std::vector<uint16_t> ports;
+  /// A bound sequence's address and its two parts, for --dry-run.
+  std::optional<IpAddress> bound_to;
+  std::vector<uint16_t> head;
+  std::vector<uint16_t> tail;
 };
 
 /// Picks the slot (recording it unless `record` is false) and derives the

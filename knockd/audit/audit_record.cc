@@ -79,6 +79,8 @@ AuditRecord AuditMatch(const KnockOutcome& event, const ServerConfig& config) {
     // A grant the firewall refused to open is logged, but as not enforced.
     if (!event.enforced) record.fields["enforced"] = false;
   }
+  if (match.owner.bound) record.fields["bound"] = true;
+  if (!event.refused.empty()) record.fields["refused"] = event.refused;
   return record;
 }
 

@@ -368,7 +368,8 @@ bool Helper::OnGrant(const knock::PrivsepMessage& message) {
   std::string err;
   // A sniffer can only report a sequence a client really sent: ports that
   // are not its owner's sequence mean it lies.
-  if (!authority_->CheckEvidence(message, &err))
+  const knock::Evidence evidence = authority_->CheckEvidence(message, &err);
+  if (evidence == knock::Evidence::kForged)
     return Abandon("the sniffer sent a grant without its sequence: " + err);
   const int64_t now_us = Now();
   const knock::ClientSettings& client = config_->clients[message.owner.client];
@@ -384,6 +385,19 @@ bool Helper::OnGrant(const knock::PrivsepMessage& message) {
     RefuseGrant(&event, std::string("a ") +
                             knock::AddressClassName(address_class) +
                             " address is no single host");
+    return true;
+  }
+  // Neither refusal uses the sequence up: a racer's copy must not lock out
+  // the client whose sequence it is.
+  if (evidence == knock::Evidence::kBoundElsewhere) {
+    event.refused = "bound_mismatch";
+    RefuseGrant(&event, err);
+    return true;
+  }
+  if (!message.owner.bound && knock::RequiresBound(client, service)) {
+    event.refused = "unbound_refused";
+    RefuseGrant(&event, "client " + client.name + " must knock bound for " +
+                            service.name + " (require_bound)");
     return true;
   }
   const knock::UsedKey key{client.public_key, service.name,

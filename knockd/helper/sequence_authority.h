@@ -16,6 +16,17 @@
 
 namespace knock {
 
+/// What a grant's evidence shows.
+enum class Evidence {
+  kValid,
+  /// The ports are not its owner's sequence: the sniffer lies.
+  kForged,
+  /// A bound head whose tail for the grant's address is not among the
+  /// other ports seen: a copy raced or replayed from another address (the
+  /// sniffer cannot know; it is not lying).
+  kBoundElsewhere,
+};
+
 /// The helper's keyed sequence table: the windows [w - skew - 1, w + skew +
 /// 1] (the next one before it starts, so the sniffer never lacks a live
 /// window when time rolls ahead of the helper's timer), without a port
@@ -34,8 +45,10 @@ class SequenceAuthority {
   std::string EncodedImage() const;
   /// A grant's evidence: its ports are exactly those of the sequence of its
   /// owner (client, service, window, slot), compared in constant time. The
-  /// owner must have passed CheckSnifferRequest. `err` says what differs.
-  bool CheckEvidence(const PrivsepMessage& grant, std::string* err) const;
+  /// owner must have passed CheckSnifferRequest. For a bound owner the first
+  /// count ports are the head and the others must hold the tail derived for
+  /// the grant's source. `err` says what differs.
+  Evidence CheckEvidence(const PrivsepMessage& grant, std::string* err) const;
 
  private:
   SequenceTable table_;

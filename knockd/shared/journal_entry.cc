@@ -54,6 +54,9 @@ std::vector<LogField> OutcomeFields(const KnockOutcome& outcome) {
   }
   if (match.verdict == Verdict::kReplay)
     fields.push_back({"KNOCK_FIRST_SOURCE", match.first_source.ToString()});
+  if (match.owner.bound) fields.push_back({"KNOCK_BOUND", "1"});
+  if (!outcome.refused.empty())
+    fields.push_back({"KNOCK_REFUSED", outcome.refused});
   return fields;
 }
 

@@ -42,6 +42,9 @@ struct KnockOutcome {
   std::string service;
   /// False when the firewall refused to open (the reason is logged).
   bool enforced = true;
+  /// Why the helper refused a grant it will not open for a policy reason
+  /// (knock/v1 section 7): "unbound_refused", "bound_mismatch"; else empty.
+  std::string refused;
 };
 
 }  // namespace knock

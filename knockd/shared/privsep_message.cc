@@ -11,7 +11,7 @@ namespace {
 // Sizes on the wire, type byte included. An address is a family byte (4 or
 // 6; 0 for "none" where allowed) and 16 address bytes.
 constexpr size_t kAddressBytes = 17;
-constexpr size_t kOwnerBytes = 4 + 4 + 8 + 1;
+constexpr size_t kOwnerBytes = 4 + 4 + 8 + 1 + 1;
 constexpr size_t kReadyBytes = 1;
 constexpr size_t kGrantBytes =
     1 + kAddressBytes + kOwnerBytes + 4 + 1 + 2 * kMaxSequencePorts;
@@ -49,6 +49,7 @@ class Writer {
     Uint(owner.service, 4);
     Uint(owner.window, 8);
     U8(owner.slot);
+    U8(owner.bound ? 1 : 0);
   }
   std::vector<uint8_t> Take() { return std::move(bytes_); }
 
@@ -97,11 +98,15 @@ class Reader {
                     std::to_string(bytes[0]) + ")",
                 err);
   }
-  void Owner(SequenceOwner* owner) {
+  bool Owner(SequenceOwner* owner, std::string* err) {
     owner->client = Uint(4);
     owner->service = Uint(4);
     owner->window = Uint(8);
     owner->slot = U8();
+    const uint8_t bound = U8();
+    if (bound > 1) return Fail("bound flag " + std::to_string(bound), err);
+    owner->bound = bound == 1;
+    return true;
   }
   bool Fail(const std::string& what, std::string* err) const {
     *err = std::string(message_) + " message: " + what;
@@ -177,7 +182,7 @@ bool CheckFrame(const uint8_t* data, size_t size,
 
 bool DecodeGrant(Reader* reader, PrivsepMessage* out, std::string* err) {
   if (!reader->Address("source", &out->source, err)) return false;
-  reader->Owner(&out->owner);
+  if (!reader->Owner(&out->owner, err)) return false;
   out->timeout_ms = reader->Uint(4);
   if (out->timeout_ms == 0) return reader->Fail("timeout_ms is 0", err);
   const uint8_t count = reader->U8();
@@ -225,7 +230,7 @@ bool DecodeRefusal(Reader* reader, PrivsepMessage* out, std::string* err) {
           ? !reader->Address("first_source", &out->first_source, err)
           : !reader->NoAddress("first_source", "an expired window", err))
     return false;
-  reader->Owner(&out->owner);
+  if (!reader->Owner(&out->owner, err)) return false;
   return true;
 }
 
@@ -239,7 +244,7 @@ bool DecodeRefusalSummary(Reader* reader, PrivsepMessage* out,
         "verdict " + std::to_string(verdict) + " is not a refusal", err);
   }
   summary.verdict = out->verdict = static_cast<Verdict>(verdict);
-  reader->Owner(&summary.owner);
+  if (!reader->Owner(&summary.owner, err)) return false;
   out->owner = summary.owner;
   summary.second = static_cast<int64_t>(reader->Uint(8));
   summary.count = static_cast<uint32_t>(reader->Uint(4));

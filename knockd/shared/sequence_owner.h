@@ -12,6 +12,9 @@ struct SequenceOwner {
   uint32_t service = 0;  // index into ServerConfig::services
   uint64_t window = 0;
   uint8_t slot = 0;
+  /// knock/v1 section 7: this is a bound sequence's head, and the grant's
+  /// address must match its tail.
+  bool bound = false;
 };
 
 }  // namespace knock

@@ -3,11 +3,25 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/bound_sequence.h"
 #include "knockd/shared/parallel_chunks.h"
 
 namespace knock {
 
 namespace {
+
+// A grant carries at most 64 ports of evidence, and head and tail are
+// distinct ports of the range.
+bool CheckBoundShape(const SequenceShape& shape, std::string* err) {
+  const int ports = shape.count + BoundTailCount(shape.count);
+  if (ports <= static_cast<int>(kMaxBoundPorts) &&
+      static_cast<uint32_t>(ports) <= shape.range)
+    return true;
+  *err = "a bound sequence of " + std::to_string(shape.count) +
+         " knocks needs " + std::to_string(ports) +
+         " distinct ports, more than 64 or than the knock range holds";
+  return false;
+}
 
 // An X25519 takes tens of microseconds and a sequence about one: below these
 // a thread costs more to start than it saves.
@@ -28,12 +42,21 @@ bool SequenceTable::Init(const ServerConfig& config,
     service_names_.push_back(service.name);
 
   owners_.clear();
+  bool any_bound = false;
   for (uint32_t client = 0; client < config.clients.size(); ++client) {
     for (const std::string& name : config.clients[client].services) {
       for (uint32_t service = 0; service < config.services.size(); ++service) {
         if (config.services[service].name != name) continue;
         for (int slot = 0; slot < knock.slots; ++slot)
           owners_.push_back({client, service, static_cast<uint8_t>(slot)});
+        // A bound head is a sequence of its own: only clients that may
+        // knock bound cost the table anything.
+        if (!AllowsBound(config.clients[client], config.services[service]))
+          continue;
+        any_bound = true;
+        for (int slot = 0; slot < knock.slots; ++slot)
+          owners_.push_back(
+              {client, service, static_cast<uint8_t>(slot), true});
       }
     }
   }
@@ -44,6 +67,7 @@ bool SequenceTable::Init(const ServerConfig& config,
     if (!DeriveSequenceInto(PairKey(), {0, 0, name}, shape_, probe.data(), err))
       return false;
   }
+  if (any_bound && !CheckBoundShape(shape_, err)) return false;
   if (!DerivePairKeys(config, server_key, err)) return false;
   keyed_ = true;
   window_count_ = 0;
@@ -86,23 +110,27 @@ bool SequenceTable::DerivePairKeys(const ServerConfig& config,
 
 void SequenceTable::DeriveWindows(const std::vector<uint64_t>& windows) {
   const size_t per_window = owners_.size();
-  ParallelChunks(per_window, threads_,
-                 kMinSequencesPerThread / std::max<size_t>(windows.size(), 1),
-                 [&](size_t begin, size_t end) {
-                   std::string unused_err;
-                   for (uint64_t window : windows) {
-                     uint16_t* block =
-                         ports_.data() +
-                         (window - oldest_window_) * per_window * count_;
-                     for (size_t i = begin; i < end; ++i) {
-                       const WindowOwner& owner = owners_[i];
-                       const SequenceId id{window, owner.slot,
-                                           service_names_[owner.service]};
-                       DeriveSequenceInto(pair_keys_[owner.client], id, shape_,
-                                          block + i * count_, &unused_err);
-                     }
-                   }
-                 });
+  ParallelChunks(
+      per_window, threads_,
+      kMinSequencesPerThread / std::max<size_t>(windows.size(), 1),
+      [&](size_t begin, size_t end) {
+        std::string unused_err;
+        for (uint64_t window : windows) {
+          uint16_t* block =
+              ports_.data() + (window - oldest_window_) * per_window * count_;
+          for (size_t i = begin; i < end; ++i) {
+            const WindowOwner& owner = owners_[i];
+            const SequenceId id{window, owner.slot,
+                                service_names_[owner.service]};
+            if (owner.bound)
+              DeriveBoundHeadInto(pair_keys_[owner.client], id, shape_,
+                                  block + i * count_, &unused_err);
+            else
+              DeriveSequenceInto(pair_keys_[owner.client], id, shape_,
+                                 block + i * count_, &unused_err);
+          }
+        }
+      });
 }
 
 bool SequenceTable::Load(const ServerConfig& config, SequenceTableImage image,
@@ -125,10 +153,13 @@ bool SequenceTable::Load(const ServerConfig& config, SequenceTableImage image,
                 std::to_string(knock.skew));
   for (const TableImageOwner& owner : image.owners) {
     if (owner.client >= config.clients.size() ||
-        owner.service >= config.services.size() || owner.slot >= knock.slots)
+        owner.service >= config.services.size() || owner.slot >= knock.slots ||
+        (owner.bound && !AllowsBound(config.clients[owner.client],
+                                     config.services[owner.service])))
       return fail("owner (client " + std::to_string(owner.client) +
                   ", service " + std::to_string(owner.service) + ", slot " +
-                  std::to_string(owner.slot) + ") is not in the configuration");
+                  std::to_string(owner.slot) + (owner.bound ? ", bound" : "") +
+                  ") is not in the configuration");
   }
   range_ = knock.ports;
   shape_ = {knock.ports.first, knock.ports.size(), knock.count};
@@ -140,7 +171,7 @@ bool SequenceTable::Load(const ServerConfig& config, SequenceTableImage image,
   owners_.clear();
   owners_.reserve(image.owners.size());
   for (const TableImageOwner& owner : image.owners)
-    owners_.push_back({owner.client, owner.service, owner.slot});
+    owners_.push_back({owner.client, owner.service, owner.slot, owner.bound});
   oldest_window_ = image.oldest_window;
   window_count_ = image.window_count;
   ports_ = std::move(image.ports);
@@ -161,7 +192,8 @@ SequenceTableImage SequenceTable::Image() const {
   image.window_count = static_cast<uint32_t>(window_count_);
   image.owners.reserve(owners_.size());
   for (const WindowOwner& owner : owners_)
-    image.owners.push_back({owner.client, owner.service, owner.slot});
+    image.owners.push_back(
+        {owner.client, owner.service, owner.slot, owner.bound});
   image.ports = ports_;
   return image;
 }
@@ -171,10 +203,25 @@ bool SequenceTable::Derive(const SequenceOwner& owner, uint16_t* out) const {
       owner.service >= service_names_.size())
     return false;
   std::string unused_err;
-  return DeriveSequenceInto(
-      pair_keys_[owner.client],
-      {owner.window, owner.slot, service_names_[owner.service]}, shape_, out,
-      &unused_err);
+  const SequenceId id{owner.window, owner.slot, service_names_[owner.service]};
+  if (owner.bound)
+    return DeriveBoundHeadInto(pair_keys_[owner.client], id, shape_, out,
+                               &unused_err);
+  return DeriveSequenceInto(pair_keys_[owner.client], id, shape_, out,
+                            &unused_err);
+}
+
+bool SequenceTable::DeriveTail(const SequenceOwner& owner,
+                               const IpAddress& bound_to,
+                               std::span<const uint16_t> head,
+                               std::vector<uint16_t>* tail) const {
+  if (!keyed_ || owner.client >= pair_keys_.size() ||
+      owner.service >= service_names_.size())
+    return false;
+  std::string unused_err;
+  const SequenceId id{owner.window, owner.slot, service_names_[owner.service]};
+  return DeriveBoundTail(pair_keys_[owner.client], id, shape_, bound_to, head,
+                         tail, &unused_err);
 }
 
 bool SequenceTable::RollTo(uint64_t current_window) {
@@ -225,7 +272,7 @@ ExpectedSequence SequenceTable::sequence(uint32_t id) const {
   const WindowOwner& owner = owners_[id % per_window];
   const uint64_t window = oldest_window_ + id / per_window;
   ExpectedSequence result;
-  result.owner = {owner.client, owner.service, window, owner.slot};
+  result.owner = {owner.client, owner.service, window, owner.slot, owner.bound};
   result.ports = Ports(id);
   result.expired = window + skew_ < current_window_;
   return result;

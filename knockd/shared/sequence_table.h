@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ip_address.h"
 #include "common/knock_sequence.h"
 #include "common/pair_key.h"
 #include "knockd/shared/sequence_ids.h"
@@ -64,6 +65,11 @@ class SequenceTable {
   /// Derives `owner`'s sequence anew into `out` (count() ports), for any
   /// window. Keyed tables only; false for an owner the table does not have.
   bool Derive(const SequenceOwner& owner, uint16_t* out) const;
+  /// A bound owner's tail for `bound_to` (knock/v1 section 7), distinct from
+  /// `head`. Keyed tables only.
+  bool DeriveTail(const SequenceOwner& owner, const IpAddress& bound_to,
+                  std::span<const uint16_t> head,
+                  std::vector<uint16_t>* tail) const;
   bool keyed() const { return keyed_; }
   /// How many threads Init and RollTo derive on; 0 (the default) is one per
   /// core. The table is the same bit for bit whatever the number.
@@ -95,6 +101,7 @@ class SequenceTable {
     uint32_t client = 0;
     uint32_t service = 0;
     uint8_t slot = 0;
+    bool bound = false;
   };
   bool DerivePairKeys(const ServerConfig& config, const PrivateKey& server_key,
                       std::string* err);

@@ -9,7 +9,7 @@ namespace {
 constexpr char kMagic[] = "knocktb1";
 constexpr size_t kMagicBytes = 8;
 constexpr size_t kHeaderBytes = kMagicBytes + 2 + 4 + 4 + 4 + 8 + 8 + 4 + 4;
-constexpr size_t kOwnerBytes = 4 + 4 + 1;
+constexpr size_t kOwnerBytes = 4 + 4 + 1 + 1;
 constexpr uint32_t kMaxCount = 64;
 constexpr uint32_t kMaxWindows = 64;
 constexpr uint32_t kPortSpace = 65536;
@@ -58,6 +58,7 @@ std::string EncodeTableImage(const SequenceTableImage& image) {
     Put(&out, owner.client, 4);
     Put(&out, owner.service, 4);
     Put(&out, owner.slot, 1);
+    Put(&out, owner.bound ? 1 : 0, 1);
   }
   for (uint16_t port : image.ports) Put(&out, port, 2);
   return out;
@@ -108,6 +109,9 @@ bool DecodeTableImage(std::string_view bytes, SequenceTableImage* out,
     owner.client = static_cast<uint32_t>(fields.Get(4));
     owner.service = static_cast<uint32_t>(fields.Get(4));
     owner.slot = static_cast<uint8_t>(fields.Get(1));
+    const uint64_t bound = fields.Get(1);
+    if (bound > 1) return Fail("bound flag " + std::to_string(bound), err);
+    owner.bound = bound == 1;
   }
   image.ports.resize(port_count);
   const uint32_t last_port = image.first_port + image.range_size - 1;

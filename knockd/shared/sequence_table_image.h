@@ -16,6 +16,7 @@ struct TableImageOwner {
   uint32_t client = 0;
   uint32_t service = 0;
   uint8_t slot = 0;
+  bool bound = false;  // a bound sequence's head (knock/v1 section 7)
   bool operator==(const TableImageOwner& other) const = default;
 };
 
@@ -41,8 +42,8 @@ constexpr uint64_t kMaxTableImageBytes = uint64_t{1} << 30;
 
 /// Little-endian: magic "knocktb1", first_port (2), range_size (4), count
 /// (4), skew (4), center_window (8), oldest_window (8), window_count (4),
-/// owner count (4), owners (client 4, service 4, slot 1 each), ports (2
-/// each).
+/// owner count (4), owners (client 4, service 4, slot 1, bound 1 each), ports
+/// (2 each).
 std::string EncodeTableImage(const SequenceTableImage& image);
 /// Accepts exactly the encoding of a well-formed image: the sizes agree
 /// with the byte count, the range fits in 16 bits, count is 1-64, every

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "common/bound_sequence.h"
 #include "common/config_error.h"
 #include "common/config_names.h"
 #include "common/config_table.h"
@@ -229,6 +230,27 @@ std::string Place(const ConfigTable& table, const toml::source_region& where) {
   return at.substr(0, at.size() - 2);  // without the ": "
 }
 
+// allow_bound and require_bound; either set needs a shape that holds a
+// bound sequence's head and tail (knock/v1 section 7).
+bool ReadBoundFlags(const ConfigTable& table, const KnockSettings& knock,
+                    bool* allow, bool* require) {
+  if (!table.Bool("allow_bound", allow) ||
+      !table.Bool("require_bound", require))
+    return false;
+  const int ports = knock.count + BoundTailCount(knock.count);
+  if ((!*allow && !*require) ||
+      (ports <= static_cast<int>(kMaxBoundPorts) &&
+       static_cast<uint32_t>(ports) <= knock.ports.size()))
+    return true;
+  const char* key = *require ? "require_bound" : "allow_bound";
+  return table.Fail(table.Where(key),
+                    table.Name(key) + ": a bound sequence of " +
+                        std::to_string(knock.count) + " knocks needs " +
+                        std::to_string(ports) +
+                        " distinct ports, more than 64 or than the knock "
+                        "range holds (true)");
+}
+
 bool ReadService(const ConfigTable& services, const toml::key& name,
                  const toml::node& node, SeenPlaces* seen,
                  ServerConfig* config) {
@@ -252,9 +274,12 @@ bool ReadService(const ConfigTable& services, const toml::key& name,
   ConfigTable service = services.Child(*table, dotted, "in [" + dotted + "]");
   ServiceSettings settings;
   settings.name = std::string(name.str());
-  if (!service.CheckKeys({"ports", "open_for"}) ||
+  if (!service.CheckKeys(
+          {"ports", "open_for", "allow_bound", "require_bound"}) ||
       !ReadServicePorts(service, config->knock, &settings.ports) ||
-      !service.DurationMs("open_for", &settings.open_for_ms)) {
+      !service.DurationMs("open_for", &settings.open_for_ms) ||
+      !ReadBoundFlags(service, config->knock, &settings.allow_bound,
+                      &settings.require_bound)) {
     return false;
   }
   config->services.push_back(std::move(settings));
@@ -375,7 +400,10 @@ bool ReadClient(const ConfigTable& clients, const toml::node& node,
   }
   ConfigTable client = clients.Child(*table, "client", "in [[client]]");
   ClientSettings settings;
-  if (!client.CheckKeys({"name", "public_key", "services"}) ||
+  if (!client.CheckKeys(
+          {"name", "public_key", "services", "allow_bound", "require_bound"}) ||
+      !ReadBoundFlags(client, config->knock, &settings.allow_bound,
+                      &settings.require_bound) ||
       !ReadClientName(client, *seen, &settings.name) ||
       !ReadClientKey(client, *config, *seen, settings.name,
                      &settings.public_key) ||
@@ -442,6 +470,16 @@ bool ReadDropIns(const ConfigSources& sources, ConfigFileKind kind,
 }
 
 }  // namespace
+
+bool AllowsBound(const ClientSettings& client, const ServiceSettings& service) {
+  return client.allow_bound || client.require_bound || service.allow_bound ||
+         service.require_bound;
+}
+
+bool RequiresBound(const ClientSettings& client,
+                   const ServiceSettings& service) {
+  return client.require_bound || service.require_bound;
+}
 
 const ServiceSettings* ServerConfig::FindService(
     const std::string& name) const {

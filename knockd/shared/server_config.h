@@ -35,6 +35,10 @@ struct ServiceSettings {
   std::string name;
   std::vector<ServicePort> ports;
   int64_t open_for_ms = 30000;
+  /// knock/v1 section 7: accept address-bound sequences for this service
+  /// (every client), and refuse unbound ones (require implies allow).
+  bool allow_bound = false;
+  bool require_bound = false;
 };
 
 /// One [[client]]: a key that may open some services.
@@ -42,7 +46,17 @@ struct ClientSettings {
   std::string name;
   PublicKey public_key;
   std::vector<std::string> services;
+  /// As for a service, for every service of this client.
+  bool allow_bound = false;
+  bool require_bound = false;
 };
+
+/// Whether `client` may knock bound sequences for `service`: either allows
+/// or requires them.
+bool AllowsBound(const ClientSettings& client, const ServiceSettings& service);
+/// Whether an unbound sequence of `client` for `service` is refused.
+bool RequiresBound(const ClientSettings& client,
+                   const ServiceSettings& service);
 
 enum class FirewallBackend { kNftables, kCommand, kNone };
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/bound_sequence.h"
+
 namespace knock {
 
 namespace {
@@ -11,8 +13,19 @@ namespace {
 constexpr int64_t kMicrosPerSecond = 1000000;
 constexpr int kMaxHistoryKnocks = 255;
 
-int HistoryFor(const KnockSettings& knock) {
-  return std::min(knock.count + knock.slack, kMaxHistoryKnocks);
+bool AnyBound(const ServerConfig& config) {
+  for (const ClientSettings& client : config.clients)
+    for (const ServiceSettings& service : config.services)
+      if (AllowsBound(client, service)) return true;
+  return false;
+}
+
+// A bound sequence's tail (knock/v1 section 7) must still be in the history
+// when its head completes, next to the slack.
+int HistoryFor(const ServerConfig& config) {
+  const int tail = AnyBound(config) ? BoundTailCount(config.knock.count) : 0;
+  return std::min(config.knock.count + tail + config.knock.slack,
+                  kMaxHistoryKnocks);
 }
 
 bool InHistory(std::span<const RememberedKnock> history, uint16_t port) {
@@ -29,9 +42,8 @@ KnockMatcher::KnockMatcher(const ServerConfig& config, ReplayStore* store,
       store_(store),
       hash_seed_(hash_seed),
       eviction_(eviction) {
-  sources_ = std::make_unique<SourceTable>(config.knock.max_sources,
-                                           HistoryFor(config.knock), hash_seed_,
-                                           eviction_);
+  sources_ = std::make_unique<SourceTable>(
+      config.knock.max_sources, HistoryFor(config), hash_seed_, eviction_);
 }
 
 bool KnockMatcher::Init(const PrivateKey& server_key, std::string* err) {
@@ -98,9 +110,10 @@ void KnockMatcher::AdoptConfig(const ServerConfig& config) {
   const KnockSettings& after = config.knock;
   // Progress in flight is kept unless its shape changed under it.
   if (before.max_sources != after.max_sources ||
-      HistoryFor(before) != HistoryFor(after) || !(before.ports == after.ports))
+      HistoryFor(*config_) != HistoryFor(config) ||
+      !(before.ports == after.ports))
     sources_ = std::make_unique<SourceTable>(
-        after.max_sources, HistoryFor(after), hash_seed_, eviction_);
+        after.max_sources, HistoryFor(config), hash_seed_, eviction_);
   config_ = &config;
   accept_tcp_ = after.protocol != KnockProtocol::kUdp;
   accept_udp_ = after.protocol != KnockProtocol::kTcp;
@@ -204,6 +217,15 @@ bool KnockMatcher::OnKnock(const Knock& knock, MatchEvent* event) {
   // halfway through its own sequence.
   const ExpectedSequence sequence =
       table_.sequence(static_cast<uint32_t>(complete));
+  // A bound head's evidence is also every other knock of the source: the
+  // helper looks for the tail among them.
+  std::vector<uint16_t> others;
+  if (sequence.owner.bound) {
+    for (const RememberedKnock& k : sources.History(id))
+      if (std::find(sequence.ports.begin(), sequence.ports.end(), k.port) ==
+          sequence.ports.end())
+        others.push_back(k.port);
+  }
   sources.ForgetPorts(id, sequence.ports);
   if (sources.History(id).empty()) {
     sources.Remove(id);
@@ -211,7 +233,11 @@ bool KnockMatcher::OnKnock(const Knock& knock, MatchEvent* event) {
     sources.Touch(id, 0);
   }
   ++stats_.sequences_completed;
-  return Decide(knock, sequence, event);
+  if (!Decide(knock, sequence, event)) return false;
+  const size_t room = kMaxBoundPorts - event->ports.size();
+  event->ports.insert(event->ports.end(), others.begin(),
+                      others.begin() + std::min(room, others.size()));
+  return true;
 }
 
 bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
@@ -231,6 +257,16 @@ bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
   const ServiceSettings& service = config_->services[sequence.owner.service];
   const UsedKey key{client.public_key, service.name, sequence.owner.window,
                     sequence.owner.slot};
+  if (sequence.owner.bound) {
+    // Only the helper can tell the client's bound sequence from a copy
+    // raced from another address: recording the first source here would
+    // let a racer's refused copy lock the client out. The helper's used set
+    // decides, and records only what it opened.
+    event->verdict = Verdict::kGranted;
+    event->expires_us = knock.time_us + service.open_for_ms * 1000;
+    ++stats_.grants;
+    return true;
+  }
   const UsedEntry* used = nullptr;
   const UseDecision decision = store_->Use(key, knock.source, knock.time_us,
                                            service.open_for_ms * 1000, &used);

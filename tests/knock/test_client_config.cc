@@ -138,6 +138,23 @@ TEST_CASE("Client errors point at the value") {
         "knock.toml:1:10: server must be a table, not an integer (5)");
 }
 
+TEST_CASE("bind_address takes auto or an address, nothing else") {
+  const std::string head = "[server.b]\nhost = \"h\"\npublic_key = \"" +
+                           std::string(kServerKey) + "\"\n";
+  CHECK(Parse(head).servers[0].bind_address == "");
+  CHECK(Parse(head + "bind_address = \"auto\"\n").servers[0].bind_address ==
+        "auto");
+  CHECK(Parse(head + "bind_address = \"2001:db8::7\"\n")
+            .servers[0]
+            .bind_address == "2001:db8::7");
+  CHECK(ParseError(head + "bind_address = \"bastion.example\"\n") ==
+        "knock.toml:4:16: server.b.bind_address must be \"auto\" or an IP "
+        "address (\"bastion.example\")");
+  CHECK(ParseError(head + "bind_address = true\n") ==
+        "knock.toml:4:16: server.b.bind_address must be a string, not a "
+        "boolean (true)");
+}
+
 #ifndef _WIN32
 TEST_CASE("ExpandHome replaces a leading ~ only") {
   ScopedEnv home("HOME", "/home/alice");

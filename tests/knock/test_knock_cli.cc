@@ -213,6 +213,57 @@ TEST_CASE("dry runs reproduce every shared vector", "[knock_cli]") {
   }
 }
 
+TEST_CASE("dry runs of bound sequences reproduce the bound vectors",
+          "[knock_cli]") {
+  std::ifstream in(std::string(KNOCK_TEST_DATA_DIR) + "/knock-v1-bound.json");
+  REQUIRE(in.good());
+  for (const auto& v : nlohmann::json::parse(in)["vectors"]) {
+    CAPTURE(v["bound_to"]);
+    Sandbox box;
+    box.Write(box.KeyPath(), v["client_private"].get<std::string>() + "\n");
+    const std::string at =
+        std::to_string(v["window"].get<uint64_t>() * 30 + 29);
+    const std::vector<std::string> args = {"--dry-run",
+                                           "--server-key",
+                                           v["server_public"],
+                                           "--ports",
+                                           PortRangeOf(v),
+                                           "--count",
+                                           std::to_string(v["n"].get<int>()),
+                                           "--slots",
+                                           "256",
+                                           "--at",
+                                           at,
+                                           "--slot",
+                                           std::to_string(v["slot"].get<int>()),
+                                           "192.0.2.1",
+                                           v["service"]};
+    std::vector<std::string> bound = args;
+    bound.insert(bound.begin(), {"--bind", v["bound_to"]});
+    Run run = box.Knock(bound);
+    CHECK(run.out == Join(v["sending_order"]) + "\n");
+    CHECK(run.err == "knock: bound to " + v["bound_to"].get<std::string>() +
+                         ": head " + Join(v["head"]) + ", tail " +
+                         Join(v["tail"]) + "\n");
+    CHECK(run.status == 0);
+    // Control: without --bind the same command gives another sequence.
+    run = box.Knock(args);
+    CHECK(run.status == 0);
+    CHECK(run.out != Join(v["sending_order"]) + "\n");
+    CHECK(run.err == "");
+  }
+}
+
+TEST_CASE("knock --bind auto binds to the route's source address", "[knock_cli]") {
+  Sandbox box;
+  box.Write(box.KeyPath(), "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n");
+  const Run run =
+      box.Knock({"--dry-run", "--bind", "auto", "--server-key",
+                 "NYBy1jZYgNGu6jKa35EhODhR7SGijjt16WXQ0s0WYlQ=", "127.0.0.1"});
+  CHECK(run.status == 0);
+  CHECK(run.err.rfind("knock: bound to 127.0.0.1: head ", 0) == 0);
+}
+
 TEST_CASE("bad usage exits 2 with one line naming the problem", "[knock_cli]") {
   Sandbox box;
   /// One bad command line and the exact error it must give.
@@ -221,6 +272,9 @@ TEST_CASE("bad usage exits 2 with one line naming the problem", "[knock_cli]") {
     std::string err;
   };
   const std::vector<Case> cases = {
+      {{"--bind", "bastion.example", "bastion"},
+       "knock: --bind must be \"auto\" or an IP address "
+       "(\"bastion.example\") (see: knock --help)\n"},
       {{"--frob", "bastion"},
        "knock: unknown option \"--frob\" (see: knock --help)\n"},
       {{"bastion", "--gap=5ms", "--verbose=yes"},

@@ -41,6 +41,24 @@ TEST_CASE("A replay names the first source; a firewall failure shows") {
             .event == "expired_window");
 }
 
+TEST_CASE("A bound grant says so; a policy refusal names its reason") {
+  const knock::ServerConfig config = audit_test::SshConfig();
+  knock::KnockOutcome bound =
+      Match(Verdict::kGranted, "alice", "198.18.0.2", kT0Us);
+  bound.match.owner.bound = true;
+  CHECK(knock::AuditMatch(bound, config).fields["bound"] == true);
+  // Control: an unbound grant has neither field.
+  const knock::AuditRecord plain = knock::AuditMatch(
+      Match(Verdict::kGranted, "alice", "198.18.0.2", kT0Us), config);
+  CHECK_FALSE(plain.fields.contains("bound"));
+  CHECK_FALSE(plain.fields.contains("refused"));
+  bound.enforced = false;
+  bound.refused = "bound_mismatch";
+  const knock::AuditRecord refused = knock::AuditMatch(bound, config);
+  CHECK(refused.fields["enforced"] == false);
+  CHECK(refused.fields["refused"] == "bound_mismatch");
+}
+
 TEST_CASE("Daemon records: start, stop, reload, flush") {
   knock::ServerConfig config = audit_test::SshConfig();
   CHECK(knock::AuditStart(kT0Us, config, "none").fields.dump() ==

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bound_sequence.h"
 #include "common/key_file.h"
 #include "common/knock_sequence.h"
 #include "common/pair_key.h"
@@ -684,4 +685,64 @@ TEST_CASE("refusal summaries count every refusal in the metrics file",
   text << in.rdbuf();
   CHECK(text.str().find("\nknockd_replays_total 7\n") != std::string::npos);
   CHECK(text.str().find("\nknockd_expired_total 3\n") != std::string::npos);
+}
+
+TEST_CASE(
+    "require_bound refuses unbound grants; a bound one opens only for "
+    "its address, and a raced copy does not use it up",
+    "[helper][bound]") {
+  World w;
+  // bob is the last table: he requires bound sequences (and so allows them).
+  std::ofstream(w.config_path(), std::ios::app) << "require_bound = true\n";
+  const uint64_t window = w.Window();
+  knock::PairKey bob_key;
+  std::string err;
+  REQUIRE(knock::DerivePairKey(w.bob, w.server.Public(),
+                               knock::PairRole::kClient, &bob_key, &err));
+  knock::BoundSequence bound;
+  REQUIRE(knock::DeriveBoundSequence(bob_key, {window, 1, "ssh"},
+                                     {16384, 16384, 8}, Address("198.18.0.8"),
+                                     &bound, &err));
+  // The sniffer's evidence: the head, then the source's other knocks.
+  std::vector<uint16_t> evidence = bound.head;
+  evidence.insert(evidence.end(), bound.tail.begin(), bound.tail.end());
+  const knock::SequenceOwner bound_owner{1, 0, window, 1, true};
+  w.launcher.script = [&](FakeSniffer* s) {
+    s->Send(knock::EncodeReady());
+    s->Send(GrantMessage("198.18.0.7", 1, window, 0, w.Sent(w.bob, window, 0)));
+    // A racer sends bob's bound knocks first, from its own address.
+    s->Send(knock::EncodeGrant(Address("198.18.0.9"), bound_owner, 30000,
+                               evidence));
+    s->Send(knock::EncodeGrant(Address("198.18.0.8"), bound_owner, 30000,
+                               evidence));
+    // Control: alice requires nothing, her unbound sequence opens.
+    s->Send(
+        GrantMessage("198.18.0.6", 0, window, 0, w.Sent(w.alice, window, 0)));
+    return s->WaitForShutdown();
+  };
+  knockd::Helper helper(w.config_path(), w.Seams());
+  const bool started = helper.Start(&err);
+  INFO(err);
+  REQUIRE(started);
+  CHECK(StepUntil(&helper, [&] { return w.firewall->opened.size() == 2; }));
+  CHECK_FALSE(helper.stopping());
+  REQUIRE(w.firewall->opened.size() == 2);
+  CHECK(w.firewall->opened[0].source == Address("198.18.0.8"));
+  CHECK(w.firewall->opened[1].source == Address("198.18.0.6"));
+  const std::string at = " (window " + std::to_string(window);
+  CHECK(
+      w.Logged("firewall helper refused a grant: client bob service ssh "
+               "from 198.18.0.7" +
+               at +
+               " slot 0): client bob must knock bound for ssh "
+               "(require_bound)"));
+  CHECK(
+      w.Logged("firewall helper refused a grant: client bob service ssh "
+               "from 198.18.0.9" +
+               at +
+               " slot 1): the sequence is bound to another address "
+               "than 198.18.0.9"));
+  CHECK(w.Logged("granted client bob service ssh from 198.18.0.8" + at +
+                 " slot 1) ports "));
+  CHECK(helper.Finish() == 0);
 }

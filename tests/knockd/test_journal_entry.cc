@@ -130,6 +130,24 @@ TEST_CASE("A grant that opened nothing has its own MESSAGE_ID and error") {
         "KNOCK_ERROR=No buffer space\n");
 }
 
+TEST_CASE("A bound grant and a policy refusal carry their fields") {
+  knock::KnockOutcome outcome = Grant();
+  outcome.match.owner.bound = true;
+  outcome.enforced = false;
+  outcome.refused = "unbound_refused";
+  const std::vector<knock::LogField> fields = knock::OutcomeFields(outcome);
+  REQUIRE(fields.size() >= 2);
+  CHECK(fields[fields.size() - 2].key == "KNOCK_BOUND");
+  CHECK(fields[fields.size() - 2].value == "1");
+  CHECK(fields.back().key == "KNOCK_REFUSED");
+  CHECK(fields.back().value == "unbound_refused");
+  // Control: a plain grant has neither.
+  for (const knock::LogField& field : knock::OutcomeFields(Grant())) {
+    CHECK(field.key != "KNOCK_BOUND");
+    CHECK(field.key != "KNOCK_REFUSED");
+  }
+}
+
 TEST_CASE("Lifecycle events carry their MESSAGE_ID and event name") {
   FakeJournal journal;
   knock::Logger logger("knockd");

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 
+#include "common/bound_sequence.h"
 #include "knockd/sniffer/knock_matcher.h"
 
 namespace {
@@ -640,4 +641,72 @@ TEST_CASE("a keyless matcher refuses an image of another configuration",
   CHECK(err ==
         "sequence table image: owner (client 2, service 0, slot 3) is not in "
         "the configuration");
+}
+
+TEST_CASE(
+    "a bound head carries the source's other knocks and leaves the "
+    "replay decision to the helper",
+    "[matcher][bound]") {
+  knock::PrivateKey server_key = knock::PrivateKey::Generate();
+  knock::PrivateKey alice_key = knock::PrivateKey::Generate();
+  knock::ServerConfig config;
+  config.knock.ports = {16384, 32767};
+  config.knock.step_seconds = kStepSeconds;
+  config.knock.slack = 4;
+  config.services = {{"ssh", {{knock::Transport::kTcp, 22}}, 30000}};
+  config.clients = {{"alice", alice_key.Public(), {"ssh"}}};
+  config.clients[0].allow_bound = true;
+  knock::ReplayStore store;
+  knock::KnockMatcher matcher(config, &store, 42);
+  std::string err;
+  REQUIRE(matcher.Init(server_key, &err));
+  REQUIRE(matcher.AdvanceTo(kT0Us));
+  knock::PairKey key;
+  REQUIRE(knock::DerivePairKey(alice_key, server_key.Public(),
+                               knock::PairRole::kClient, &key, &err));
+  const uint64_t window = matcher.table().current_window();
+  knock::BoundSequence bound;
+  REQUIRE(knock::DeriveBoundSequence(key, {window, 2, "ssh"}, {16384, 16384, 8},
+                                     Addr("198.18.0.2"), &bound, &err));
+  std::vector<uint16_t> unbound;
+  REQUIRE(knock::DeriveSequence(key, {window, 3, "ssh"}, {16384, 16384, 8},
+                                &unbound, &err));
+  auto knock_from = [&](const char* source, const std::vector<uint16_t>& ports,
+                        int64_t start_us) {
+    std::vector<knock::MatchEvent> events;
+    int64_t t = start_us;
+    for (uint16_t port : ports) {
+      knock::MatchEvent event;
+      if (matcher.OnKnock({Addr(source), port, knock::Transport::kTcp, t},
+                          &event))
+        events.push_back(event);
+      t += 1000;
+    }
+    return events;
+  };
+  const std::vector<uint16_t> sent = knock::BoundSendingOrder(bound);
+  // A racer first, then alice: both reach the helper, which decides.
+  for (const char* source : {"198.18.0.9", "198.18.0.2"}) {
+    INFO(source);
+    const auto events = knock_from(source, sent, kT0Us);
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].verdict == knock::Verdict::kGranted);
+    CHECK(events[0].owner.bound);
+    CHECK(events[0].owner.slot == 2);
+    REQUIRE(events[0].ports.size() == 12);
+    CHECK(std::vector<uint16_t>(events[0].ports.begin(),
+                                events[0].ports.begin() + 8) == bound.head);
+    CHECK(knock::TailAmong(
+        bound.tail, std::span<const uint16_t>(events[0].ports.begin() + 8, 4)));
+  }
+  // Control: an unbound sequence raced the same way is the racer's, and
+  // the sniffer refuses alice's own copy as a replay.
+  auto events = knock_from("198.18.0.9", unbound, kT0Us + 100000);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].verdict == knock::Verdict::kGranted);
+  CHECK_FALSE(events[0].owner.bound);
+  CHECK(events[0].ports.size() == 8);
+  events = knock_from("198.18.0.2", unbound, kT0Us + 100000);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].verdict == knock::Verdict::kReplay);
 }

@@ -123,7 +123,7 @@ TEST_CASE("a message too long arrives with its real size", "[privsep]") {
   knock::PrivsepMessage decoded;
   CHECK_FALSE(knock::DecodeSnifferMessage(message.data(), message.size(),
                                           &decoded, &err));
-  CHECK(err == "grant message of 300 bytes, expected 168");
+  CHECK(err == "grant message of 300 bytes, expected 169");
   // The tail was dropped with its message, not left for the next receive.
   REQUIRE(helper.Receive(&message, nullptr, &err) == ReceiveResult::kMessage);
   CHECK(message == knock::EncodeReady());

@@ -16,19 +16,19 @@ using knock::Verdict;
 
 // Sizes on the wire, type byte included, as the protocol fixes them.
 constexpr size_t kReadyBytes = 1;
-constexpr size_t kGrantBytes = 168;
-constexpr size_t kRefusalBytes = 53;
+constexpr size_t kGrantBytes = 169;
+constexpr size_t kRefusalBytes = 54;
 constexpr size_t kReconfigureBytes = 17;
 constexpr size_t kTableBytes = 9;
 constexpr size_t kReconfiguredBytes = 2;
 constexpr size_t kShutdownBytes = 1;
-constexpr size_t kRefusalSummaryBytes = 122;
+constexpr size_t kRefusalSummaryBytes = 123;
 
 // Offsets of fields inside a grant and a refusal.
 constexpr size_t kGrantSourceFamilyOffset = 1;
-constexpr size_t kGrantTimeoutOffset = 35;
-constexpr size_t kGrantPortCountOffset = 39;
-constexpr size_t kGrantPortsOffset = 40;
+constexpr size_t kGrantTimeoutOffset = 36;
+constexpr size_t kGrantPortCountOffset = 40;
+constexpr size_t kGrantPortsOffset = 41;
 constexpr size_t kRefusalVerdictOffset = 1;
 constexpr size_t kRefusalSourceFamilyOffset = 2;
 constexpr size_t kRefusalFirstSourceFamilyOffset = 19;
@@ -129,12 +129,12 @@ std::vector<uint8_t> ValidSummary() {
 }
 
 // Offsets inside a refusal summary.
-constexpr size_t kSummaryCountOffset = 27;
-constexpr size_t kSummarySourcesOffset = 31;
-constexpr size_t kSummaryCappedOffset = 35;
-constexpr size_t kSummaryFirstSourceOffset = 36;
-constexpr size_t kSummaryAddressCountOffset = 53;
-constexpr size_t kSummaryAddressesOffset = 54;
+constexpr size_t kSummaryCountOffset = 28;
+constexpr size_t kSummarySourcesOffset = 32;
+constexpr size_t kSummaryCappedOffset = 36;
+constexpr size_t kSummaryFirstSourceOffset = 37;
+constexpr size_t kSummaryAddressCountOffset = 54;
+constexpr size_t kSummaryAddressesOffset = 55;
 
 }  // namespace
 
@@ -333,14 +333,14 @@ TEST_CASE("every sniffer message one byte short or long is refused",
   CHECK(SnifferError(Resized(knock::EncodeReady(), 0)) == "empty message");
   CHECK(SnifferError(Resized(knock::EncodeReady(), 2)) ==
         "ready message of 2 bytes, expected 1");
-  CHECK(SnifferError(Resized(ValidGrant(), 167)) ==
-        "grant message of 167 bytes, expected 168");
-  CHECK(SnifferError(Resized(ValidGrant(), 169)) ==
-        "grant message of 169 bytes, expected 168");
-  CHECK(SnifferError(Resized(ValidRefusal(), 52)) ==
-        "refusal message of 52 bytes, expected 53");
-  CHECK(SnifferError(Resized(ValidRefusal(), 54)) ==
-        "refusal message of 54 bytes, expected 53");
+  CHECK(SnifferError(Resized(ValidGrant(), 168)) ==
+        "grant message of 168 bytes, expected 169");
+  CHECK(SnifferError(Resized(ValidGrant(), 170)) ==
+        "grant message of 170 bytes, expected 169");
+  CHECK(SnifferError(Resized(ValidRefusal(), 53)) ==
+        "refusal message of 53 bytes, expected 54");
+  CHECK(SnifferError(Resized(ValidRefusal(), 55)) ==
+        "refusal message of 55 bytes, expected 54");
   CHECK(SnifferError(Resized(knock::EncodeReconfigured(true), 1)) ==
         "reconfigured message of 1 bytes, expected 2");
   CHECK(SnifferError(Resized(knock::EncodeReconfigured(true), 3)) ==
@@ -348,10 +348,10 @@ TEST_CASE("every sniffer message one byte short or long is refused",
   CHECK(SnifferError(Resized(knock::EncodeShutdown(), 0)) == "empty message");
   CHECK(SnifferError(Resized(knock::EncodeShutdown(), 2)) ==
         "shutdown message of 2 bytes, expected 1");
-  CHECK(SnifferError(Resized(ValidSummary(), 121)) ==
-        "refusal summary message of 121 bytes, expected 122");
-  CHECK(SnifferError(Resized(ValidSummary(), 123)) ==
-        "refusal summary message of 123 bytes, expected 122");
+  CHECK(SnifferError(Resized(ValidSummary(), 122)) ==
+        "refusal summary message of 122 bytes, expected 123");
+  CHECK(SnifferError(Resized(ValidSummary(), 124)) ==
+        "refusal summary message of 124 bytes, expected 123");
 }
 
 TEST_CASE("every helper message one byte short or long is refused",
@@ -471,6 +471,20 @@ TEST_CASE("a refusal with a bad verdict or address is refused", "[privsep]") {
   }
 }
 
+TEST_CASE("an owner's bound flag is 0 or 1", "[privsep]") {
+  std::vector<uint8_t> bytes = ValidGrant();
+  // The flag is the owner's last byte, just before the timeout.
+  CHECK(bytes[kGrantTimeoutOffset - 1] == 0);
+  bytes[kGrantTimeoutOffset - 1] = 1;
+  knock::PrivsepMessage message;
+  std::string err;
+  REQUIRE(
+      knock::DecodeSnifferMessage(bytes.data(), bytes.size(), &message, &err));
+  CHECK(message.owner.bound);
+  bytes[kGrantTimeoutOffset - 1] = 2;
+  CHECK(SnifferError(bytes) == "grant message: bound flag 2");
+}
+
 TEST_CASE("a replay refusal must name its first source", "[privsep]") {
   // Found by fuzz_privsep_message: a replay whose first_source was "none"
   // decoded as 0.0.0.0 and re-encoded as family 4. The fuzzer's input:
@@ -479,7 +493,7 @@ TEST_CASE("a replay refusal must name its first source", "[privsep]") {
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-      0x2a, 0xaa, 0x60, 0x03, 0xff, 0xfd, 0x00, 0x00, 0x02};
+      0x2a, 0xaa, 0x60, 0x03, 0xff, 0xfd, 0x00, 0x00, 0x02, 0x00};
   REQUIRE(found.size() == kRefusalBytes);
   CHECK(SnifferError(found) ==
         "refusal message: first_source is not an address (family 0)");

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <tuple>
 
+#include "common/bound_sequence.h"
 #include "knockd/shared/sequence_table.h"
 
 namespace {
@@ -410,4 +411,46 @@ TEST_CASE("an image that does not fit the configuration is refused whole",
   CHECK(loaded.size() == before);
   CHECK_FALSE(
       loaded.SequencesWith(s.ClientSequence(1000, 0, "ssh")[0]).empty());
+}
+
+TEST_CASE(
+    "bound heads: only where allowed, matched by port, refused in an "
+    "image for a client that may not knock bound",
+    "[sequence_table][bound]") {
+  Setup s;
+  s.config.services[1].allow_bound = true;  // web only
+  knock::SequenceTable keyed;
+  std::string err;
+  REQUIRE(keyed.Init(s.config, s.server, &err));
+  REQUIRE(keyed.RollTo(1000));
+  // ssh: 4 unbound slots; web: 4 unbound and 4 bound.
+  CHECK(keyed.size() / 4 == 12);
+  knock::PairKey key;
+  REQUIRE(knock::DerivePairKey(s.client, s.server.Public(),
+                               knock::PairRole::kClient, &key, &err));
+  std::vector<uint16_t> head(8);
+  REQUIRE(knock::DeriveBoundHeadInto(key, {1000, 2, "web"}, {16384, 16384, 8},
+                                     head.data(), &err));
+  // Other sequences may share head[0]; exactly one is this head.
+  int found = 0;
+  for (uint32_t id : keyed.SequencesWith(head[0])) {
+    const knock::ExpectedSequence sequence = keyed.sequence(id);
+    if (!sequence.owner.bound || sequence.owner.window != 1000 ||
+        sequence.owner.slot != 2 || sequence.owner.service != 1)
+      continue;
+    ++found;
+    CHECK(std::vector<uint16_t>(sequence.ports.begin(), sequence.ports.end()) ==
+          head);
+  }
+  CHECK(found == 1);
+
+  knock::SequenceTable loaded;
+  REQUIRE(loaded.Load(s.config, keyed.Image(), &err));
+  // The same image against a configuration that no longer allows it.
+  knock::ServerConfig strict = s.config;
+  strict.services[1].allow_bound = false;
+  CHECK_FALSE(loaded.Load(strict, keyed.Image(), &err));
+  CHECK(err ==
+        "sequence table image: owner (client 0, service 1, slot 0, bound) is "
+        "not in the configuration");
 }

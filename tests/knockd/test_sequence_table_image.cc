@@ -10,7 +10,7 @@ namespace {
 using knock::SequenceTableImage;
 
 constexpr size_t kHeaderBytes = 46;
-constexpr size_t kOwnerBytes = 9;
+constexpr size_t kOwnerBytes = 10;
 // Offsets of header fields.
 constexpr size_t kFirstPortOffset = 8;
 constexpr size_t kRangeSizeOffset = 10;
@@ -74,9 +74,9 @@ TEST_CASE("an image of no owners is well formed", "[table_image]") {
 TEST_CASE("an image one byte short or long is refused", "[table_image]") {
   const std::string bytes = knock::EncodeTableImage(SmallImage());
   CHECK(Error(bytes.substr(0, bytes.size() - 1)) ==
-        "sequence table image: 87 bytes, expected 88 for 2 owners");
+        "sequence table image: 89 bytes, expected 90 for 2 owners");
   CHECK(Error(bytes + '\0') ==
-        "sequence table image: 89 bytes, expected 88 for 2 owners");
+        "sequence table image: 91 bytes, expected 90 for 2 owners");
   CHECK(Error(bytes.substr(0, kHeaderBytes - 1)) ==
         "sequence table image: 45 bytes, shorter than its 46-byte header");
   CHECK(Error("") ==
@@ -127,10 +127,10 @@ TEST_CASE("an image whose owner count disagrees with its size is refused",
   std::string bytes = good;
   PutU32(&bytes, kOwnerCountOffset, 3);
   CHECK(Error(bytes) ==
-        "sequence table image: 88 bytes, expected 109 for 3 owners");
+        "sequence table image: 90 bytes, expected 112 for 3 owners");
   PutU32(&bytes, kOwnerCountOffset, UINT32_MAX);
   CHECK(Error(bytes) ==
-        "sequence table image: 88 bytes, expected 90194313241 for 4294967295 "
+        "sequence table image: 90 bytes, expected 94489280536 for 4294967295 "
         "owners");
 }
 

@@ -232,6 +232,52 @@ TEST_CASE("A value's error points at the value in the file") {
         "\"ports\"?");
 }
 
+TEST_CASE("require_bound and allow_bound, per client and per service") {
+  knock::ServerConfig config = Parse(kMinimal);
+  CHECK_FALSE(knock::AllowsBound(config.clients[0], config.services[0]));
+  CHECK_FALSE(knock::RequiresBound(config.clients[0], config.services[0]));
+  config = Parse(kMinimal + "allow_bound = true\n");
+  CHECK(knock::AllowsBound(config.clients[0], config.services[0]));
+  CHECK_FALSE(knock::RequiresBound(config.clients[0], config.services[0]));
+  // Requiring implies allowing.
+  config = Parse(kMinimal + "require_bound = true\n");
+  CHECK(knock::AllowsBound(config.clients[0], config.services[0]));
+  CHECK(knock::RequiresBound(config.clients[0], config.services[0]));
+  std::string text = kMinimal;
+  text.replace(text.find("ports = [\"tcp/22\"]"), 18,
+               "ports = [\"tcp/22\"]\nrequire_bound = true");
+  config = Parse(text);
+  CHECK(config.services[0].require_bound);
+  CHECK_FALSE(config.clients[0].require_bound);
+  CHECK(knock::RequiresBound(config.clients[0], config.services[0]));
+
+  CHECK(ParseError(kMinimal + "require_bound = \"yes\"\n") ==
+        "knockd.toml:11:17: client.require_bound must be true or false, not a "
+        "string (\"yes\")");
+  CHECK(ParseError(kMinimal + "allow_bound = 1\n") ==
+        "knockd.toml:11:15: client.allow_bound must be true or false, not an "
+        "integer (1)");
+  text = kMinimal;
+  text.replace(text.find("ports = [\"tcp/22\"]"), 18,
+               "ports = [\"tcp/22\"]\nrequire_bound = 0");
+  CHECK(ParseError(text) ==
+        "knockd.toml:6:17: service.ssh.require_bound must be true or false, "
+        "not an integer (0)");
+}
+
+TEST_CASE("Bound knocks need room for head and tail") {
+  // 43 knocks and their 22-port tail exceed the 64 ports a grant carries.
+  const std::string knock = "\n[knock]\ncount = 43\n";
+  CHECK(Parse(kMinimal + knock).knock.count == 43);
+  CHECK(ParseError(kMinimal + "require_bound = true\n" + knock) ==
+        "knockd.toml:11:17: client.require_bound: a bound sequence of 43 "
+        "knocks needs 65 distinct ports, more than 64 or than the knock range "
+        "holds (true)");
+  CHECK(Parse(kMinimal + "allow_bound = true\n" + "\n[knock]\ncount = 42\n")
+            .clients[0]
+            .allow_bound);
+}
+
 TEST_CASE("The audit keys: the sealing state follows state_dir unless named") {
   CHECK(Parse("state_dir = \"/s\"\n" + kMinimal).audit_key_file ==
         "/s/audit.key");
