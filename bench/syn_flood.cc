@@ -2,9 +2,14 @@
 // fast as AF_PACKET and sendmmsg go (or capped with --pps), bounded in time
 // and count. Sources are random in 198.19.0.0/16, so they stay in the test
 // range and never collide with the real clients in 198.18.0.0/16.
+// With --udp-payload-file, every frame is instead one UDP datagram carrying
+// the file's first line to --udp-port (a captured SPA packet replayed from
+// spoofed sources).
 //
 //   bench_syn_flood --dev IF --dst-mac MAC --dest IP --ports LO-HI|P1,P2,..
 //       --seconds S [--max-packets N] [--pps R]
+//   bench_syn_flood --dev IF --dst-mac MAC --dest IP --udp-payload-file F
+//       --udp-port P --seconds S [--max-packets N] [--pps R]
 
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -21,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
@@ -40,7 +46,8 @@ void OnStop(int) { g_stop = 1; }
 
 /// What the command line asked for.
 struct Options {
-  std::string dev, dst_mac, dest, ports;
+  std::string dev, dst_mac, dest, ports, udp_payload;
+  uint16_t udp_port = 0;
   double seconds = 1;
   long max_packets = 1L << 40, pps = 0;
 };
@@ -68,11 +75,18 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       o->max_packets = atol(value.c_str());
     else if (flag == "--pps")
       o->pps = atol(value.c_str());
-    else
+    else if (flag == "--udp-port")
+      o->udp_port = uint16_t(atoi(value.c_str()));
+    else if (flag == "--udp-payload-file") {
+      std::ifstream in(value);
+      if (!std::getline(in, o->udp_payload) || o->udp_payload.empty())
+        return false;
+    } else
       return false;
   }
+  const bool udp = !o->udp_payload.empty() && o->udp_port > 0;
   return !o->dev.empty() && !o->dst_mac.empty() && !o->dest.empty() &&
-         !o->ports.empty() && argc % 2 == 1;
+         (o->ports.empty() == udp) && argc % 2 == 1;
 }
 
 std::vector<uint16_t> PortList(const std::string& text) {
@@ -89,6 +103,33 @@ std::vector<uint16_t> PortList(const std::string& text) {
   return ports;
 }
 
+// An Ethernet/IPv4/UDP frame from `src` carrying `payload`; the UDP
+// checksum is 0 (none), which IPv4 allows.
+std::vector<uint8_t> UdpPayloadFrame(const uint8_t src[4],
+                                     const knock::IpAddress& dest,
+                                     uint16_t sport, uint16_t dport,
+                                     const std::string& payload) {
+  const size_t ip_bytes = 20 + 8 + payload.size();
+  std::vector<uint8_t> frame(14 + ip_bytes, 0);
+  frame[12] = 0x08;
+  uint8_t* ip = frame.data() + 14;
+  ip[0] = 0x45, ip[2] = uint8_t(ip_bytes >> 8), ip[3] = uint8_t(ip_bytes);
+  ip[8] = 64, ip[9] = 17;
+  memcpy(ip + 12, src, 4);
+  memcpy(ip + 16, dest.bytes.data(), 4);
+  uint32_t sum = 0;
+  for (int i = 0; i < 20; i += 2) sum += (ip[i] << 8) | ip[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  ip[10] = uint8_t(~sum >> 8), ip[11] = uint8_t(~sum);
+  uint8_t* udp = ip + 20;
+  udp[0] = uint8_t(sport >> 8), udp[1] = uint8_t(sport);
+  udp[2] = uint8_t(dport >> 8), udp[3] = uint8_t(dport);
+  udp[4] = uint8_t((8 + payload.size()) >> 8);
+  udp[5] = uint8_t(8 + payload.size());
+  memcpy(udp + 8, payload.data(), payload.size());
+  return frame;
+}
+
 std::vector<std::vector<uint8_t>> BuildPool(const Options& o,
                                             const uint8_t* src_mac,
                                             const uint8_t* dst_mac) {
@@ -101,9 +142,13 @@ std::vector<std::vector<uint8_t>> BuildPool(const Options& o,
   for (int i = 0; i < kPoolFrames; ++i) {
     const uint64_t r = rng();
     const uint8_t src[4] = {198, 19, uint8_t(r >> 8), uint8_t(r)};
-    auto frame = knock::BuildTcpSynFrame(
-        knock::IpAddress::V4(src), dest, uint16_t(1024 + (r >> 50)),
-        ports[(r >> 16) % ports.size()], DLT_EN10MB);
+    auto frame = o.udp_payload.empty()
+                     ? knock::BuildTcpSynFrame(knock::IpAddress::V4(src), dest,
+                                               uint16_t(1024 + (r >> 50)),
+                                               ports[(r >> 16) % ports.size()],
+                                               DLT_EN10MB)
+                     : UdpPayloadFrame(src, dest, uint16_t(1024 + (r >> 50)),
+                                       o.udp_port, o.udp_payload);
     memcpy(frame.data(), dst_mac, 6);
     memcpy(frame.data() + 6, src_mac, 6);
     pool.push_back(std::move(frame));
@@ -164,7 +209,9 @@ int main(int argc, char** argv) {
   if (!ParseOptions(argc, argv, &o)) {
     fprintf(stderr,
             "usage: bench_syn_flood --dev IF --dst-mac MAC --dest IP --ports "
-            "LO-HI --seconds S [--max-packets N] [--pps R]\n");
+            "LO-HI --seconds S [--max-packets N] [--pps R]\n"
+            "       bench_syn_flood ... --udp-payload-file F --udp-port P "
+            "(instead of --ports)\n");
     return 2;
   }
   uint8_t src_mac[6], dst_mac[6];
