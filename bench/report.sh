@@ -26,6 +26,17 @@ TABLE=$(cat <<MD
 | same: CPU per window roll (ms) | $(v scale_roll_cpu_ms) | | | | |
 | max_sources 1,000,000, table full: RSS (kB) | $(v full_matcher_rss_kb) matcher, $(v full_replay_peak_rss_kb) \`knockd replay\` peak | | | | ≤ 131072 |
 | sources tracked | $(v full_sources_tracked) | | | | |
+| under attack, table fill + trickle: valid knocks opened | $(v attack_fill_ours_opened) | $(v attack_fill_knockd_opened) (first 2 of 3 ports) | n/a (no sequence) | | 100 % |
+| same: capture drops / evictions | $(v attack_fill_ours_capture) / $(v attack_fill_ours_evictions) | n/a | n/a | | 0 drops |
+| same: daemon CPU (% of a core) / peak RSS (kB) | $(v attack_fill_ours_cpu_pct) / $(v attack_fill_ours_peak_rss_kb) | $(v attack_fill_knockd_cpu_pct) / $(v attack_fill_knockd_peak_rss_kb) | n/a | | |
+| under attack, blind fill, 1,000 clients: valid knocks opened | $(v attack_blind_ours_opened) | $(v attack_blind_knockd_opened) (1,000 doors) | n/a (TCP flood filtered) | | 100 % |
+| same: capture drops / evictions | $(v attack_blind_ours_capture) / $(v attack_blind_ours_evictions) | n/a | n/a | | 0 drops |
+| same: daemon CPU (% of a core) / peak RSS (kB) | $(v attack_blind_ours_cpu_pct) / $(v attack_blind_ours_peak_rss_kb) | $(v attack_blind_knockd_cpu_pct) / $(v attack_blind_knockd_peak_rss_kb) | n/a | | |
+| under attack, replay flood: valid knocks opened | $(v attack_replay_ours_opened) (audit log on) | $(v attack_replay_knockd_opened) | $(v attack_replay_fwknop_opened) | | 100 % |
+| same: flood rate (pps) | $(v attack_replay_ours_flood_pps) | $(v attack_replay_knockd_flood_pps) | $(v attack_replay_fwknop_flood_pps) | | |
+| same: replays refused / forged sources opened | $(v attack_replay_ours_replays_refused) refused, $(v attack_replay_ours_audit_records) audit records | $(v attack_replay_knockd_spoofed_opened) forged sources opened | $(v attack_replay_fwknop_replays_refused) refused | | 0 opened |
+| same: capture drops | $(v attack_replay_ours_capture) | n/a | n/a | | 0 |
+| same: daemon CPU (% of a core) / peak RSS (kB) | $(v attack_replay_ours_cpu_pct) / $(v attack_replay_ours_peak_rss_kb) | $(v attack_replay_knockd_cpu_pct) / $(v attack_replay_knockd_peak_rss_kb) | $(v attack_replay_fwknop_cpu_pct) / $(v attack_replay_fwknop_peak_rss_kb) | | |
 
 Machine: $(v machine), $(v cpu | tr '_' ' '), kernel $(v kernel), load average at the end $(v load_at_end), $(v date).
 MD
