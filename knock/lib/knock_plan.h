@@ -9,6 +9,7 @@
 
 #include "common/pair_key.h"
 #include "knock/lib/client_config.h"
+#include "knock/lib/client_state.h"
 
 namespace knock {
 
@@ -23,6 +24,11 @@ struct PlanRequest {
   std::optional<int> pinned_slot;
   bool record = true;  // false for --dry-run: the slot stays unused
   std::string state_path;
+  // When set, the slot's record is left pending here (visible to every
+  // other knock process, durable once the caller settles it) so that the
+  // knocks can leave before the disk flush ends; when null it is durable
+  // before MakeKnockPlan returns.
+  PendingRecord* pending = nullptr;
 };
 
 /// One sequence, ready to send.
