@@ -13,6 +13,8 @@ TABLE=$(cat <<MD
 | knock to open p99 (ms) | $(v open_ours_p99_ms) | $(v open_knockd_p99_ms) | $(v open_fwknop_p99_ms) | $(r "$(v open_ours_p99_ms)" "$(v open_knockd_p99_ms)") / $(r "$(v open_ours_p99_ms)" "$(v open_fwknop_p99_ms)") | |
 | opened in part 1 | $(v open_ours_opened) | $(v open_knockd_opened) | $(v open_fwknop_opened) | | |
 | real client \`knock --wait\` p50 (ms) | $(v open_client_wait_p50_ms) | | | | |
+| real client exec to exit p50 (ms) | $(v client_exec_ours_wait_p50_ms) (\`--wait\`, open included; \`--dry-run\` $(v client_exec_ours_dry_run_p50_ms)) | $(v client_exec_knockd_p50_ms) (\`knock\`; to open $(v client_exec_knockd_to_open_p50_ms)) | $(v client_exec_fwknop_p50_ms) (\`fwknop\`; to open $(v client_exec_fwknop_to_open_p50_ms)) | | \`--wait\` ≤ \`--dry-run\` + 5 |
+| real client exec to exit p99 (ms) | $(v client_exec_ours_wait_p99_ms) (\`--dry-run\` $(v client_exec_ours_dry_run_p99_ms)) | $(v client_exec_knockd_p99_ms) (to open $(v client_exec_knockd_to_open_p99_ms)) | $(v client_exec_fwknop_p99_ms) (to open $(v client_exec_fwknop_to_open_p99_ms)) | | |
 | matcher, packets/s per core | $(v match_ours_pps_per_core) | n/a (no replay mode) | $(v match_fwknop_pps_per_core) | $(r "$(v match_fwknop_pps_per_core)" "$(v match_ours_pps_per_core)") (ours/fwknop) | ≥ 2,000,000 |
 | matcher grants / planted | $(v match_ours_grants) | | $(v match_fwknop_grants) | | equal |
 | under flood: valid knocks opened | $(v flood_ours_opened) | $(v flood_knockd_opened) | $(v flood_fwknop_opened) | | ≥ 99 % |

@@ -36,12 +36,12 @@ trap 'exit 130' INT TERM
 if [ "$SMOKE" = 1 ]; then
   RUNS=5 WAIT_RUNS=1 MATCH_PACKETS=200000 MATCH_PLANTED=20 SPA_PACKETS=5
   SPA_NOISE=20000 FLOOD_KNOCKS=5 SCALE_CLIENTS=50 FILL_SOURCES=20000
-  ATTACK_KNOCKS=2 ATTACK_MAX_SOURCES=500 ATTACK_CLIENTS=50
+  ATTACK_KNOCKS=2 ATTACK_MAX_SOURCES=500 ATTACK_CLIENTS=50 CLIENT_RUNS=2
   RESULTS=$WORK/results
 else
   RUNS=200 WAIT_RUNS=10 MATCH_PACKETS=10000000 MATCH_PLANTED=200 SPA_PACKETS=100
   SPA_NOISE=1000000 FLOOD_KNOCKS=100 SCALE_CLIENTS=10000 FILL_SOURCES=1000000
-  ATTACK_KNOCKS=20 ATTACK_MAX_SOURCES=2000 ATTACK_CLIENTS=1000
+  ATTACK_KNOCKS=20 ATTACK_MAX_SOURCES=2000 ATTACK_CLIENTS=1000 CLIENT_RUNS=50
   RESULTS=$ROOT/bench/results
 fi
 mkdir -p "$RESULTS"
@@ -269,6 +269,71 @@ if part 1; then
   stop_ours ours1
   if [ "$HAVE_KNOCKD" = 1 ]; then start_knockd knockd1; latency_runs knockd; stop_knockd; fi
   if [ "$HAVE_FWKNOP" = 1 ]; then start_fwknopd fwknop1; latency_runs fwknop; stop_fwknopd; fi
+fi
+
+# --- 1b. Real clients, exec to exit ------------------------------------------
+
+# Each run from a fresh client address (a host route to the server with that
+# source), so no run sees an earlier grant, against a daemon of its own with
+# the port behind it closed. Ours: `knock --wait` (exec to exit includes the
+# knock, the open and the probe) beside its --dry-run (everything but the
+# network and the state file's record). knockd 0.8's `knock` and `fwknop`
+# exit once their packets left: exec to exit, and exec to open (their exit,
+# then probes from the same address until the port accepts).
+CLIENT_ROUTE=198.18.0.1/32
+client_source() { ip -n "$C" route replace "$CLIENT_ROUTE" dev "$C_DEV" src "$(client_address "$1")"; }
+# exec_ms CMD...: milliseconds from exec to exit of CMD in the client
+# namespace (timed inside it), or "failed".
+exec_ms() {
+  in_ns "$C" bash -c 'a=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || { echo failed; exit 0; }; b=$EPOCHREALTIME;
+      awk -v a="$a" -v b="$b" "BEGIN {printf \"%.3f\n\", (b - a) * 1000}"' _ "$@"
+}
+# TO_OPEN ADDRESS CMD...: CMD, then probes from ADDRESS until the port
+# accepts (bench_open_latency with no knocks of its own).
+TO_OPEN=(bash -c '"${@:2}" && "$0" knock --dest 198.18.0.1 --port 2222 --timeout-ms 3000 --syn "" --source "$1"'
+  "$TOOLS/bench_open_latency")
+# client_exec_runs NAME CMD...: CLIENT_RUNS timed runs ("{}" in CMD is the
+# run's client address); p50 and p99 of those that succeeded.
+client_exec_runs() {
+  local name=$1 file=$RESULTS/client-exec-$1.txt i; shift
+  : >"$file"
+  for i in $(seq 1 "$CLIENT_RUNS"); do
+    client_source "$i"
+    exec_ms "${@//\{\}/$(client_address "$i")}" >>"$file"
+  done
+  grep -v failed "$file" >"$WORK/ok.txt" || true
+  result "client_exec_${name}_p50_ms" "$(percentile "$WORK/ok.txt" 50)"
+  result "client_exec_${name}_p99_ms" "$(percentile "$WORK/ok.txt" 99)"
+  result "client_exec_${name}_ok" "$(wc -l <"$WORK/ok.txt")/$CLIENT_RUNS"
+}
+
+if part 1; then
+  echo "== 1b. real clients, exec to exit, $CLIENT_RUNS runs each"
+  start_ours client1
+  client_exec_runs ours_wait env HOME="$WORK/home" XDG_STATE_HOME="$WORK/client-state" \
+    "$CLIENT" -c "$WORK/client.toml" bench --wait 2222 --timeout 3s
+  client_exec_runs ours_dry_run env HOME="$WORK/home" XDG_STATE_HOME="$WORK/client-state" \
+    "$CLIENT" -c "$WORK/client.toml" bench --dry-run
+  stop_ours
+  if [ "$HAVE_KNOCKD" = 1 ] && [ -x /usr/bin/knock ]; then
+    start_knockd client-knockd
+    client_exec_runs knockd /usr/bin/knock 198.18.0.1 ${KNOCKD_PORTS//,/ }
+    stop_knockd
+    start_knockd client-knockd-open
+    client_exec_runs knockd_to_open "${TO_OPEN[@]}" "{}" /usr/bin/knock 198.18.0.1 ${KNOCKD_PORTS//,/ }
+    stop_knockd
+  fi
+  if [ "$HAVE_FWKNOP" = 1 ]; then
+    fwknop_client=(env HOME="$WORK/home" fwknop -A tcp/2222 -a "{}" -D 198.18.0.1 --use-hmac
+      --key-base64-rijndael "$FWKNOP_KEY" --key-base64-hmac "$FWKNOP_HMAC" --no-save-args)
+    start_fwknopd client-fwknop
+    client_exec_runs fwknop "${fwknop_client[@]}"
+    stop_fwknopd
+    start_fwknopd client-fwknop-open
+    client_exec_runs fwknop_to_open "${TO_OPEN[@]}" "{}" "${fwknop_client[@]}"
+    stop_fwknopd
+  fi
+  ip -n "$C" route del "$CLIENT_ROUTE" 2>/dev/null || true
 fi
 
 # --- 2. Matcher throughput ------------------------------------------------
