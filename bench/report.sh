@@ -13,6 +13,8 @@ TABLE=$(cat <<MD
 | knock to open p99 (ms) | $(v open_ours_p99_ms) | $(v open_knockd_p99_ms) | $(v open_fwknop_p99_ms) | $(r "$(v open_ours_p99_ms)" "$(v open_knockd_p99_ms)") / $(r "$(v open_ours_p99_ms)" "$(v open_fwknop_p99_ms)") | |
 | opened in part 1 | $(v open_ours_opened) | $(v open_knockd_opened) | $(v open_fwknop_opened) | | |
 | real client \`knock --wait\` p50 (ms) | $(v open_client_wait_p50_ms) | | | | |
+| real client exec to exit p50 (ms) | $(v client_exec_ours_wait_p50_ms) (\`--wait\`, open included; \`--dry-run\` $(v client_exec_ours_dry_run_p50_ms)) | $(v client_exec_knockd_p50_ms) (\`knock\`; to open $(v client_exec_knockd_to_open_p50_ms)) | $(v client_exec_fwknop_p50_ms) (\`fwknop\`; to open $(v client_exec_fwknop_to_open_p50_ms)) | | \`--wait\` ≤ \`--dry-run\` + 5 |
+| real client exec to exit p99 (ms) | $(v client_exec_ours_wait_p99_ms) (\`--dry-run\` $(v client_exec_ours_dry_run_p99_ms)) | $(v client_exec_knockd_p99_ms) (to open $(v client_exec_knockd_to_open_p99_ms)) | $(v client_exec_fwknop_p99_ms) (to open $(v client_exec_fwknop_to_open_p99_ms)) | | |
 | matcher, packets/s per core | $(v match_ours_pps_per_core) | n/a (no replay mode) | $(v match_fwknop_pps_per_core) | $(r "$(v match_fwknop_pps_per_core)" "$(v match_ours_pps_per_core)") (ours/fwknop) | ≥ 2,000,000 |
 | matcher grants / planted | $(v match_ours_grants) | | $(v match_fwknop_grants) | | equal |
 | under flood: valid knocks opened | $(v flood_ours_opened) | $(v flood_knockd_opened) | $(v flood_fwknop_opened) | | ≥ 99 % |
@@ -29,6 +31,17 @@ TABLE=$(cat <<MD
 | same: CPU per window roll (ms) | $(v scale_roll_cpu_ms) | | | | |
 | max_sources 1,000,000, table full: RSS (kB) | $(v full_matcher_rss_kb) matcher, $(v full_replay_peak_rss_kb) \`knockd replay\` peak | | | | ≤ 131072 |
 | sources tracked | $(v full_sources_tracked) | | | | |
+| under attack, table fill + trickle: valid knocks opened | $(v attack_fill_ours_opened) | $(v attack_fill_knockd_opened) (first 2 of 3 ports) | n/a (no sequence) | | 100 % |
+| same: capture drops / evictions | $(v attack_fill_ours_capture) / $(v attack_fill_ours_evictions) | n/a | n/a | | 0 drops |
+| same: daemon CPU (% of a core) / peak RSS (kB) | $(v attack_fill_ours_cpu_pct) / $(v attack_fill_ours_peak_rss_kb) | $(v attack_fill_knockd_cpu_pct) / $(v attack_fill_knockd_peak_rss_kb) | n/a | | |
+| under attack, blind fill, 1,000 clients: valid knocks opened | $(v attack_blind_ours_opened) | $(v attack_blind_knockd_opened) (1,000 doors) | n/a (TCP flood filtered) | | 100 % |
+| same: capture drops / evictions | $(v attack_blind_ours_capture) / $(v attack_blind_ours_evictions) | n/a | n/a | | 0 drops |
+| same: daemon CPU (% of a core) / peak RSS (kB) | $(v attack_blind_ours_cpu_pct) / $(v attack_blind_ours_peak_rss_kb) | $(v attack_blind_knockd_cpu_pct) / $(v attack_blind_knockd_peak_rss_kb) | n/a | | |
+| under attack, replay flood: valid knocks opened | $(v attack_replay_ours_opened) (audit log on) | $(v attack_replay_knockd_opened) | $(v attack_replay_fwknop_opened) | | 100 % |
+| same: flood rate (pps) | $(v attack_replay_ours_flood_pps) | $(v attack_replay_knockd_flood_pps) | $(v attack_replay_fwknop_flood_pps) | | |
+| same: replays refused / forged sources opened | $(v attack_replay_ours_replays_refused) refused, $(v attack_replay_ours_audit_records) audit records | $(v attack_replay_knockd_spoofed_opened) forged sources opened | $(v attack_replay_fwknop_replays_refused) refused | | 0 opened |
+| same: capture drops | $(v attack_replay_ours_capture) | n/a | n/a | | 0 |
+| same: daemon CPU (% of a core) / peak RSS (kB) | $(v attack_replay_ours_cpu_pct) / $(v attack_replay_ours_peak_rss_kb) | $(v attack_replay_knockd_cpu_pct) / $(v attack_replay_knockd_peak_rss_kb) | $(v attack_replay_fwknop_cpu_pct) / $(v attack_replay_fwknop_peak_rss_kb) | | |
 
 Machine: $(v machine), $(v cpu | tr '_' ' '), kernel $(v kernel), load average at the end $(v load_at_end), $(v date).
 MD

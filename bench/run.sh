@@ -3,8 +3,9 @@
 # 2.6.10, in one run on this machine:
 #   1. knock to open (p50, p99)        2. matcher throughput (packets/s/core)
 #   3. valid knocks under a SYN flood  4. scale (10,000 clients, 1M sources)
+#   5. valid knocks under attack (table fill, blind fill, replay flood)
 #
-#   bench/run.sh [--smoke] [--build-dir DIR] [--no-install] [--parts 1,2,3,4]
+#   bench/run.sh [--smoke] [--build-dir DIR] [--no-install] [--parts 1,2,3,4,5]
 #
 # The full run installs the peers from Debian, builds ours in Release, writes
 # bench/results/ and regenerates the tables of docs/BENCHMARKS.md. --smoke is
@@ -13,14 +14,14 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SMOKE=0 INSTALL=1 PARTS=1,2,3,4 BUILD=
+SMOKE=0 INSTALL=1 PARTS=1,2,3,4,5 BUILD=
 while [ $# -gt 0 ]; do
   case $1 in
     --smoke) SMOKE=1 INSTALL=0 ;;
     --build-dir) BUILD=$2; shift ;;
     --no-install) INSTALL=0 ;;
     --parts) PARTS=$2; shift ;;
-    *) echo "usage: bench/run.sh [--smoke] [--build-dir DIR] [--no-install] [--parts 1,2,3,4]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--smoke] [--build-dir DIR] [--no-install] [--parts 1,2,3,4,5]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -35,13 +36,16 @@ trap 'exit 130' INT TERM
 if [ "$SMOKE" = 1 ]; then
   RUNS=5 WAIT_RUNS=1 MATCH_PACKETS=200000 MATCH_PLANTED=20 SPA_PACKETS=5
   SPA_NOISE=20000 FLOOD_KNOCKS=5 SCALE_CLIENTS=50 FILL_SOURCES=20000
+  ATTACK_KNOCKS=2 ATTACK_MAX_SOURCES=500 ATTACK_CLIENTS=50 CLIENT_RUNS=2
   RESULTS=$WORK/results
 else
   RUNS=200 WAIT_RUNS=10 MATCH_PACKETS=10000000 MATCH_PLANTED=200 SPA_PACKETS=100
   SPA_NOISE=1000000 FLOOD_KNOCKS=100 SCALE_CLIENTS=10000 FILL_SOURCES=1000000
+  ATTACK_KNOCKS=20 ATTACK_MAX_SOURCES=2000 ATTACK_CLIENTS=1000 CLIENT_RUNS=50
   RESULTS=$ROOT/bench/results
 fi
 mkdir -p "$RESULTS"
+TRICKLE_PER_S=2000  # new forged sources a second after a table fill (part 5)
 SUMMARY=$RESULTS/summary.txt
 : >"$SUMMARY"
 result() { echo "$1 $2" | tee -a "$SUMMARY"; }
@@ -267,6 +271,71 @@ if part 1; then
   if [ "$HAVE_FWKNOP" = 1 ]; then start_fwknopd fwknop1; latency_runs fwknop; stop_fwknopd; fi
 fi
 
+# --- 1b. Real clients, exec to exit ------------------------------------------
+
+# Each run from a fresh client address (a host route to the server with that
+# source), so no run sees an earlier grant, against a daemon of its own with
+# the port behind it closed. Ours: `knock --wait` (exec to exit includes the
+# knock, the open and the probe) beside its --dry-run (everything but the
+# network and the state file's record). knockd 0.8's `knock` and `fwknop`
+# exit once their packets left: exec to exit, and exec to open (their exit,
+# then probes from the same address until the port accepts).
+CLIENT_ROUTE=198.18.0.1/32
+client_source() { ip -n "$C" route replace "$CLIENT_ROUTE" dev "$C_DEV" src "$(client_address "$1")"; }
+# exec_ms CMD...: milliseconds from exec to exit of CMD in the client
+# namespace (timed inside it), or "failed".
+exec_ms() {
+  in_ns "$C" bash -c 'a=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || { echo failed; exit 0; }; b=$EPOCHREALTIME;
+      awk -v a="$a" -v b="$b" "BEGIN {printf \"%.3f\n\", (b - a) * 1000}"' _ "$@"
+}
+# TO_OPEN ADDRESS CMD...: CMD, then probes from ADDRESS until the port
+# accepts (bench_open_latency with no knocks of its own).
+TO_OPEN=(bash -c '"${@:2}" && "$0" knock --dest 198.18.0.1 --port 2222 --timeout-ms 3000 --syn "" --source "$1"'
+  "$TOOLS/bench_open_latency")
+# client_exec_runs NAME CMD...: CLIENT_RUNS timed runs ("{}" in CMD is the
+# run's client address); p50 and p99 of those that succeeded.
+client_exec_runs() {
+  local name=$1 file=$RESULTS/client-exec-$1.txt i; shift
+  : >"$file"
+  for i in $(seq 1 "$CLIENT_RUNS"); do
+    client_source "$i"
+    exec_ms "${@//\{\}/$(client_address "$i")}" >>"$file"
+  done
+  grep -v failed "$file" >"$WORK/ok.txt" || true
+  result "client_exec_${name}_p50_ms" "$(percentile "$WORK/ok.txt" 50)"
+  result "client_exec_${name}_p99_ms" "$(percentile "$WORK/ok.txt" 99)"
+  result "client_exec_${name}_ok" "$(wc -l <"$WORK/ok.txt")/$CLIENT_RUNS"
+}
+
+if part 1; then
+  echo "== 1b. real clients, exec to exit, $CLIENT_RUNS runs each"
+  start_ours client1
+  client_exec_runs ours_wait env HOME="$WORK/home" XDG_STATE_HOME="$WORK/client-state" \
+    "$CLIENT" -c "$WORK/client.toml" bench --wait 2222 --timeout 3s
+  client_exec_runs ours_dry_run env HOME="$WORK/home" XDG_STATE_HOME="$WORK/client-state" \
+    "$CLIENT" -c "$WORK/client.toml" bench --dry-run
+  stop_ours
+  if [ "$HAVE_KNOCKD" = 1 ] && [ -x /usr/bin/knock ]; then
+    start_knockd client-knockd
+    client_exec_runs knockd /usr/bin/knock 198.18.0.1 ${KNOCKD_PORTS//,/ }
+    stop_knockd
+    start_knockd client-knockd-open
+    client_exec_runs knockd_to_open "${TO_OPEN[@]}" "{}" /usr/bin/knock 198.18.0.1 ${KNOCKD_PORTS//,/ }
+    stop_knockd
+  fi
+  if [ "$HAVE_FWKNOP" = 1 ]; then
+    fwknop_client=(env HOME="$WORK/home" fwknop -A tcp/2222 -a "{}" -D 198.18.0.1 --use-hmac
+      --key-base64-rijndael "$FWKNOP_KEY" --key-base64-hmac "$FWKNOP_HMAC" --no-save-args)
+    start_fwknopd client-fwknop
+    client_exec_runs fwknop "${fwknop_client[@]}"
+    stop_fwknopd
+    start_fwknopd client-fwknop-open
+    client_exec_runs fwknop_to_open "${TO_OPEN[@]}" "{}" "${fwknop_client[@]}"
+    stop_fwknopd
+  fi
+  ip -n "$C" route del "$CLIENT_ROUTE" 2>/dev/null || true
+fi
+
 # --- 2. Matcher throughput ------------------------------------------------
 
 # timed OUT CMD...: runs CMD pinned to one core; "user sys wall maxrss_kb" in OUT.
@@ -451,6 +520,234 @@ if part 4; then
     result scale_fwknop_start_ms "$STARTED_MS"
     result scale_fwknop_rss_kb "$RSS_KB"
   fi
+fi
+
+# --- 5. Under attack ---------------------------------------------------------
+
+# The attacks on the source table and on the audit path, each while valid
+# knocks are made (a fresh sequence and source each, 2 s timeout): share
+# opened, daemon CPU and peak RSS over the attack, and for ours the kernel's
+# capture drops. Floods come from forged 198.19.0.0/16 sources, bounded in
+# sources, packets and seconds.
+ATTACK_FLOOD=$BUILD/tests/flood_knocks ATTACK_REPLAY=$BUILD/tests/knock_flood
+
+# attack_ours_knock N SERVICE: as knock_once for ours, to SERVICE.
+attack_ours_knock() {
+  local ports
+  ports=$(client --dry-run --at "$T0" --slot $((($1 - 1) % 256)) bench "$2" | tr ' ' ',')
+  { in_ns "$C" "$TOOLS/bench_open_latency" knock --dest 198.18.0.1 --port 2222 \
+      --source "$(client_address "$1")" --timeout-ms 2000 --syn "$ports" || true; } |
+    awk '{print ($1 == "open_ms") ? $2 : "timeout"}'
+}
+
+# attack_knocks NAME KIND [SERVICE]: the valid knocks during an attack, in
+# $RESULTS/attack-NAME.txt.
+attack_knocks() {
+  local file=$RESULTS/attack-$1.txt i
+  : >"$file"
+  for i in $(seq 1 "$ATTACK_KNOCKS"); do
+    if [ "$2" = ours ] && [ -n "${3:-}" ]; then
+      attack_ours_knock "$i" "$3" >>"$file"
+    else
+      knock_once "$i" "$2" 2000 >>"$file"
+    fi
+    sleep 0.1
+  done
+}
+
+# attack_begin / attack_end NAME: daemon CPU and peak RSS over the attack
+# (read before the daemon stops), and the share of valid knocks opened.
+attack_begin() { ATTACK_CPU0=$(cpu_ticks "$DAEMON_PID"); ATTACK_T0=$EPOCHREALTIME; }
+attack_end() {
+  local ticks elapsed
+  ticks=$(($(cpu_ticks "$DAEMON_PID") - ATTACK_CPU0))
+  elapsed=$(awk -v a="$ATTACK_T0" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')
+  result "attack_$1_cpu_pct" "$(awk -v t="$ticks" -v e="$elapsed" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", 100 * t / hz / e}')"
+  result "attack_$1_peak_rss_kb" "$(peak_rss_kb "$DAEMON_PID")"
+  result "attack_$1_opened" "$(grep -cv timeout "$RESULTS/attack-$1.txt" || true)/$ATTACK_KNOCKS"
+}
+
+# attack_ours_counters NAME LOG: what our daemon said at its stop.
+attack_ours_counters() {
+  result "attack_$1_capture" "$(sed -n 's/.*capture: \(received.*\)/\1/p' "$2" | tail -n 1 | tr ' ' '_')"
+  result "attack_$1_evictions" "$(grep -o 'evictions [0-9]*' "$2" | tail -n 1 | cut -d' ' -f2)"
+}
+
+# start_ours_conf NAME CONF: our daemon on a configuration of its own.
+start_ours_conf() {
+  start_bg "$S" "$WORK/$1.log" "$OURS" -c "$2" run
+  DAEMON_PID=$LAST_PID
+  wait_for_log "$WORK/$1.log" "started:" 30
+}
+
+# start_knockd_conf NAME CONF: knockd 0.8 on CONF behind the kdbench drop
+# rule; fails (status 1) if it does not start.
+start_knockd_conf() {
+  in_ns "$S" nft -f - <<NFT
+table inet kdbench {
+  chain input {
+    type filter hook input priority 0;
+    tcp dport 2222 drop
+  }
+}
+NFT
+  start_bg "$S" "$WORK/$1.log" /usr/sbin/knockd -c "$2" -i "$S_DEV" -v
+  DAEMON_PID=$LAST_PID
+  wait_for_log "$WORK/$1.log" "listening on" 120 || { stop_knockd; return 1; }
+}
+
+# fill_flood ARGS...: flood_knocks from the client's link, to its end.
+fill_flood() {
+  in_ns "$C" timeout 120 "$ATTACK_FLOOD" "$C_DEV" "$S_MAC" 198.18.0.1 "$@" >/dev/null
+}
+# trickle_flood ARGS...: flood_knocks in the background at TRICKLE_PER_S
+# new sources a second for as long as the valid knocks can take.
+trickle_flood() {
+  start_bg "$C" "$WORK/trickle.log" timeout $((ATTACK_KNOCKS * 3 + 10)) "$ATTACK_FLOOD" \
+    "$C_DEV" "$S_MAC" 198.18.0.1 "$@" --rate "$TRICKLE_PER_S" --seconds $((ATTACK_KNOCKS * 3 + 5))
+  TRICKLE_PID=$LAST_PID
+  sleep 0.5
+}
+
+# (a) The table filled three times over with sources holding 7 of the 8
+# ports of one sniffed live sequence, then new such sources trickling in.
+# knockd 0.8: sources holding the first 2 of its 3 static ports.
+attack_fill() {
+  local kind=$1 sniffer=$((ATTACK_KNOCKS + 1)) partial
+  T0=$(date +%s)
+  case $kind in
+    ours)
+      ours_config "$WORK/attack-fill.toml" "$WORK/state-attack-fill" "$S_DEV"
+      sed -i "s/^seq_timeout = .*/&\nmax_sources = $ATTACK_MAX_SOURCES/" "$WORK/attack-fill.toml"
+      start_ours_conf attack-fill-ours "$WORK/attack-fill.toml"
+      # One knock the attacker sniffed: it opened, and its ports are known.
+      knock_once "$sniffer" ours 2000 >/dev/null
+      partial=$(client --dry-run --at "$T0" --slot $((sniffer - 1)) bench | tr ' ' ',' | cut -d, -f1-7) ;;
+    knockd)
+      start_knockd attack-fill-knockd
+      partial=$(cut -d, -f1-2 <<<"$KNOCKD_PORTS") ;;
+  esac
+  attack_begin
+  fill_flood --sources $((ATTACK_MAX_SOURCES * 3)) --ports "$partial" --seconds 30
+  trickle_flood --first $((ATTACK_MAX_SOURCES * 3)) --sources $((65536 - ATTACK_MAX_SOURCES * 3)) --ports "$partial"
+  attack_knocks "fill_$kind" "$kind"
+  stop_pid "$TRICKLE_PID"
+  attack_end "fill_$kind"
+  case $kind in
+    ours) stop_ours; attack_ours_counters fill_ours "$WORK/attack-fill-ours.log" ;;
+    knockd) stop_knockd ;;
+  esac
+}
+
+# (b) 1,000 clients configured (as many slots as valid knocks, so each is a
+# fresh sequence): a blind fill of sources knocking 16 random ports of the
+# knock range each (five times the table), then a trickle. knockd 0.8: 1,000
+# doors of 3 random ports in the same range, the valid knocks on the first
+# door's.
+attack_blind() {
+  local kind=$1 saved_ports=$KNOCKD_PORTS
+  T0=$(date +%s)
+  case $kind in
+    ours)
+      "$TOOLS/bench_gen_config" --out "$WORK/attack-blind.toml" --server-key "$WORK/server.key" \
+        --state-dir "$WORK/state-attack-blind" --clients "$ATTACK_CLIENTS" --client-pub "$ALICE_PUB" \
+        --max-sources "$ATTACK_MAX_SOURCES" --slots $((ATTACK_KNOCKS + 1)) --table kbench --backend nftables --open-for 2s
+      sed -i "s/^interfaces = .*/interfaces = [\"$S_DEV\"]/" "$WORK/attack-blind.toml"
+      start_ours_conf attack-blind-ours "$WORK/attack-blind.toml" ;;
+    knockd)
+      KNOCKD_PORTS=$(shuf -i 16384-32767 -n 3 | paste -sd,)
+      { printf '[options]\n  LogFile = %s/attack-blind-knockd-events.log\n' "$WORK"
+        printf '[open]\n  sequence = %s\n  seq_timeout = 5\n  tcpflags = syn\n' "$KNOCKD_PORTS"
+        printf '  start_command = /usr/sbin/nft insert rule inet kdbench input ip saddr %%IP%% tcp dport 2222 accept\n'
+        for d in $(seq 2 "$ATTACK_CLIENTS"); do
+          printf '[door%d]\n  sequence = %s\n  seq_timeout = 5\n  tcpflags = syn\n  start_command = /bin/true\n' \
+            "$d" "$(shuf -i 16384-32767 -n 3 | paste -sd,)"
+        done; } >"$WORK/attack-blind-knockd.conf"
+      if ! start_knockd_conf attack-blind-knockd "$WORK/attack-blind-knockd.conf"; then
+        result attack_blind_knockd_opened "n/a_(no_start_with_${ATTACK_CLIENTS}_doors)"
+        KNOCKD_PORTS=$saved_ports
+        return 0
+      fi ;;
+  esac
+  attack_begin
+  fill_flood --sources $((ATTACK_MAX_SOURCES * 5)) --random-ports 16 --range 16384-32767 \
+    --seed "$RANDOM" --seconds 60
+  trickle_flood --first $((ATTACK_MAX_SOURCES * 5)) --sources $((65536 - ATTACK_MAX_SOURCES * 5)) \
+    --random-ports 16 --range 16384-32767 --seed "$RANDOM"
+  attack_knocks "blind_$kind" "$kind" svc0
+  stop_pid "$TRICKLE_PID"
+  attack_end "blind_$kind"
+  case $kind in
+    ours) stop_ours; attack_ours_counters blind_ours "$WORK/attack-blind-ours.log" ;;
+    knockd) stop_knockd; KNOCKD_PORTS=$saved_ports ;;
+  esac
+}
+
+# (c) One sniffed valid knock replayed from ever new forged sources as fast
+# as this machine sends, during the valid knocks. Ours with the audit log on
+# (every refusal is audited); knockd 0.8: its static sequence, which opens
+# for each forged source that completes it; fwknop: one captured SPA packet,
+# which its digest cache refuses.
+attack_replay() {
+  local kind=$1 sniffer=$((ATTACK_KNOCKS + 1)) ports seconds=$((ATTACK_KNOCKS / 3 + 4))
+  T0=$(date +%s)
+  case $kind in
+    ours)
+      ours_config "$WORK/attack-replay.toml" "$WORK/state-attack-replay" "$S_DEV"
+      rm -f "$WORK/audit.jsonl"
+      "$OURS" -c "$WORK/attack-replay.toml" audit init >"$WORK/audit-verify.key" 2>/dev/null
+      start_ours_conf attack-replay-ours "$WORK/attack-replay.toml"
+      knock_once "$sniffer" ours 2000 >/dev/null
+      ports=$(client --dry-run --at "$T0" --slot $((sniffer - 1)) bench | tr ' ' ',')
+      start_bg "$C" "$WORK/replay-gen.log" "$ATTACK_REPLAY" --dev "$C_DEV" --dst-mac "$S_MAC" \
+        --dest 198.18.0.1 --seconds "$seconds" --max-packets $((seconds * 2000000)) --replay "$ports" ;;
+    knockd)
+      start_knockd attack-replay-knockd
+      start_bg "$C" "$WORK/replay-gen.log" "$ATTACK_REPLAY" --dev "$C_DEV" --dst-mac "$S_MAC" \
+        --dest 198.18.0.1 --seconds "$seconds" --max-packets $((seconds * 2000000)) --replay "$KNOCKD_PORTS" ;;
+    fwknop)
+      start_fwknopd attack-replay-fwknop
+      knock_once "$sniffer" fwknop 2000 >/dev/null
+      cp "$WORK/spa.one" "$WORK/spa.captured"
+      start_bg "$C" "$WORK/replay-gen.log" "$TOOLS/bench_syn_flood" --dev "$C_DEV" --dst-mac "$S_MAC" \
+        --dest 198.18.0.1 --udp-payload-file "$WORK/spa.captured" --udp-port 62201 \
+        --seconds "$seconds" --max-packets $((seconds * 2000000)) ;;
+  esac
+  local flood_pid=$LAST_PID
+  attack_begin
+  sleep 0.5
+  attack_knocks "replay_$kind" "$kind"
+  stop_pid "$flood_pid" INT
+  attack_end "replay_$kind"
+  result "attack_replay_${kind}_flood_pps" "$(awk '{print int($NF)}' "$WORK/replay-gen.log")"
+  case $kind in
+    ours)
+      sleep 1.5  # the last second's refusal summary reaches the audit log
+      stop_ours
+      attack_ours_counters replay_ours "$WORK/attack-replay-ours.log"
+      result attack_replay_ours_replays_refused "$(grep -o 'replays [0-9]*' "$WORK/attack-replay-ours.log" | tail -n 1 | cut -d' ' -f2)"
+      result attack_replay_ours_audit_records "$(grep -c '"event":"refusals"' "$WORK/audit.jsonl" || true)" ;;
+    knockd)
+      stop_knockd
+      result attack_replay_knockd_spoofed_opened "$(grep -c '198\.19\.[0-9.]*: open: OPEN SESAME' "$WORK/attack-replay-knockd.log" || true)" ;;
+    fwknop)
+      stop_fwknopd
+      result attack_replay_fwknop_replays_refused "$(grep -ci 'replay' "$WORK/attack-replay-fwknop.log" || true)" ;;
+  esac
+}
+
+if part 5; then
+  echo "== 5. under attack, $ATTACK_KNOCKS valid knocks each"
+  for tool in "$ATTACK_FLOOD" "$ATTACK_REPLAY"; do
+    [ -x "$tool" ] || { echo "bench: $tool is not built (BUILD_TESTING)" >&2; exit 1; }
+  done
+  attack_fill ours
+  [ "$HAVE_KNOCKD" = 1 ] && attack_fill knockd
+  attack_blind ours
+  [ "$HAVE_KNOCKD" = 1 ] && attack_blind knockd
+  attack_replay ours
+  [ "$HAVE_KNOCKD" = 1 ] && attack_replay knockd
+  [ "$HAVE_FWKNOP" = 1 ] && attack_replay fwknop
 fi
 
 # --- Report ----------------------------------------------------------------

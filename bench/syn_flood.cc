@@ -2,9 +2,14 @@
 // fast as AF_PACKET and sendmmsg go (or capped with --pps), bounded in time
 // and count. Sources are random in 198.19.0.0/16, so they stay in the test
 // range and never collide with the real clients in 198.18.0.0/16.
+// With --udp-payload-file, every frame is instead one UDP datagram carrying
+// the file's first line to --udp-port (a captured SPA packet replayed from
+// spoofed sources).
 //
 //   bench_syn_flood --dev IF --dst-mac MAC --dest IP --ports LO-HI|P1,P2,..
 //       --seconds S [--max-packets N] [--pps R]
+//   bench_syn_flood --dev IF --dst-mac MAC --dest IP --udp-payload-file F
+//       --udp-port P --seconds S [--max-packets N] [--pps R]
 
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -20,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
@@ -39,7 +45,8 @@ void OnStop(int) { g_stop = 1; }
 
 /// What the command line asked for.
 struct Options {
-  std::string dev, dst_mac, dest, ports;
+  std::string dev, dst_mac, dest, ports, udp_payload;
+  uint16_t udp_port = 0;
   double seconds = 1;
   long max_packets = 1L << 40, pps = 0;
 };
@@ -67,11 +74,18 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       o->max_packets = atol(value.c_str());
     else if (flag == "--pps")
       o->pps = atol(value.c_str());
-    else
+    else if (flag == "--udp-port")
+      o->udp_port = uint16_t(atoi(value.c_str()));
+    else if (flag == "--udp-payload-file") {
+      std::ifstream in(value);
+      if (!std::getline(in, o->udp_payload) || o->udp_payload.empty())
+        return false;
+    } else
       return false;
   }
+  const bool udp = !o->udp_payload.empty() && o->udp_port > 0;
   return !o->dev.empty() && !o->dst_mac.empty() && !o->dest.empty() &&
-         !o->ports.empty() && argc % 2 == 1;
+         (o->ports.empty() == udp) && argc % 2 == 1;
 }
 
 std::vector<uint16_t> PortList(const std::string& text) {
@@ -99,9 +113,14 @@ std::vector<std::vector<uint8_t>> BuildPool(const Options& o,
   for (int i = 0; i < kPoolFrames; ++i) {
     const uint64_t r = rng();
     const uint8_t src[4] = {198, 19, uint8_t(r >> 8), uint8_t(r)};
-    pool.push_back(knock::BuildFloodFrame(
-        macs, knock::Transport::kTcp, knock::IpAddress::V4(src), dest,
-        uint16_t(1024 + (r >> 50)), ports[(r >> 16) % ports.size()]));
+    const knock::IpAddress source = knock::IpAddress::V4(src);
+    const uint16_t sport = uint16_t(1024 + (r >> 50));
+    pool.push_back(
+        o.udp_payload.empty()
+            ? knock::BuildFloodFrame(macs, knock::Transport::kTcp, source, dest,
+                                     sport, ports[(r >> 16) % ports.size()])
+            : knock::BuildUdpPayloadFrameV4(macs, source, dest, sport,
+                                            o.udp_port, o.udp_payload));
   }
   return pool;
 }
@@ -159,7 +178,9 @@ int main(int argc, char** argv) {
   if (!ParseOptions(argc, argv, &o)) {
     fprintf(stderr,
             "usage: bench_syn_flood --dev IF --dst-mac MAC --dest IP --ports "
-            "LO-HI --seconds S [--max-packets N] [--pps R]\n");
+            "LO-HI --seconds S [--max-packets N] [--pps R]\n"
+            "       bench_syn_flood ... --udp-payload-file F --udp-port P "
+            "(instead of --ports)\n");
     return 2;
   }
   knock::FrameMacs macs;

@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #endif
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -27,6 +28,10 @@ namespace {
 // Windows older than this many before the current one can never be accepted
 // again (servers allow a small skew), so their entries are dropped.
 constexpr uint64_t kKeepWindows = 2;
+
+// The state file is padded with empty lines to a whole number of these, so
+// that a new record is written into the padding in place (see Record).
+constexpr size_t kFileBlockBytes = 4096;
 
 constexpr char kHeader[] =
     "# knock: sequences already sent, never sent again. One per line:\n"
@@ -51,16 +56,26 @@ bool ParseEntry(const std::string& line, UsedEntry* entry) {
   return entry->step_seconds > 0 && entry->slot >= 0 && entry->slot <= 255;
 }
 
-bool ReadEntries(const std::string& path, std::vector<UsedEntry>* entries,
-                 std::string* err) {
-  entries->clear();
-  std::ifstream in(path);
+// Reads the whole state file; a missing file is empty.
+bool ReadText(const std::string& path, std::string* text, std::string* err) {
+  text->clear();
+  std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (errno == ENOENT) return true;
     *err =
         "cannot read the knock state file \"" + path + "\": " + strerror(errno);
     return false;
   }
+  std::ostringstream all;
+  all << in.rdbuf();
+  *text = all.str();
+  return true;
+}
+
+bool ParseEntries(const std::string& path, const std::string& text,
+                  std::vector<UsedEntry>* entries, std::string* err) {
+  entries->clear();
+  std::istringstream in(text);
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     if (line.empty() || line[0] == '#') continue;
@@ -77,6 +92,11 @@ bool ReadEntries(const std::string& path, std::vector<UsedEntry>* entries,
   return true;
 }
 
+bool ReadEntries(const std::string& path, std::string* text,
+                 std::vector<UsedEntry>* entries, std::string* err) {
+  return ReadText(path, text, err) && ParseEntries(path, *text, entries, err);
+}
+
 bool WriteAllTo(int fd, const std::string& text) {
   for (size_t done = 0; done < text.size();) {
     ssize_t n = write(fd, text.data() + done, text.size() - done);
@@ -87,27 +107,71 @@ bool WriteAllTo(int fd, const std::string& text) {
   return true;
 }
 
-// Rewrites the file atomically: readers see the old or the new list, never
-// half of one, even if this process dies mid-write.
-bool WriteEntries(const std::string& path,
-                  const std::vector<UsedEntry>& entries, std::string* err) {
+std::string EntryLine(const UsedEntry& e) {
+  return e.server_key + " " + e.service + " " + std::to_string(e.step_seconds) +
+         " " + std::to_string(e.window) + " " + std::to_string(e.slot) + "\n";
+}
+
+std::string WriteError(const std::string& path, int error) {
+  return "cannot write the knock state file \"" + path +
+         "\": " + strerror(error);
+}
+
+int SyncData(int fd) {
+#ifdef _WIN32
+  return fsync(fd);
+#else
+  return fdatasync(fd);
+#endif
+}
+
+// fsyncs the directory that holds `path`, so that a file created or renamed
+// there survives a crash (nothing to do on Windows, whose MoveFileEx with
+// write-through covers it).
+bool SyncDirectoryOf(const std::string& path) {
+#ifdef _WIN32
+  (void)path;
+  return true;
+#else
+  const size_t slash = LastPathSeparator(path);
+  const std::string directory =
+      slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const int fd = open(directory.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool ok = fd >= 0 && fsync(fd) == 0;
+  const int saved_errno = errno;
+  if (fd >= 0) close(fd);
+  errno = saved_errno;
+  return ok;
+#endif
+}
+
+// Rewrites the file atomically and durably: readers see the old or the new
+// list, never half of one, even if this process or the machine dies
+// mid-write. The new file is padded with empty lines to whole blocks, room
+// for the next records (see Record).
+bool RewriteEntries(const std::string& path,
+                    const std::vector<UsedEntry>& entries, std::string* err) {
   std::string text = kHeader;
-  for (const UsedEntry& e : entries)
-    text += e.server_key + " " + e.service + " " +
-            std::to_string(e.step_seconds) + " " + std::to_string(e.window) +
-            " " + std::to_string(e.slot) + "\n";
+  for (const UsedEntry& e : entries) text += EntryLine(e);
+  const size_t blocks = text.size() / kFileBlockBytes + 1;
+  text.resize(blocks * kFileBlockBytes, '\n');
   const std::string temporary = path + ".tmp";
   UniqueFd fd(
       open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   bool ok = fd.valid() && WriteAllTo(fd.get(), text) && fsync(fd.get()) == 0;
   int saved_errno = errno;
   fd.Reset();  // closed before the rename: Windows renames no open file
-  if (ok && ReplaceFile(temporary, path)) return true;
+  if (ok && ReplaceFile(temporary, path) && SyncDirectoryOf(path)) return true;
   if (ok) saved_errno = errno;
   unlink(temporary.c_str());
-  *err = "cannot write the knock state file \"" + path +
-         "\": " + strerror(saved_errno);
+  *err = WriteError(path, saved_errno);
   return false;
+}
+
+// Where the next record goes: after the last line that is not empty.
+size_t EndOfRecords(const std::string& text) {
+  const size_t last = text.find_last_not_of('\n');
+  return last == std::string::npos ? 0 : last + 2;
 }
 
 // Blocks until this process holds the whole file exclusively.
@@ -123,27 +187,6 @@ bool LockExclusive(int fd) {
   return flock(fd, LOCK_EX) == 0;
 #endif
 }
-
-/// An exclusive flock on "<state file>.lock", held for one
-/// read-modify-write. The lock lives on a file of its own because the state
-/// file itself is replaced by rename, which would leave a lock behind on
-/// the old inode.
-class StateLock {
- public:
-  bool Acquire(const std::string& path, std::string* err) {
-    const std::string lock_path = path + ".lock";
-    fd_.Reset(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    while (fd_.valid() && !LockExclusive(fd_.get()) && errno == EINTR) {
-    }
-    if (fd_.valid()) return true;
-    *err = "cannot lock the knock state file \"" + lock_path +
-           "\": " + strerror(errno);
-    return false;
-  }
-
- private:
-  UniqueFd fd_;
-};
 
 bool InScope(const UsedEntry& entry, const SlotScope& scope) {
   return entry.server_key == scope.server_key.ToText() &&
@@ -200,13 +243,26 @@ bool LowestFreeSlot(const std::vector<UsedEntry>& entries,
   return false;
 }
 
+// Records `slot`. Usually the new line is written into the padding of
+// empty lines at the end of the file, in place and not yet durable: the
+// file keeps its size, so `pending` later makes it durable with one data
+// write and a flush (fdatasync), and no byte of an earlier record is
+// touched, so a crash mid-write cannot damage them. When the padding is
+// used up (every ~50 knocks) or the file is new, the whole file is pruned
+// and rewritten, durably before this returns.
 bool Record(const std::string& path, const SlotScope& scope, int slot,
-            int64_t now_unix, std::vector<UsedEntry>* entries,
+            int64_t now_unix, const std::string& text,
+            std::vector<UsedEntry>* entries, PendingRecord* pending,
             std::string* err) {
+  const UsedEntry entry{scope.server_key.ToText(), scope.service,
+                        scope.step_seconds, scope.window, slot};
+  const std::string line = EntryLine(entry);
+  const size_t end = EndOfRecords(text);
+  if (end > 0 && end + line.size() <= text.size())
+    return pending->WriteAt(end, line, err);
   Prune(scope, now_unix, entries);
-  entries->push_back(UsedEntry{scope.server_key.ToText(), scope.service,
-                               scope.step_seconds, scope.window, slot});
-  return WriteEntries(path, *entries, err);
+  entries->push_back(entry);
+  return RewriteEntries(path, *entries, err);
 }
 
 bool PrepareDirectory(const std::string& path, std::string* err) {
@@ -217,33 +273,100 @@ bool PrepareDirectory(const std::string& path, std::string* err) {
 
 }  // namespace
 
+PendingRecord::~PendingRecord() {
+  std::string ignored;
+  Settle(&ignored);
+}
+
+bool PendingRecord::Open(const std::string& path, std::string* err) {
+  path_ = path;
+  if (!PrepareDirectory(path, err)) return false;
+  // The lock lives on a file of its own because the state file itself is
+  // sometimes replaced by rename, which would leave a lock behind on the old
+  // inode.
+  const std::string lock_path = path + ".lock";
+  lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  while (lock_fd_ >= 0 && !LockExclusive(lock_fd_) && errno == EINTR) {
+  }
+  if (lock_fd_ >= 0) return true;
+  *err = "cannot lock the knock state file \"" + lock_path +
+         "\": " + strerror(errno);
+  return false;
+}
+
+bool PendingRecord::WriteAt(size_t offset, const std::string& text,
+                            std::string* err) {
+  if (file_fd_ < 0) file_fd_ = open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+  if (file_fd_ >= 0 &&
+      lseek(file_fd_, static_cast<off_t>(offset), SEEK_SET) ==
+          static_cast<off_t>(offset) &&
+      WriteAllTo(file_fd_, text)) {
+    written_ = true;
+    return true;
+  }
+  *err = WriteError(path_, errno);
+  return false;
+}
+
+// The file kept its size: its data is all a reader needs from the disk.
+void PendingRecord::StartSettling() {
+  if (!written_ || syncer_.joinable()) return;
+  const int fd = file_fd_;
+  syncer_ =
+      std::thread([this, fd] { sync_errno_ = SyncData(fd) == 0 ? 0 : errno; });
+}
+
+bool PendingRecord::Settle(std::string* err) {
+  if (written_) {
+    if (!syncer_.joinable()) StartSettling();
+    syncer_.join();
+    if (sync_errno_ != 0) error_ = WriteError(path_, sync_errno_);
+    written_ = false;
+  }
+  if (file_fd_ >= 0) close(file_fd_);
+  file_fd_ = -1;
+  // Only now may another knock process take the lock and read the file.
+  if (lock_fd_ >= 0) close(lock_fd_);
+  lock_fd_ = -1;
+  if (error_.empty()) return true;
+  *err = error_;
+  return false;
+}
+
 std::string DefaultClientStatePath() {
   return ClientFilePath(ClientStateDirectory(), "used");
 }
 
 bool PeekFreeSlot(const std::string& path, const SlotScope& scope, int slots,
                   int64_t now_unix, int* slot, std::string* err) {
+  std::string text;
   std::vector<UsedEntry> entries;
-  return ReadEntries(path, &entries, err) &&
+  return ReadEntries(path, &text, &entries, err) &&
          LowestFreeSlot(entries, scope, slots, now_unix, slot, err);
 }
 
 bool ReserveFreeSlot(const std::string& path, const SlotScope& scope, int slots,
-                     int64_t now_unix, int* slot, std::string* err) {
-  StateLock lock;
+                     int64_t now_unix, int* slot, PendingRecord* pending,
+                     std::string* err) {
+  std::string text;
   std::vector<UsedEntry> entries;
-  return PrepareDirectory(path, err) && lock.Acquire(path, err) &&
-         ReadEntries(path, &entries, err) &&
+  return pending->Open(path, err) && ReadEntries(path, &text, &entries, err) &&
          LowestFreeSlot(entries, scope, slots, now_unix, slot, err) &&
-         Record(path, scope, *slot, now_unix, &entries, err);
+         Record(path, scope, *slot, now_unix, text, &entries, pending, err);
+}
+
+bool ReserveFreeSlot(const std::string& path, const SlotScope& scope, int slots,
+                     int64_t now_unix, int* slot, std::string* err) {
+  PendingRecord pending;
+  return ReserveFreeSlot(path, scope, slots, now_unix, slot, &pending, err) &&
+         pending.Settle(err);
 }
 
 bool ReserveSlot(const std::string& path, const SlotScope& scope, int slot,
-                 int64_t now_unix, std::string* err) {
-  StateLock lock;
+                 int64_t now_unix, PendingRecord* pending, std::string* err) {
+  std::string text;
   std::vector<UsedEntry> entries;
-  if (!PrepareDirectory(path, err) || !lock.Acquire(path, err) ||
-      !ReadEntries(path, &entries, err))
+  if (!pending->Open(path, err) || !ReadEntries(path, &text, &entries, err))
     return false;
   if (IsUsed(entries, scope, slot)) {
     *err = "slot " + std::to_string(slot) + " of " +
@@ -251,7 +374,14 @@ bool ReserveSlot(const std::string& path, const SlotScope& scope, int slot,
            scope.label + "; a sequence is never sent twice (leave out --slot)";
     return false;
   }
-  return Record(path, scope, slot, now_unix, &entries, err);
+  return Record(path, scope, slot, now_unix, text, &entries, pending, err);
+}
+
+bool ReserveSlot(const std::string& path, const SlotScope& scope, int slot,
+                 int64_t now_unix, std::string* err) {
+  PendingRecord pending;
+  return ReserveSlot(path, scope, slot, now_unix, &pending, err) &&
+         pending.Settle(err);
 }
 
 }  // namespace knock

@@ -230,22 +230,33 @@ int64_t MonotonicMs() {
       .count();
 }
 
-bool Plan(const KnockJob& job, bool record, KnockPlan* plan, std::string* err) {
+bool Plan(const KnockJob& job, bool record, PendingRecord* pending,
+          KnockPlan* plan, std::string* err) {
   const int64_t now = NowUnix();
   PlanRequest request{
-      &job.server, job.service, job.pair_key, job.at_unix.value_or(now),
-      now,         job.slot,    record,       job.state_path,
-      job.bound_to};
+      &job.server,  job.service, job.pair_key, job.at_unix.value_or(now),
+      now,          job.slot,    record,       job.state_path,
+      job.bound_to, pending};
   return MakeKnockPlan(request, plan, err);
 }
 
-// Plans one sequence (recording its slot) and sends it.
+// Plans one sequence (recording its slot) and sends it. The slot's record
+// is in the state file before the first knock leaves, so every other knock
+// process already sees it; its disk flush (a few ms) runs on a thread while
+// the knocks travel, the server opens and the port is probed, and
+// `pending` holds the state lock until the caller settles it, so no other
+// knock process can take the slot before its record is durable. Only a
+// machine crash within those milliseconds can lose the record, and then
+// the sequence was on the wire at most: the server's own used set refuses
+// it if it is ever sent again, so it opens nothing twice.
 bool KnockOnce(const KnockJob& job, const ResolvedAddress& address,
-               std::optional<int> slot, std::string* err) {
+               std::optional<int> slot, PendingRecord* pending,
+               std::string* err) {
   KnockJob this_time = job;
   this_time.slot = slot;
   KnockPlan plan;
-  if (!Plan(this_time, /*record=*/true, &plan, err)) return false;
+  if (!Plan(this_time, /*record=*/true, pending, &plan, err)) return false;
+  pending->StartSettling();
   Verbose(job,
           job.server.name + "/" + job.service + " -> " + address.ToString() +
               ": window " + std::to_string(plan.window) + " slot " +
@@ -267,17 +278,21 @@ bool KnockOnce(const KnockJob& job, const ResolvedAddress& address,
 }
 
 KnockOutcome Wait(const KnockJob& job, const ResolvedAddress& address,
-                  int64_t first_knock_ms) {
+                  int64_t first_knock_ms, PendingRecord* pending) {
   WaitPlan plan;
   plan.timeout_ms = job.timeout_ms;
   plan.attempt_ms = kWaitAttemptMs;
   // Halfway, a lost knock is the likely reason: knock again with a fresh
-  // slot (a sequence is never sent twice).
-  plan.at_halfway = [&job, &address] {
+  // slot (a sequence is never sent twice). The first record is settled
+  // first: its lock would block the second reservation.
+  plan.at_halfway = [&job, &address, pending] {
     Verbose(job, "port " + std::to_string(*job.wait_port) +
                      " still closed; knocking again");
     std::string err;
-    if (!KnockOnce(job, address, std::nullopt, &err))
+    PendingRecord again;
+    if (!pending->Settle(&err) ||
+        !KnockOnce(job, address, std::nullopt, &again, &err) ||
+        !again.Settle(&err))
       Verbose(job, "no second knock: " + err);
   };
   WaitResult result = WaitForPort(WithPort(address, *job.wait_port), plan);
@@ -305,7 +320,7 @@ std::string PortLine(const std::vector<uint16_t>& ports) {
 KnockOutcome DryRun(const KnockJob& job) {
   std::string err;
   KnockPlan plan;
-  if (!Plan(job, /*record=*/false, &plan, &err))
+  if (!Plan(job, /*record=*/false, nullptr, &plan, &err))
     return {Failure(err), kNoSocket};
   printf("%s\n", PortLine(plan.ports).c_str());
   if (plan.bound_to)
@@ -378,10 +393,20 @@ KnockOutcome RunKnockJob(const KnockJob& unbound_job) {
   }
   if (job.dry_run) return DryRun(job);
   const int64_t first_knock_ms = MonotonicMs();
-  if (!KnockOnce(job, address, job.slot, &err))
+  PendingRecord pending;
+  if (!KnockOnce(job, address, job.slot, &pending, &err)) {
+    std::string ignored;
+    pending.Settle(&ignored);
     return {Failure(err), kNoSocket};
-  if (!job.wait_port) return {kExitOk, kNoSocket};
-  return Wait(job, address, first_knock_ms);
+  }
+  KnockOutcome outcome{kExitOk, kNoSocket};
+  if (job.wait_port) outcome = Wait(job, address, first_knock_ms, &pending);
+  // Whatever the port did, the record must be on disk before we go on.
+  if (!pending.Settle(&err)) {
+    if (outcome.fd != kNoSocket) CloseSocket(outcome.fd);
+    return {Failure(err), kNoSocket};
+  }
+  return outcome;
 }
 
 std::string ConfigPath(const std::optional<std::string>& option) {

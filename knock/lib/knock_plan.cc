@@ -11,16 +11,22 @@ namespace {
 bool ChooseSlot(const PlanRequest& request, const SlotScope& scope, int* slot,
                 std::string* err) {
   const int slots = request.server->slots;
+  PendingRecord settled_here;
+  PendingRecord* pending =
+      request.pending != nullptr ? request.pending : &settled_here;
   if (request.pinned_slot) {
     *slot = *request.pinned_slot;
     if (!request.record) return true;
-    return ReserveSlot(request.state_path, scope, *slot, request.now_unix, err);
+    return ReserveSlot(request.state_path, scope, *slot, request.now_unix,
+                       pending, err) &&
+           (pending != &settled_here || settled_here.Settle(err));
   }
   if (!request.record)
     return PeekFreeSlot(request.state_path, scope, slots, request.now_unix,
                         slot, err);
   return ReserveFreeSlot(request.state_path, scope, slots, request.now_unix,
-                         slot, err);
+                         slot, pending, err) &&
+         (pending != &settled_here || settled_here.Settle(err));
 }
 
 }  // namespace

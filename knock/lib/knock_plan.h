@@ -10,6 +10,7 @@
 #include "common/ip_address.h"
 #include "common/pair_key.h"
 #include "knock/lib/client_config.h"
+#include "knock/lib/client_state.h"
 
 namespace knock {
 
@@ -26,6 +27,11 @@ struct PlanRequest {
   std::string state_path;
   /// Set: a bound sequence (knock/v1 section 7) for this address.
   std::optional<IpAddress> bound_to;
+  // When set, the slot's record is left pending here (visible to every
+  // other knock process, durable once the caller settles it) so that the
+  // knocks can leave before the disk flush ends; when null it is durable
+  // before MakeKnockPlan returns.
+  PendingRecord* pending = nullptr;
 };
 
 /// One sequence, ready to send.

@@ -1,6 +1,7 @@
 // The client's record of sent sequences: lowest free slot, never twice,
 // pruning, locking between processes.
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -133,17 +134,94 @@ TEST_CASE("a window pinned far from now keeps its slots and names itself",
         "all 2 slots of window 7 are used for bastion/ssh; pick another --at");
 }
 
-TEST_CASE("entries older than two windows are pruned", "[client_state]") {
+TEST_CASE(
+    "entries older than two windows are pruned when the file is rewritten",
+    "[client_state]") {
   TempDir dir;
   const std::string path = dir.path + "/used";
   Reserve(path, Scope(kServerKey, kWindow - 3));
   CHECK(DataLines(path) == 1);
-  // kWindow - 3 goes; kWindow - 2 stays: a server's skew may accept it.
+  // Written into the padding in place: nothing is pruned yet.
   Reserve(path, Scope(kServerKey, kWindow - 2));
-  CHECK(DataLines(path) == 1);
-  Reserve(path, Scope(kOtherKey));
   CHECK(DataLines(path) == 2);
+  // Enough records to use up the padding: the rewrite drops kWindow - 3 and
+  // keeps kWindow - 2, which a server's skew may still accept.
+  for (int i = 0; i < 100; ++i) Reserve(path, Scope(kOtherKey), 256);
+  CHECK(DataLines(path) == 101);
   CHECK(Reserve(path, Scope(kServerKey, kWindow - 2)) == 1);
+  CHECK(Reserve(path, Scope(kServerKey, kWindow - 3)) == 0);
+}
+
+TEST_CASE("a record is written into the padding and keeps the file's size",
+          "[client_state]") {
+  TempDir dir;
+  const std::string path = dir.path + "/used";
+  Reserve(path, Scope());
+  struct stat before {};
+  REQUIRE(stat(path.c_str(), &before) == 0);
+  CHECK(before.st_size == 4096);
+  Reserve(path, Scope());
+  struct stat after {};
+  REQUIRE(stat(path.c_str(), &after) == 0);
+  CHECK(after.st_size == 4096);
+  CHECK(after.st_ino == before.st_ino);  // in place, not renamed
+  CHECK(DataLines(path) == 2);
+  // A file an older client wrote, without padding, is rewritten padded.
+  std::ofstream(path, std::ios::trunc)
+      << kServerKey << " ssh 30 " << kWindow << " 0\n";
+  CHECK(Reserve(path, Scope()) == 1);
+  REQUIRE(stat(path.c_str(), &after) == 0);
+  CHECK(after.st_size == 4096);
+  CHECK(DataLines(path) == 2);
+}
+
+TEST_CASE("a pending record is seen before it is settled, and holds the lock",
+          "[client_state]") {
+  TempDir dir;
+  const std::string path = dir.path + "/used";
+  Reserve(path, Scope());  // the file exists: the next record is in place
+  std::string err;
+  int slot = -1;
+  {
+    knock::PendingRecord pending;
+    REQUIRE(knock::ReserveFreeSlot(path, Scope(), 4, kNowUnix, &slot, &pending,
+                                   &err));
+    CHECK(slot == 1);
+    // Another process reading now already sees slot 1 as used.
+    int peeked = -1;
+    REQUIRE(knock::PeekFreeSlot(path, Scope(), 4, kNowUnix, &peeked, &err));
+    CHECK(peeked == 2);
+    // Another process reserving now waits for the lock until it is settled.
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      // A forked child shares the parent's lock through the inherited
+      // descriptor; a separate knock process would not have it.
+      for (int fd = 3; fd < 256; ++fd)
+        if (fd != fds[1]) close(fd);
+      int child_slot = -1;
+      std::string child_err;
+      const char byte = knock::ReserveFreeSlot(path, Scope(), 4, kNowUnix,
+                                               &child_slot, &child_err)
+                            ? static_cast<char>(child_slot)
+                            : static_cast<char>(-1);
+      _exit(write(fds[1], &byte, 1) == 1 ? 0 : 1);
+    }
+    close(fds[1]);
+    pollfd waiting{fds[0], POLLIN, 0};
+    CHECK(poll(&waiting, 1, 200) == 0);  // still blocked on the lock
+    REQUIRE(pending.Settle(&err));
+    char byte = 0;
+    CHECK(read(fds[0], &byte, 1) == 1);
+    CHECK(byte == 2);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(status == 0);
+  }
+  CHECK(DataLines(path) == 3);
 }
 
 TEST_CASE("a damaged state file is an error and not a guess",

@@ -83,3 +83,23 @@ TEST_CASE("flood frames take a MAC as six hex bytes only") {
 TEST_CASE("flooders count spoofed IPv4 sources in host order") {
   CHECK(knock::Ipv4FromHostOrder(0xC6130001).ToString() == "198.19.0.1");
 }
+
+TEST_CASE("a replayed UDP payload frame has the lengths and IPv4 checksum",
+          "[flood_frame]") {
+  knock::FrameMacs macs;
+  REQUIRE(knock::ParseMac("02:00:00:00:00:02", macs.dst));
+  const uint8_t src[4] = {198, 19, 1, 2}, dst[4] = {198, 18, 0, 1};
+  const std::vector<uint8_t> frame = knock::BuildUdpPayloadFrameV4(
+      macs, knock::IpAddress::V4(src), knock::IpAddress::V4(dst), 40000, 62201,
+      "spa");
+  REQUIRE(frame.size() == 14 + 20 + 8 + 3);
+  const uint8_t* ip = frame.data() + 14;
+  CHECK(((ip[2] << 8) | ip[3]) == 31);
+  CHECK(((ip[24] << 8) | ip[25]) == 11);
+  CHECK(((ip[22] << 8) | ip[23]) == 62201);
+  CHECK(std::string(frame.end() - 3, frame.end()) == "spa");
+  uint32_t sum = 0;
+  for (int i = 0; i < 20; i += 2) sum += (ip[i] << 8) | ip[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  CHECK(sum == 0xffff);  // a header with a correct checksum sums to ~0
+}
