@@ -129,6 +129,7 @@ bool KnockMatcher::AdvanceTo(int64_t now_us) {
   if (!table_.RollTo(window)) return false;
   const uint64_t skew = static_cast<uint64_t>(config_->knock.skew);
   store_->PruneBefore(window > skew ? window - skew : 0);
+  forward_limit_.PruneBefore(window > skew ? window - skew : 0);
   return true;
 }
 
@@ -139,7 +140,10 @@ bool KnockMatcher::RollToClock(int64_t now_us) {
   const bool forward = !table_.rolled() || window > table_.current_window();
   table_.RollTo(window);
   const uint64_t skew = static_cast<uint64_t>(config_->knock.skew);
-  if (forward) store_->PruneBefore(window > skew ? window - skew : 0);
+  if (forward) {
+    store_->PruneBefore(window > skew ? window - skew : 0);
+    forward_limit_.PruneBefore(window > skew ? window - skew : 0);
+  }
   return true;
 }
 
@@ -233,7 +237,10 @@ bool KnockMatcher::OnKnock(const Knock& knock, MatchEvent* event) {
     sources.Touch(id, 0);
   }
   ++stats_.sequences_completed;
-  if (!Decide(knock, sequence, event)) return false;
+  if (!Decide(knock, sequence, event)) {
+    ++stats_.grants_held_back;
+    return false;
+  }
   const size_t room = kMaxBoundPorts - event->ports.size();
   event->ports.insert(event->ports.end(), others.begin(),
                       others.begin() + std::min(room, others.size()));
@@ -261,7 +268,13 @@ bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
     // Only the helper can tell the client's bound sequence from a copy
     // raced from another address: recording the first source here would
     // let a racer's refused copy lock the client out. The helper's used set
-    // decides, and records only what it opened.
+    // decides, and records only what it opened. Copies beyond the limit
+    // are counted as replays of the first source's.
+    if (!forward_limit_.Admit(key, knock.source, knock.time_us)) {
+      event->verdict = Verdict::kReplay;
+      ++stats_.replays;
+      return true;
+    }
     event->verdict = Verdict::kGranted;
     event->expires_us = knock.time_us + service.open_for_ms * 1000;
     ++stats_.grants;
@@ -273,11 +286,15 @@ bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
   event->first_source = used->first_source;
   switch (decision) {
     case UseDecision::kFirstUse:
+      forward_limit_.Admit(key, knock.source, knock.time_us);
       event->verdict = Verdict::kGranted;
       event->expires_us = used->grant_expires_us;
       ++stats_.grants;
       break;
     case UseDecision::kRefresh:
+      // The hole stays open meanwhile; a second's extension is not worth
+      // a grant request per replayed packet.
+      if (!forward_limit_.Admit(key, knock.source, knock.time_us)) return false;
       event->verdict = Verdict::kRefreshed;
       event->expires_us = used->grant_expires_us;
       ++stats_.refreshes;

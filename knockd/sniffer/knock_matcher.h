@@ -11,6 +11,7 @@
 #include "knockd/shared/replay_store.h"
 #include "knockd/shared/sequence_table.h"
 #include "knockd/shared/server_config.h"
+#include "knockd/sniffer/grant_forward_limit.h"
 #include "knockd/sniffer/knock_event.h"
 #include "knockd/sniffer/source_table.h"
 
@@ -26,6 +27,9 @@ struct MatcherStats {
   uint64_t refreshes = 0;
   uint64_t replays = 0;
   uint64_t expired = 0;
+  /// Completions not sent to the helper: copies of a bound head beyond the
+  /// limit, and refreshes sooner than a second after the last.
+  uint64_t grants_held_back = 0;
 };
 
 /// Matches knocks against the sequence table per source. Owns the
@@ -87,6 +91,7 @@ class KnockMatcher {
 
   const ServerConfig* config_;
   ReplayStore* store_;
+  GrantForwardLimit forward_limit_;
   uint64_t hash_seed_;
   EvictionPolicy eviction_;
   SequenceTable table_;

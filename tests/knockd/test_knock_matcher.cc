@@ -2,6 +2,7 @@
 // reordering, duplicates, noise, sweeps, spoofed interference, replays,
 // window edges and floods. No root, no network: knocks are made by hand.
 #include <catch2/catch.hpp>
+#include <optional>
 #include <random>
 
 #include "common/bound_sequence.h"
@@ -709,4 +710,73 @@ TEST_CASE(
   events = knock_from("198.18.0.2", unbound, kT0Us + 100000);
   REQUIRE(events.size() == 1);
   CHECK(events[0].verdict == knock::Verdict::kReplay);
+}
+
+TEST_CASE(
+    "a copied bound head replayed from many sources asks the helper a few "
+    "times, not once per source",
+    "[matcher][bound]") {
+  knock::PrivateKey server_key = knock::PrivateKey::Generate();
+  knock::PrivateKey alice_key = knock::PrivateKey::Generate();
+  knock::ServerConfig config;
+  config.knock.ports = {16384, 32767};
+  config.knock.step_seconds = kStepSeconds;
+  config.knock.slack = 4;
+  config.services = {{"ssh", {{knock::Transport::kTcp, 22}}, 30000}};
+  config.clients = {{"alice", alice_key.Public(), {"ssh"}}};
+  config.clients[0].allow_bound = true;
+  knock::ReplayStore store;
+  knock::KnockMatcher matcher(config, &store, 42);
+  std::string err;
+  REQUIRE(matcher.Init(server_key, &err));
+  REQUIRE(matcher.AdvanceTo(kT0Us));
+  knock::PairKey key;
+  REQUIRE(knock::DerivePairKey(alice_key, server_key.Public(),
+                               knock::PairRole::kClient, &key, &err));
+  const uint64_t window = matcher.table().current_window();
+  knock::BoundSequence bound;
+  REQUIRE(knock::DeriveBoundSequence(key, {window, 2, "ssh"}, {16384, 16384, 8},
+                                     Addr("198.18.0.2"), &bound, &err));
+  std::vector<uint16_t> unbound;
+  REQUIRE(knock::DeriveSequence(key, {window, 3, "ssh"}, {16384, 16384, 8},
+                                &unbound, &err));
+  // Sends `ports` from `source` at `t`; returns the verdict, if any.
+  auto knock_from = [&](const knock::IpAddress& source,
+                        const std::vector<uint16_t>& ports, int64_t t) {
+    std::optional<knock::Verdict> verdict;
+    for (uint16_t port : ports) {
+      knock::MatchEvent event;
+      if (matcher.OnKnock({source, port, knock::Transport::kTcp, t}, &event))
+        verdict = event.verdict;
+      t += 10;
+    }
+    return verdict;
+  };
+  auto spoofed = [](int i) {
+    const uint8_t bytes[4] = {198, 19, uint8_t(i >> 8), uint8_t(i)};
+    return knock::IpAddress::V4(bytes);
+  };
+  // Alice first, then 200 copies of her head from spoofed sources.
+  CHECK(knock_from(Addr("198.18.0.2"), knock::BoundSendingOrder(bound),
+                   kT0Us) == knock::Verdict::kGranted);
+  size_t granted = 0, replays = 0;
+  for (int i = 0; i < 200; ++i) {
+    const auto verdict = knock_from(spoofed(i), bound.head, kT0Us + 1000);
+    granted += verdict == knock::Verdict::kGranted;
+    replays += verdict == knock::Verdict::kReplay;
+  }
+  CHECK(granted == knock::GrantForwardLimit::kMaxSourcesPerSequence - 1);
+  CHECK(replays == 200 - granted);
+  // Control: an unbound sequence's first source replaying it asks once a
+  // second, while the hole it refreshes is open.
+  CHECK(knock_from(Addr("198.18.0.2"), unbound, kT0Us) ==
+        knock::Verdict::kGranted);
+  size_t refreshed = 0;
+  for (int i = 0; i < 100; ++i)
+    refreshed += knock_from(Addr("198.18.0.2"), unbound, kT0Us + 1000 * i) ==
+                 knock::Verdict::kRefreshed;
+  CHECK(refreshed == 0);
+  CHECK(knock_from(Addr("198.18.0.2"), unbound, kT0Us + 1000001) ==
+        knock::Verdict::kRefreshed);
+  CHECK(matcher.stats().grants_held_back == 100);
 }

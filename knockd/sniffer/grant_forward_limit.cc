@@ -1,0 +1,28 @@
+#include "knockd/sniffer/grant_forward_limit.h"
+
+namespace knock {
+
+bool GrantForwardLimit::Admit(const UsedKey& key, const IpAddress& source,
+                              int64_t now_us) {
+  std::vector<Forwarded>& sources = forwarded_[key];
+  for (Forwarded& forwarded : sources) {
+    if (!(forwarded.source == source)) continue;
+    // A clock stepped back must not hold the source off until it catches up.
+    if (now_us >= forwarded.last_us &&
+        now_us - forwarded.last_us < kMinIntervalUs)
+      return false;
+    forwarded.last_us = now_us;
+    return true;
+  }
+  if (sources.size() >= kMaxSourcesPerSequence) return false;
+  sources.push_back({source, now_us});
+  return true;
+}
+
+void GrantForwardLimit::PruneBefore(uint64_t oldest_window) {
+  std::erase_if(forwarded_, [oldest_window](const auto& item) {
+    return item.first.window < oldest_window;
+  });
+}
+
+}  // namespace knock
