@@ -382,6 +382,20 @@ TEST_CASE("raw IP and cooked views read the packet where the kernel has it",
   }
 }
 
+TEST_CASE("a bound owner's tail can be anywhere: the whole range passes",
+          "[port_filter_program]") {
+  knock::SequenceTableImage image = Image(100, 5, 1, 5);
+  // Control: unbound, only the table's ports pass.
+  CHECK(PortFilterSpecOf(image, KnockProtocol::kTcp).ports.size() ==
+        PortsOf(image).size());
+  REQUIRE(PortsOf(image).size() < image.range_size);
+  image.owners[0].bound = true;
+  const PortFilterSpec spec = PortFilterSpecOf(image, KnockProtocol::kTcp);
+  REQUIRE(spec.ports.size() == image.range_size);
+  CHECK(spec.ports.front() == image.first_port);
+  CHECK(spec.ports.back() == image.first_port + image.range_size - 1);
+}
+
 TEST_CASE("frames the host sends are not knocks", "[port_filter_program]") {
   const knock::SequenceTableImage image = Image(100, 5, 1, 6);
   const uint16_t live = image.ports[0];
