@@ -309,11 +309,19 @@ bool PendingRecord::WriteAt(size_t offset, const std::string& text,
 }
 
 // The file kept its size: its data is all a reader needs from the disk.
+// The thread owns the file and the lock from here and lets the lock go as
+// soon as the record is durable, not when this process is done waiting for
+// the port: parallel knocks (a fleet's ssh ProxyCommands) wait milliseconds,
+// not the --wait timeout.
 void PendingRecord::StartSettling() {
   if (!written_ || syncer_.joinable()) return;
-  const int fd = file_fd_;
-  syncer_ =
-      std::thread([this, fd] { sync_errno_ = SyncData(fd) == 0 ? 0 : errno; });
+  const int file_fd = file_fd_, lock_fd = lock_fd_;
+  file_fd_ = lock_fd_ = -1;
+  syncer_ = std::thread([this, file_fd, lock_fd] {
+    sync_errno_ = SyncData(file_fd) == 0 ? 0 : errno;
+    close(file_fd);
+    close(lock_fd);
+  });
 }
 
 bool PendingRecord::Settle(std::string* err) {

@@ -39,6 +39,7 @@ class RulesetChangeFilter {
   /// is the daemon's own setup: whatever pid the kernel gives it is ours
   /// from then on. Only that one commit is taken.
   void AdoptNextCommitBy(const std::string& process);
+  void StopAdopting() { adopt_process_.clear(); }
   /// Notifications were lost: the table must be checked.
   void Overran();
   /// True once (then cleared) when a check is due; `change` says why.

@@ -67,6 +67,9 @@ bool RulesetGuard::AdoptOwnSetup(const std::string& own_process,
   const bool read = source_->Read(&events, &overran, err);
   for (const NftablesEvent& event : events) filter_.Feed(event);
   if (overran) filter_.Overran();
+  // Only the setup's own commit may be adopted: left armed, the next commit
+  // of any process that calls itself knockd would pass for the daemon's.
+  filter_.StopAdopting();
   return read;
 }
 

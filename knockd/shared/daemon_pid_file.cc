@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/exclusive_create.h"
 #include "knockd/shared/reload_answer.h"
 
 namespace knock {
@@ -54,12 +55,14 @@ bool WriteDaemonPidFile(const std::string& state_dir, std::string* err) {
   const std::string path = DaemonPidFilePath(state_dir);
   const std::string temp = path + ".tmp";
   const std::string text = std::to_string(getpid()) + "\n";
-  const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                      kPidFileMode);
+  // Never written through a file or symlink planted at the name: the
+  // daemon may still be root here.
+  knock::UniqueFd created = knock::CreateExclusive(temp, kPidFileMode);
+  const int fd = created.get();
   bool ok = fd >= 0 && write(fd, text.data(), text.size()) ==
                            static_cast<ssize_t>(text.size());
   const int saved = errno;
-  if (fd >= 0) close(fd);
+  created.Reset();
   if (ok && rename(temp.c_str(), path.c_str()) != 0) ok = false;
   if (!ok) {
     *err = path + ": cannot write the pid file (" +

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/exclusive_create.h"
+
 namespace knock {
 
 namespace {
@@ -67,12 +69,14 @@ bool WriteReloadAnswer(const std::string& state_dir, const ReloadAnswer& answer,
   const std::string path = ReloadAnswerPath(state_dir);
   const std::string temp = path + ".tmp";
   const std::string text = EncodeReloadAnswer(answer);
-  const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                      kAnswerFileMode);
+  // Never written through a file or symlink planted at the name: the
+  // daemon may still be root here.
+  knock::UniqueFd created = knock::CreateExclusive(temp, kAnswerFileMode);
+  const int fd = created.get();
   bool ok = fd >= 0 && write(fd, text.data(), text.size()) ==
                            static_cast<ssize_t>(text.size());
   const int saved = errno;
-  if (fd >= 0) close(fd);
+  created.Reset();
   if (ok && rename(temp.c_str(), path.c_str()) != 0) ok = false;
   if (!ok) {
     *err = path + ": cannot write the reload answer (" +

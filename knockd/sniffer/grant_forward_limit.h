@@ -19,18 +19,20 @@ namespace knock {
 
 /// Per sequence (client, service, window, slot): the sources whose
 /// completion went to the helper, at most kMaxSourcesPerSequence of them,
-/// each at most once per kMinIntervalUs. The client's own completion is
-/// normally the first (its packets are on the wire before anyone can copy
-/// them), so the limit costs it nothing; a flood of copies costs the
-/// helper a few checks per second per sequence.
+/// each at most once per kMinIntervalUs. When they are all taken, a source
+/// that started the sequence earlier than one of them takes its place: the
+/// client's first knock is on the wire before anyone can copy it, so copies
+/// that complete first (sent faster, from closer) cannot crowd it out. A
+/// flood of copies costs the helper a few checks per second per sequence.
 class GrantForwardLimit {
  public:
   static constexpr size_t kMaxSourcesPerSequence = 8;
   static constexpr int64_t kMinIntervalUs = 1000000;
 
-  /// True (and remembered) when `source`'s completion of `key` at `now_us`
-  /// may go to the helper.
-  bool Admit(const UsedKey& key, const IpAddress& source, int64_t now_us);
+  /// True (and remembered) when `source`'s completion of `key` at `now_us`,
+  /// whose first knock came at `started_us`, may go to the helper.
+  bool Admit(const UsedKey& key, const IpAddress& source, int64_t now_us,
+             int64_t started_us);
   /// Forgets sequences of windows before `oldest_window`.
   void PruneBefore(uint64_t oldest_window);
   size_t sequences() const { return forwarded_.size(); }
@@ -39,6 +41,7 @@ class GrantForwardLimit {
   struct Forwarded {
     IpAddress source;
     int64_t last_us = 0;
+    int64_t started_us = 0;
   };
   std::unordered_map<UsedKey, std::vector<Forwarded>, UsedKeyHash> forwarded_;
 };

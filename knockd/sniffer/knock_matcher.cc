@@ -224,12 +224,18 @@ bool KnockMatcher::OnKnock(const Knock& knock, MatchEvent* event) {
   // A bound head's evidence is also every other knock of the source: the
   // helper looks for the tail among them.
   std::vector<uint16_t> others;
-  if (sequence.owner.bound) {
-    for (const RememberedKnock& k : sources.History(id))
-      if (std::find(sequence.ports.begin(), sequence.ports.end(), k.port) ==
-          sequence.ports.end())
-        others.push_back(k.port);
+  uint32_t sequence_age_ms = 0;
+  for (const RememberedKnock& k : sources.History(id)) {
+    const bool in_head = std::find(sequence.ports.begin(), sequence.ports.end(),
+                                   k.port) != sequence.ports.end();
+    if (!in_head && sequence.owner.bound) others.push_back(k.port);
+    // 16-bit times wrap; a history is younger than seq_timeout.
+    if (in_head)
+      sequence_age_ms = std::max<uint32_t>(
+          sequence_age_ms, static_cast<uint16_t>(now_ms - k.time_ms16));
   }
+  const int64_t started_us =
+      knock.time_us - static_cast<int64_t>(sequence_age_ms) * 1000;
   sources.ForgetPorts(id, sequence.ports);
   if (sources.History(id).empty()) {
     sources.Remove(id);
@@ -237,7 +243,7 @@ bool KnockMatcher::OnKnock(const Knock& knock, MatchEvent* event) {
     sources.Touch(id, 0);
   }
   ++stats_.sequences_completed;
-  if (!Decide(knock, sequence, event)) {
+  if (!Decide(knock, sequence, started_us, event)) {
     ++stats_.grants_held_back;
     return false;
   }
@@ -248,7 +254,7 @@ bool KnockMatcher::OnKnock(const Knock& knock, MatchEvent* event) {
 }
 
 bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
-                          MatchEvent* event) {
+                          int64_t started_us, MatchEvent* event) {
   event->source = knock.source;
   event->first_source = knock.source;
   event->owner = sequence.owner;
@@ -270,7 +276,7 @@ bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
     // let a racer's refused copy lock the client out. The helper's used set
     // decides, and records only what it opened. Copies beyond the limit
     // are counted as replays of the first source's.
-    if (!forward_limit_.Admit(key, knock.source, knock.time_us)) {
+    if (!forward_limit_.Admit(key, knock.source, knock.time_us, started_us)) {
       event->verdict = Verdict::kReplay;
       ++stats_.replays;
       return true;
@@ -286,7 +292,7 @@ bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
   event->first_source = used->first_source;
   switch (decision) {
     case UseDecision::kFirstUse:
-      forward_limit_.Admit(key, knock.source, knock.time_us);
+      forward_limit_.Admit(key, knock.source, knock.time_us, started_us);
       event->verdict = Verdict::kGranted;
       event->expires_us = used->grant_expires_us;
       ++stats_.grants;
@@ -294,7 +300,8 @@ bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
     case UseDecision::kRefresh:
       // The hole stays open meanwhile; a second's extension is not worth
       // a grant request per replayed packet.
-      if (!forward_limit_.Admit(key, knock.source, knock.time_us)) return false;
+      if (!forward_limit_.Admit(key, knock.source, knock.time_us, started_us))
+        return false;
       event->verdict = Verdict::kRefreshed;
       event->expires_us = used->grant_expires_us;
       ++stats_.refreshes;

@@ -79,8 +79,9 @@ class KnockMatcher {
   /// history; raises `best_progress` to the most ports of one sequence seen.
   int FindComplete(std::span<const RememberedKnock> history, uint16_t port,
                    int* best_progress) const;
+  /// `started_us`: when the source sent its first knock of the sequence.
   bool Decide(const Knock& knock, const ExpectedSequence& sequence,
-              MatchEvent* event);
+              int64_t started_us, MatchEvent* event);
   uint32_t ToTableMs(int64_t time_us) const;
   /// Makes `table` the live one, centred where the old one was (or where
   /// the helper made it, before the first roll).

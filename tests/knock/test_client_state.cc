@@ -224,6 +224,51 @@ TEST_CASE("a pending record is seen before it is settled, and holds the lock",
   CHECK(DataLines(path) == 3);
 }
 
+TEST_CASE("once settling started, the lock goes when the record is durable",
+          "[client_state]") {
+  TempDir dir;
+  const std::string path = dir.path + "/used";
+  Reserve(path, Scope());
+  std::string err;
+  int slot = -1;
+  knock::PendingRecord pending;
+  REQUIRE(knock::ReserveFreeSlot(path, Scope(), 4, kNowUnix, &slot, &pending,
+                                 &err));
+  CHECK(slot == 1);
+  // The knocks leave and the port is probed meanwhile: the caller settles
+  // only when it is done waiting, seconds later.
+  pending.StartSettling();
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    for (int fd = 3; fd < 256; ++fd)
+      if (fd != fds[1]) close(fd);
+    int child_slot = -1;
+    std::string child_err;
+    const char byte = knock::ReserveFreeSlot(path, Scope(), 4, kNowUnix,
+                                             &child_slot, &child_err)
+                          ? static_cast<char>(child_slot)
+                          : static_cast<char>(-1);
+    _exit(write(fds[1], &byte, 1) == 1 ? 0 : 1);
+  }
+  close(fds[1]);
+  // Control for the wait: the earlier test shows the child blocks while
+  // the record is not durable; here it gets slot 2 without Settle.
+  pollfd waiting{fds[0], POLLIN, 0};
+  CHECK(poll(&waiting, 1, 10000) == 1);
+  char byte = 0;
+  CHECK(read(fds[0], &byte, 1) == 1);
+  CHECK(byte == 2);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(status == 0);
+  CHECK(pending.Settle(&err));
+  CHECK(DataLines(path) == 3);
+}
+
 TEST_CASE("a damaged state file is an error and not a guess",
           "[client_state]") {
   TempDir dir;

@@ -779,4 +779,22 @@ TEST_CASE(
   CHECK(knock_from(Addr("198.18.0.2"), unbound, kT0Us + 1000001) ==
         knock::Verdict::kRefreshed);
   CHECK(matcher.stats().grants_held_back == 100);
+
+  // Copies that complete before the client, sent from closer, do not crowd
+  // it out: it started first.
+  knock::BoundSequence raced;
+  REQUIRE(knock::DeriveBoundSequence(key, {window, 1, "ssh"}, {16384, 16384, 8},
+                                     Addr("198.18.0.2"), &raced, &err));
+  const std::vector<uint16_t> order = knock::BoundSendingOrder(raced);
+  const int64_t t0 = kT0Us + 2000000;
+  CHECK_FALSE(knock_from(Addr("198.18.0.2"), {order[0]}, t0));
+  for (int i = 300; i < 308; ++i)
+    CHECK(knock_from(spoofed(i), raced.head, t0 + 1000) ==
+          knock::Verdict::kGranted);
+  CHECK(knock_from(Addr("198.18.0.2"),
+                   std::vector<uint16_t>(order.begin() + 1, order.end()),
+                   t0 + 5000) == knock::Verdict::kGranted);
+  // Control: a copy started after all of them finds no place.
+  CHECK(knock_from(spoofed(400), raced.head, t0 + 6000) ==
+        knock::Verdict::kReplay);
 }
