@@ -650,3 +650,11 @@ TEST_CASE("stats one byte short or long is refused, and never by the sniffer",
         "stats message of 46 bytes, expected 45");
   CHECK(HelperError(stats) == "unexpected message type 10 (stats)");
 }
+
+TEST_CASE("a grant's first evidence port is at byte 41 (little-endian)") {
+  // tests/tools/lying_sniffer_shim.cc rewrites it there: when the layout
+  // moves, this fails before the end-to-end lie silently stops happening.
+  const std::vector<uint8_t> grant = ValidGrant();
+  REQUIRE(grant.size() == 169);
+  CHECK((grant[41] | (grant[42] << 8)) == kPorts[0]);
+}

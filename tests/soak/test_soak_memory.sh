@@ -85,16 +85,20 @@ ROLLS=$((SECONDS - START))
 [ "$(wc -l <"$WORK/samples")" -ge 10 ] || fail "too few samples"
 echo "soak: $GRANTS grants, about $ROLLS window rolls, $(wc -l <"$WORK/samples") samples after ${WARMUP_SECONDS}s warm-up"
 
-# Per column: first-half mean, second-half mean, and the least-squares slope
-# against the grant count, in kB (or descriptors) per 1,000 grants.
+# Per column: first-half and second-half mean (or, with "min", least), and
+# the least-squares slope against the grant count, in kB (or descriptors)
+# per 1,000 grants. Descriptors compare their least: a file open for an
+# instant (the used set being saved as the sample is taken) is no leak,
+# while a leak raises the floor.
 report() {
-  awk -v col="$1" -v name="$2" -v tol="$3" '
+  awk -v col="$1" -v name="$2" -v tol="$3" -v stat="${4:-mean}" '
     { t[NR] = $2; v[NR] = $col }
     END {
       n = NR; h = int(n / 2)
-      for (i = 1; i <= h; ++i) a += v[i]
-      for (i = n - h + 1; i <= n; ++i) b += v[i]
-      a /= h; b /= h
+      a = v[1]; b = v[n]
+      for (i = 1; i <= h; ++i) if (stat == "min") { if (v[i] < a) a = v[i] } else sa += v[i]
+      for (i = n - h + 1; i <= n; ++i) if (stat == "min") { if (v[i] < b) b = v[i] } else sb += v[i]
+      if (stat != "min") { a = sa / h; b = sb / h }
       for (i = 1; i <= n; ++i) { mt += t[i]; mv += v[i] }
       mt /= n; mv /= n
       for (i = 1; i <= n; ++i) { sxy += (t[i] - mt) * (v[i] - mv); sxx += (t[i] - mt) ^ 2 }
@@ -107,9 +111,9 @@ report() {
 ok=1
 report 3 "helper VmRSS kB" "$RSS_TOLERANCE_KB" || ok=0
 report 4 "helper RssAnon kB" "$RSS_TOLERANCE_KB" || ok=0
-report 5 "helper fds" "$FD_TOLERANCE" || ok=0
+report 5 "helper fds (least)" "$FD_TOLERANCE" min || ok=0
 report 6 "sniffer VmRSS kB" "$RSS_TOLERANCE_KB" || ok=0
 report 7 "sniffer RssAnon kB" "$RSS_TOLERANCE_KB" || ok=0
-report 8 "sniffer fds" "$FD_TOLERANCE" || ok=0
+report 8 "sniffer fds (least)" "$FD_TOLERANCE" min || ok=0
 [ "$ok" -eq 1 ] || fail "memory or descriptors grew after warm-up"
 pass "both processes flat over $GRANTS grants"

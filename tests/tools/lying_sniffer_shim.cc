@@ -1,7 +1,7 @@
 // lying_sniffer_shim: an LD_PRELOAD library that plays a compromised
 // sniffer. It wraps sendmsg() and send() (the sniffer's queue sends with
 // send) and rewrites every grant message (type 2,
-// 168 bytes) on its way to the firewall helper, as code execution in the
+// 169 bytes) on its way to the firewall helper, as code execution in the
 // sniffer could:
 //
 //   KNOCK_SHIM=port     the first port of the evidence is one off
@@ -24,9 +24,9 @@ using SendmsgFunction = ssize_t (*)(int, const msghdr*, int);
 using SendFunction = ssize_t (*)(int, const void*, size_t, int);
 
 constexpr uint8_t kGrantType = 2;
-constexpr size_t kGrantBytes = 168;
+constexpr size_t kGrantBytes = 169;
 constexpr size_t kSourceOffset = 1;
-constexpr size_t kFirstPortOffset = 40;
+constexpr size_t kFirstPortOffset = 41;
 constexpr uint8_t kRedirectedTo[4] = {198, 18, 99, 99};
 
 SendmsgFunction real_sendmsg = nullptr;
