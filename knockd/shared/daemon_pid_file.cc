@@ -12,8 +12,8 @@
 #include <cstring>
 #include <fstream>
 
-#include "common/exclusive_create.h"
 #include "knockd/shared/reload_answer.h"
+#include "knockd/shared/replace_small_file.h"
 
 namespace knock {
 
@@ -53,23 +53,8 @@ std::string DaemonPidFilePath(const std::string& state_dir) {
 
 bool WriteDaemonPidFile(const std::string& state_dir, std::string* err) {
   const std::string path = DaemonPidFilePath(state_dir);
-  const std::string temp = path + ".tmp";
-  const std::string text = std::to_string(getpid()) + "\n";
-  // Never written through a file or symlink planted at the name: the
-  // daemon may still be root here.
-  knock::UniqueFd created = knock::CreateExclusive(temp, kPidFileMode);
-  const int fd = created.get();
-  bool ok = fd >= 0 && write(fd, text.data(), text.size()) ==
-                           static_cast<ssize_t>(text.size());
-  const int saved = errno;
-  created.Reset();
-  if (ok && rename(temp.c_str(), path.c_str()) != 0) ok = false;
-  if (!ok) {
-    *err = path + ": cannot write the pid file (" +
-           strerror(fd < 0 ? saved : errno) + ")";
-    unlink(temp.c_str());
-  }
-  return ok;
+  return ReplaceSmallFile(path, std::to_string(getpid()) + "\n", kPidFileMode,
+                          "pid file", err);
 }
 
 void RemoveDaemonPidFile(const std::string& state_dir) {

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/exclusive_create.h"
+#include "knockd/shared/replace_small_file.h"
 
 namespace knock {
 
@@ -67,23 +67,8 @@ bool ParseReloadAnswer(const std::string& text, ReloadAnswer* answer) {
 bool WriteReloadAnswer(const std::string& state_dir, const ReloadAnswer& answer,
                        std::string* err) {
   const std::string path = ReloadAnswerPath(state_dir);
-  const std::string temp = path + ".tmp";
-  const std::string text = EncodeReloadAnswer(answer);
-  // Never written through a file or symlink planted at the name: the
-  // daemon may still be root here.
-  knock::UniqueFd created = knock::CreateExclusive(temp, kAnswerFileMode);
-  const int fd = created.get();
-  bool ok = fd >= 0 && write(fd, text.data(), text.size()) ==
-                           static_cast<ssize_t>(text.size());
-  const int saved = errno;
-  created.Reset();
-  if (ok && rename(temp.c_str(), path.c_str()) != 0) ok = false;
-  if (!ok) {
-    *err = path + ": cannot write the reload answer (" +
-           strerror(fd < 0 ? saved : errno) + ")";
-    unlink(temp.c_str());
-  }
-  return ok;
+  return ReplaceSmallFile(path, EncodeReloadAnswer(answer), kAnswerFileMode,
+                          "reload answer", err);
 }
 
 bool ReadReloadAnswer(const std::string& state_dir, ReloadAnswer* answer) {

@@ -175,6 +175,53 @@ TEST_CASE("a record is written into the padding and keeps the file's size",
   CHECK(DataLines(path) == 2);
 }
 
+/// Another knock process reserving a slot of `path`: forked, it reports
+/// the slot it got (or -1) on a pipe, which the caller polls.
+class ReservingChild {
+ public:
+  explicit ReservingChild(const std::string& path) {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    pid_ = fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      // A forked child shares the parent's lock through the inherited
+      // descriptor; a separate knock process would not have it.
+      for (int fd = 3; fd < 256; ++fd)
+        if (fd != fds[1]) close(fd);
+      int slot = -1;
+      std::string err;
+      const char byte =
+          knock::ReserveFreeSlot(path, Scope(), 4, kNowUnix, &slot, &err)
+              ? static_cast<char>(slot)
+              : static_cast<char>(-1);
+      _exit(write(fds[1], &byte, 1) == 1 ? 0 : 1);
+    }
+    close(fds[1]);
+    read_fd_ = fds[0];
+  }
+  ~ReservingChild() {
+    close(read_fd_);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    CHECK(status == 0);
+  }
+  /// True when the child has reported within `timeout_ms`.
+  bool Reported(int timeout_ms) {
+    pollfd waiting{read_fd_, POLLIN, 0};
+    return poll(&waiting, 1, timeout_ms) == 1;
+  }
+  int Slot() {
+    char byte = 0;
+    CHECK(read(read_fd_, &byte, 1) == 1);
+    return byte;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int read_fd_ = -1;
+};
+
 TEST_CASE("a pending record is seen before it is settled, and holds the lock",
           "[client_state]") {
   TempDir dir;
@@ -192,34 +239,10 @@ TEST_CASE("a pending record is seen before it is settled, and holds the lock",
     REQUIRE(knock::PeekFreeSlot(path, Scope(), 4, kNowUnix, &peeked, &err));
     CHECK(peeked == 2);
     // Another process reserving now waits for the lock until it is settled.
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      // A forked child shares the parent's lock through the inherited
-      // descriptor; a separate knock process would not have it.
-      for (int fd = 3; fd < 256; ++fd)
-        if (fd != fds[1]) close(fd);
-      int child_slot = -1;
-      std::string child_err;
-      const char byte = knock::ReserveFreeSlot(path, Scope(), 4, kNowUnix,
-                                               &child_slot, &child_err)
-                            ? static_cast<char>(child_slot)
-                            : static_cast<char>(-1);
-      _exit(write(fds[1], &byte, 1) == 1 ? 0 : 1);
-    }
-    close(fds[1]);
-    pollfd waiting{fds[0], POLLIN, 0};
-    CHECK(poll(&waiting, 1, 200) == 0);  // still blocked on the lock
+    ReservingChild child(path);
+    CHECK_FALSE(child.Reported(200));  // still blocked on the lock
     REQUIRE(pending.Settle(&err));
-    char byte = 0;
-    CHECK(read(fds[0], &byte, 1) == 1);
-    CHECK(byte == 2);
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    CHECK(status == 0);
+    CHECK(child.Slot() == 2);
   }
   CHECK(DataLines(path) == 3);
 }
@@ -238,33 +261,13 @@ TEST_CASE("once settling started, the lock goes when the record is durable",
   // The knocks leave and the port is probed meanwhile: the caller settles
   // only when it is done waiting, seconds later.
   pending.StartSettling();
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    for (int fd = 3; fd < 256; ++fd)
-      if (fd != fds[1]) close(fd);
-    int child_slot = -1;
-    std::string child_err;
-    const char byte = knock::ReserveFreeSlot(path, Scope(), 4, kNowUnix,
-                                             &child_slot, &child_err)
-                          ? static_cast<char>(child_slot)
-                          : static_cast<char>(-1);
-    _exit(write(fds[1], &byte, 1) == 1 ? 0 : 1);
+  {
+    // Control for the wait: the test above shows the child blocks while
+    // the record is not durable; here it gets slot 2 without Settle.
+    ReservingChild child(path);
+    CHECK(child.Reported(10000));
+    CHECK(child.Slot() == 2);
   }
-  close(fds[1]);
-  // Control for the wait: the earlier test shows the child blocks while
-  // the record is not durable; here it gets slot 2 without Settle.
-  pollfd waiting{fds[0], POLLIN, 0};
-  CHECK(poll(&waiting, 1, 10000) == 1);
-  char byte = 0;
-  CHECK(read(fds[0], &byte, 1) == 1);
-  CHECK(byte == 2);
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  CHECK(status == 0);
   CHECK(pending.Settle(&err));
   CHECK(DataLines(path) == 3);
 }

@@ -644,34 +644,64 @@ TEST_CASE("a keyless matcher refuses an image of another configuration",
         "the configuration");
 }
 
+namespace {
+
+/// alice, who may knock bound, and a matcher at kT0Us: for the bound
+/// tests. Her sequences are bound to 198.18.0.2.
+struct BoundWorld {
+  knock::PrivateKey server_key = knock::PrivateKey::Generate();
+  knock::PrivateKey alice_key = knock::PrivateKey::Generate();
+  knock::ServerConfig config = Config(alice_key);
+  knock::ReplayStore store;
+  knock::KnockMatcher matcher{config, &store, 42};
+  knock::PairKey key;
+  uint64_t window = 0;
+
+  BoundWorld() {
+    std::string err;
+    REQUIRE(matcher.Init(server_key, &err));
+    REQUIRE(matcher.AdvanceTo(kT0Us));
+    REQUIRE(knock::DerivePairKey(alice_key, server_key.Public(),
+                                 knock::PairRole::kClient, &key, &err));
+    window = matcher.table().current_window();
+  }
+  static knock::ServerConfig Config(const knock::PrivateKey& alice) {
+    knock::ServerConfig config;
+    config.knock.ports = {16384, 32767};
+    config.knock.step_seconds = kStepSeconds;
+    config.knock.slack = 4;
+    config.services = {{"ssh", {{knock::Transport::kTcp, 22}}, 30000}};
+    config.clients = {{"alice", alice.Public(), {"ssh"}}};
+    config.clients[0].allow_bound = true;
+    return config;
+  }
+  knock::BoundSequence Bound(uint8_t slot) const {
+    knock::BoundSequence bound;
+    std::string err;
+    REQUIRE(knock::DeriveBoundSequence(key, {window, slot, "ssh"},
+                                       {16384, 16384, 8}, Addr("198.18.0.2"),
+                                       &bound, &err));
+    return bound;
+  }
+  std::vector<uint16_t> Unbound(uint8_t slot) const {
+    std::vector<uint16_t> ports;
+    std::string err;
+    REQUIRE(knock::DeriveSequence(key, {window, slot, "ssh"}, {16384, 16384, 8},
+                                  &ports, &err));
+    return ports;
+  }
+};
+
+}  // namespace
+
 TEST_CASE(
     "a bound head carries the source's other knocks and leaves the "
     "replay decision to the helper",
     "[matcher][bound]") {
-  knock::PrivateKey server_key = knock::PrivateKey::Generate();
-  knock::PrivateKey alice_key = knock::PrivateKey::Generate();
-  knock::ServerConfig config;
-  config.knock.ports = {16384, 32767};
-  config.knock.step_seconds = kStepSeconds;
-  config.knock.slack = 4;
-  config.services = {{"ssh", {{knock::Transport::kTcp, 22}}, 30000}};
-  config.clients = {{"alice", alice_key.Public(), {"ssh"}}};
-  config.clients[0].allow_bound = true;
-  knock::ReplayStore store;
-  knock::KnockMatcher matcher(config, &store, 42);
-  std::string err;
-  REQUIRE(matcher.Init(server_key, &err));
-  REQUIRE(matcher.AdvanceTo(kT0Us));
-  knock::PairKey key;
-  REQUIRE(knock::DerivePairKey(alice_key, server_key.Public(),
-                               knock::PairRole::kClient, &key, &err));
-  const uint64_t window = matcher.table().current_window();
-  knock::BoundSequence bound;
-  REQUIRE(knock::DeriveBoundSequence(key, {window, 2, "ssh"}, {16384, 16384, 8},
-                                     Addr("198.18.0.2"), &bound, &err));
-  std::vector<uint16_t> unbound;
-  REQUIRE(knock::DeriveSequence(key, {window, 3, "ssh"}, {16384, 16384, 8},
-                                &unbound, &err));
+  BoundWorld world;
+  knock::KnockMatcher& matcher = world.matcher;
+  const knock::BoundSequence bound = world.Bound(2);
+  const std::vector<uint16_t> unbound = world.Unbound(3);
   auto knock_from = [&](const char* source, const std::vector<uint16_t>& ports,
                         int64_t start_us) {
     std::vector<knock::MatchEvent> events;
@@ -716,30 +746,10 @@ TEST_CASE(
     "a copied bound head replayed from many sources asks the helper a few "
     "times, not once per source",
     "[matcher][bound]") {
-  knock::PrivateKey server_key = knock::PrivateKey::Generate();
-  knock::PrivateKey alice_key = knock::PrivateKey::Generate();
-  knock::ServerConfig config;
-  config.knock.ports = {16384, 32767};
-  config.knock.step_seconds = kStepSeconds;
-  config.knock.slack = 4;
-  config.services = {{"ssh", {{knock::Transport::kTcp, 22}}, 30000}};
-  config.clients = {{"alice", alice_key.Public(), {"ssh"}}};
-  config.clients[0].allow_bound = true;
-  knock::ReplayStore store;
-  knock::KnockMatcher matcher(config, &store, 42);
-  std::string err;
-  REQUIRE(matcher.Init(server_key, &err));
-  REQUIRE(matcher.AdvanceTo(kT0Us));
-  knock::PairKey key;
-  REQUIRE(knock::DerivePairKey(alice_key, server_key.Public(),
-                               knock::PairRole::kClient, &key, &err));
-  const uint64_t window = matcher.table().current_window();
-  knock::BoundSequence bound;
-  REQUIRE(knock::DeriveBoundSequence(key, {window, 2, "ssh"}, {16384, 16384, 8},
-                                     Addr("198.18.0.2"), &bound, &err));
-  std::vector<uint16_t> unbound;
-  REQUIRE(knock::DeriveSequence(key, {window, 3, "ssh"}, {16384, 16384, 8},
-                                &unbound, &err));
+  BoundWorld world;
+  knock::KnockMatcher& matcher = world.matcher;
+  const knock::BoundSequence bound = world.Bound(2);
+  const std::vector<uint16_t> unbound = world.Unbound(3);
   // Sends `ports` from `source` at `t`; returns the verdict, if any.
   auto knock_from = [&](const knock::IpAddress& source,
                         const std::vector<uint16_t>& ports, int64_t t) {
@@ -782,9 +792,7 @@ TEST_CASE(
 
   // Copies that complete before the client, sent from closer, do not crowd
   // it out: it started first.
-  knock::BoundSequence raced;
-  REQUIRE(knock::DeriveBoundSequence(key, {window, 1, "ssh"}, {16384, 16384, 8},
-                                     Addr("198.18.0.2"), &raced, &err));
+  const knock::BoundSequence raced = world.Bound(1);
   const std::vector<uint16_t> order = knock::BoundSendingOrder(raced);
   const int64_t t0 = kT0Us + 2000000;
   CHECK_FALSE(knock_from(Addr("198.18.0.2"), {order[0]}, t0));

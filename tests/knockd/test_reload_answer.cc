@@ -167,26 +167,3 @@ TEST_CASE("reload reports a daemon that stops instead of answering") {
   CHECK(message ==
         who + " stopped before it answered the reload (see its log)");
 }
-
-TEST_CASE("the pid file and the answer are never written through a link") {
-  StateDir dir;
-  const std::string victim = dir.path + "/victim";
-  std::ofstream(victim) << "precious\n";
-  for (const std::string& temp :
-       {knock::DaemonPidFilePath(dir.path) + ".tmp",
-        knock::ReloadAnswerPath(dir.path) + ".tmp"})
-    REQUIRE(symlink(victim.c_str(), temp.c_str()) == 0);
-  std::string err;
-  REQUIRE(knock::WriteDaemonPidFile(dir.path, &err));
-  knock::ReloadAnswer answer;
-  answer.request = {getpid(), 7};
-  answer.accepted = true;
-  answer.message = "reloaded";
-  REQUIRE(knock::WriteReloadAnswer(dir.path, answer, &err));
-  std::ifstream in(victim);
-  std::string line;
-  CHECK((std::getline(in, line) && line == "precious"));
-  knock::ReloadAnswer read;
-  REQUIRE(knock::ReadReloadAnswer(dir.path, &read));
-  CHECK(read.message == "reloaded");
-}
