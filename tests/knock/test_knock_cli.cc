@@ -217,7 +217,9 @@ TEST_CASE("dry runs of bound sequences reproduce the bound vectors",
           "[knock_cli]") {
   std::ifstream in(std::string(KNOCK_TEST_DATA_DIR) + "/knock-v1-bound.json");
   REQUIRE(in.good());
-  for (const auto& v : nlohmann::json::parse(in)["vectors"]) {
+  // Kept whole: a range-for over a temporary's member outlives it.
+  const nlohmann::json file = nlohmann::json::parse(in);
+  for (const auto& v : file["vectors"]) {
     CAPTURE(v["bound_to"]);
     Sandbox box;
     box.Write(box.KeyPath(), v["client_private"].get<std::string>() + "\n");
@@ -254,7 +256,8 @@ TEST_CASE("dry runs of bound sequences reproduce the bound vectors",
   }
 }
 
-TEST_CASE("knock --bind auto binds to the route's source address", "[knock_cli]") {
+TEST_CASE("knock --bind auto binds to the route's source address",
+          "[knock_cli]") {
   Sandbox box;
   box.Write(box.KeyPath(), "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n");
   const Run run =
