@@ -183,9 +183,9 @@ bool AddCaptureFilterRules(scmp_filter_ctx ctx,
                            std::string* err) {
   for (int fd : capture_fds) {
     const scmp_arg_cmp args[] = {
-        SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(fd)),
-        SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET),
-        SCMP_A2(SCMP_CMP_EQ, SO_ATTACH_FILTER),
+        SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(fd), 0),
+        SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET, 0),
+        SCMP_A2(SCMP_CMP_EQ, SO_ATTACH_FILTER, 0),
     };
     if (!Add(ctx, SCMP_ACT_ALLOW, "setsockopt", 3, args, err)) return false;
   }
