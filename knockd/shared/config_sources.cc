@@ -67,6 +67,9 @@ bool KindFromLetter(char letter, ConfigFileKind* out) {
 bool TakeSize(std::string_view* rest, char end, size_t* out) {
   const size_t stop = rest->find(end);
   if (stop == std::string_view::npos || stop == 0) return false;
+  // One spelling per size ("7", never "07"): a bundle decodes only from
+  // the bytes its encoder writes.
+  if (stop > 1 && (*rest)[0] == '0') return false;
   const char* first = rest->data();
   const auto [ptr, ec] = std::from_chars(first, first + stop, *out);
   if (ec != std::errc() || ptr != first + stop) return false;
