@@ -86,6 +86,11 @@ veth() {
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# matches GREP_ARGS...: `grep -q` that reads all of its input first. Under
+# pipefail, `cmd | grep -q X` fails at random: grep exits at the first match
+# and cmd, still writing, dies of SIGPIPE.
+matches() { local input; input=$(cat); grep -q "$@" <<<"$input"; }
+
 # start_bg NS LOGNAME CMD...: runs CMD in NS in the background; its pid
 # (the command itself: ip netns exec execs it) is cleaned up at exit.
 start_bg() {

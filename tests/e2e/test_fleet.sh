@@ -41,7 +41,7 @@ knockd pid $KNOCKD_PID: reloaded $WORK/knockd.toml: 2 clients" ] ||
   fail "client add said: $OUT"
 [ "$(stat -c %a "$WORK/clients.d/bob.toml")" = 640 ] || fail "drop-in mode"
 wait_for_log knockd "reloaded $WORK/knockd.toml: 2 clients" 5
-"$KNOCKD" -c "$WORK/knockd.toml" client list | grep -qE "^bob +ssh +$WORK/clients.d/bob.toml$" ||
+"$KNOCKD" -c "$WORK/knockd.toml" client list | matches -E "^bob +ssh +$WORK/clients.d/bob.toml$" ||
   fail "client list: $("$KNOCKD" -c "$WORK/knockd.toml" client list)"
 knock_with "$C" "$WORK/bob.toml" bastion ssh --wait 2222 --timeout 5s ||
   fail "bob's knock did not open after client add"

@@ -25,7 +25,7 @@ run_knockd() {
 start_bg "$S" listener nc -l 198.18.0.1 20000
 LISTENER_PID=$LAST_PID
 for _ in $(seq 50); do
-  in_ns "$S" ss -Hltn 'sport = :20000' | grep -q LISTEN && break
+  in_ns "$S" ss -Hltn 'sport = :20000' | matches LISTEN && break
   sleep 0.1
 done
 run_knockd refused "$WORK/knockd.toml"
@@ -42,7 +42,7 @@ cp "$WORK/knockd.toml" "$WORK/udp.toml"
 start_bg "$S" udp-listener nc -u -l 198.18.0.1 20001
 UDP_PID=$LAST_PID
 for _ in $(seq 50); do
-  in_ns "$S" ss -Hlun 'sport = :20001' | grep -q 20001 && break
+  in_ns "$S" ss -Hlun 'sport = :20001' | matches 20001 && break
   sleep 0.1
 done
 run_knockd refused-udp "$WORK/udp.toml"

@@ -46,7 +46,7 @@ restored_within_1s() {
   local start=$EPOCHREALTIME
   for _ in $(seq 20); do
     if in_ns "$S" nft list set inet "$TABLE" allowed4 2>/dev/null |
-        grep -q "198.18.0.2 . tcp . 2222" &&
+        matches "198.18.0.2 . tcp . 2222" &&
        [ "$(rule_count "$S" "$TABLE" 2>/dev/null)" = "$RULES" ]; then
       echo "table and grant listed again $(awk "BEGIN {printf \"%d\", ($EPOCHREALTIME - $start) * 1000}") ms after the flush returned"
       return 0
@@ -107,7 +107,7 @@ flush chain inet $TABLE prerouting
 flush set inet $TABLE protected
 NFT
 restored_within_1s || fail "emptied chain: the rules were not back within 1 s"
-in_ns "$S" nft list set inet "$TABLE" protected | grep -q "tcp . 2222" ||
+in_ns "$S" nft list set inet "$TABLE" protected | matches "tcp . 2222" ||
   fail "emptied chain: the protected set was not refilled"
 expect_closed_from "$C" 198.18.0.3 198.18.0.1 2222
 expect_open_from "$C" 198.18.0.2 198.18.0.1 2222
@@ -118,7 +118,7 @@ pass "an emptied chain and protected set are refilled"
 [ "$("$KNOCKD" audit --event restore --json "$WORK/log/audit.jsonl" | wc -l)" -eq 3 ] ||
   fail "expected 3 restore records in the audit log"
 "$KNOCKD" audit --event restore --json "$WORK/log/audit.jsonl" |
-  grep -q "\"table\":\"$TABLE\",\"by\":\"process nft (pid [0-9]*)\",\"grants\":1" ||
+  matches "\"table\":\"$TABLE\",\"by\":\"process nft (pid [0-9]*)\",\"grants\":1" ||
   fail "the restore record does not say what was restored"
 pass "each restore logged and audited once, with its live grant"
 

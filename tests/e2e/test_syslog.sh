@@ -80,7 +80,7 @@ pass "grants, the replay and its summary, reloads, start and stop reach syslog w
 # The sniffer's line came from the sniffer itself, through the socket it
 # connected before confinement.
 SNIFFER_PID=$(sed -n 's/.*sniffer pid \([0-9]*\) .*/\1/p' "$WORK/knockd.log" | head -n 1)
-grep -F "refused replay: client alice" "$WORK/syslog.txt" | grep -qF "knockd[$SNIFFER_PID]:" ||
+grep -F "refused replay: client alice" "$WORK/syslog.txt" | matches -F "knockd[$SNIFFER_PID]:" ||
   fail "the replay line is not the sniffer's (pid $SNIFFER_PID): $(grep -F 'refused replay' "$WORK/syslog.txt")"
 # Control: a line this test did not cause is not there.
 ! grep -qF "refused expired window" "$WORK/syslog.txt" || fail "an expired window appeared"

@@ -17,6 +17,11 @@
 # Usage: test_systemd.sh BUILD_DIR   (as root)
 set -uo pipefail
 
+# matches GREP_ARGS...: `grep -q` that reads all of its input first. Under
+# pipefail, `cmd | grep -q X` fails at random: grep exits at the first match
+# and cmd, still writing, dies of SIGPIPE.
+matches() { local input; input=$(cat); grep -q "$@" <<<"$input"; }
+
 build=$(readlink -f "$1")
 repo=$(readlink -f "$(dirname "$0")/../..")
 KNOCK=$build/knock
@@ -271,7 +276,7 @@ ct knockd check >"$scratch/check.log" 2>&1 || { cat "$scratch/check.log"; fail "
 ct systemctl enable --now knockd.service >"$scratch/enable.log" 2>&1 ||
   { cat "$scratch/enable.log"; fail "systemctl enable --now knockd"; }
 [ "$(ct systemctl is-active knockd.service)" = active ] || fail "knockd.service is not active"
-ct journalctl -b -u knockd.service --no-pager -o cat | grep -q "started: 1 clients" ||
+ct journalctl -b -u knockd.service --no-pager -o cat | matches "started: 1 clients" ||
   fail "no started line in the journal"
 [ "$(ct systemctl show -P StatusText knockd.service)" = "knocks are being watched" ] ||
   fail "no READY status: $(ct systemctl show -P StatusText knockd.service)"
@@ -308,7 +313,7 @@ can_connect_from "$OUT_ADDR" && fail "port $PORT answers before any knock"
 knock_out box ssh --wait "$PORT" --timeout 8s >"$scratch/knock.log" 2>&1 ||
   { cat "$scratch/knock.log"; fail "the knock from $OUT_ADDR did not open port $PORT"; }
 can_connect_from 198.18.200.3 && fail "port $PORT answers 198.18.200.3, which did not knock"
-ct journalctl -b -u knockd.service --no-pager -o cat | grep -q "granted client alice service ssh.* from $OUT_ADDR" ||
+ct journalctl -b -u knockd.service --no-pager -o cat | matches "granted client alice service ssh.* from $OUT_ADDR" ||
   fail "no grant in the journal"
 pass "a knock from $OUT_ADDR with the built client opens port $PORT for it alone"
 
@@ -325,11 +330,11 @@ if ct systemctl reload knockd.service >"$scratch/reload-broken.log" 2>&1; then
   fail "systemctl reload of a broken configuration returned 0"
 fi
 grep -q "knockd.service" "$scratch/reload-broken.log" || fail "the failed reload said nothing: $(cat "$scratch/reload-broken.log")"
-ct journalctl -b -u knockd.service --no-pager -o cat | grep -q "^/etc/knockd/knockd.toml:[0-9]*:[0-9]*: " ||
+ct journalctl -b -u knockd.service --no-pager -o cat | matches "^/etc/knockd/knockd.toml:[0-9]*:[0-9]*: " ||
   fail "the journal does not name FILE:LINE:COL of the broken configuration"
 [ "$(ct systemctl is-active knockd.service)" = active ] && [ "$(main_pid)" = "$helper" ] ||
   fail "knockd did not keep running after the refused reload"
-ct journalctl -b -u knockd.service --no-pager -o cat | grep -q "reload refused" &&
+ct journalctl -b -u knockd.service --no-pager -o cat | matches "reload refused" &&
   fail "the broken configuration reached the daemon (reload refused)"
 # Control: without the check in ExecReload (as the unit had it before) the
 # same broken configuration reloads "successfully" and only the journal
@@ -353,7 +358,7 @@ if ct systemctl reload knockd.service >"$scratch/reload-restart.log" 2>&1; then
   fail "systemctl reload of a change that needs a restart returned 0"
 fi
 refusal='knockd: knockd pid '"$helper"': reload refused, keeping the running configuration: interfaces (["host0"] -> ["host0", "lo"]) takes effect on restart only (systemctl restart knockd)'
-ct journalctl -b -u knockd.service --no-pager -o cat | grep -qxF "$refusal" ||
+ct journalctl -b -u knockd.service --no-pager -o cat | matches -xF "$refusal" ||
   fail "the journal lacks \"$refusal\": $(ct journalctl -b -u knockd.service --no-pager -o cat | tail -n 5)"
 [ "$(ct systemctl is-active knockd.service)" = active ] && [ "$(main_pid)" = "$helper" ] ||
   fail "knockd did not keep running after the refused reload"
@@ -434,7 +439,7 @@ ct apt-get install -y -q --no-install-recommends /root/debs/upgrade.deb >"$scrat
 wait_until 10 "knockd is not active after the upgrade" sh -c \
   "[ \"\$(nsenter -t $leader -a systemctl is-active knockd.service)\" = active ]"
 [ "$(main_pid)" != "$helper" ] || fail "the upgrade did not restart knockd on the new binary"
-ct sh -c 'for p in $(pgrep -x knockd); do readlink /proc/$p/exe; done' | grep -q deleted &&
+ct sh -c 'for p in $(pgrep -x knockd); do readlink /proc/$p/exe; done' | matches deleted &&
   fail "a knockd process runs from a deleted binary after the upgrade"
 [ "$(ct systemctl is-enabled knockd.service)" = enabled ] || fail "the upgrade disabled knockd.service"
 ct cmp -s /root/knockd.toml.good /etc/knockd/knockd.toml || fail "the upgrade changed /etc/knockd/knockd.toml"
@@ -464,7 +469,7 @@ done
 left=$(find "$root/etc/systemd" "$root/var/lib/systemd/deb-systemd-helper-enabled" -name 'knockd.service*' 2>/dev/null)
 [ -z "$left" ] || fail "the purge left: ${left//$root/}"
 for pkg in knock-server knock-client; do
-  ct dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed\|config-files" &&
+  ct dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | matches "ok installed\|config-files" &&
     fail "$pkg is \"$(ct dpkg-query -W -f='${Status}' "$pkg")\" after the purge"
 done
 pass "purge after remove: no /etc/knockd, state, logs, unit or wants link left"
