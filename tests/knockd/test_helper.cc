@@ -119,8 +119,10 @@ class ScriptedLauncher : public knock::SnifferLauncher {
   }
   int Run(knock::SnifferStart start, knock::Logger*) override {
     FakeSniffer sniffer{&start};
-    // Every helper's first message is the tables.
+    // Every helper's first message is the tables; every script's sniffer
+    // takes them and says ready, as the real one does.
     if (sniffer.Receive().type != knock::PrivsepMessageType::kTable) return 7;
+    sniffer.Send(knock::EncodeReady());
     return script(&sniffer);
   }
 };
@@ -206,6 +208,19 @@ struct World {
     return seams;
   }
 
+  /// Starts a helper on this world, its sniffer running `script` after
+  /// the tables and its ready; the test fails here when Start fails.
+  std::unique_ptr<knockd::Helper> StartHelper(
+      std::function<int(FakeSniffer*)> script) {
+    launcher.script = std::move(script);
+    auto helper = std::make_unique<knockd::Helper>(config_path(), Seams());
+    std::string err;
+    const bool started = helper->Start(&err);
+    INFO(err);
+    REQUIRE(started);
+    return helper;
+  }
+
   uint64_t Window() const {
     return knock::WindowAt(clock.now_us / 1000000, kStepSeconds);
   }
@@ -250,18 +265,13 @@ bool StepUntil(knockd::Helper* helper, const std::function<bool()>& done) {
 
 TEST_CASE("the helper stops when the sniffer says ready twice", "[helper]") {
   World w;
-  w.launcher.script = [](FakeSniffer* s) {
-    s->Send(knock::EncodeReady());
+  auto helper = w.StartHelper([](FakeSniffer* s) {
+    // The second ready: the launcher sent the first.
     s->Send(knock::EncodeReady());
     return s->WaitForShutdown();
-  };
-  knockd::Helper helper(w.config_path(), w.Seams());
-  std::string err;
-  const bool started = helper.Start(&err);
-  INFO(err);
-  REQUIRE(started);
-  CHECK(StepUntil(&helper, [&] { return helper.stopping(); }));
-  CHECK(helper.Finish() == 1);
+  });
+  CHECK(StepUntil(helper.get(), [&] { return helper->stopping(); }));
+  CHECK(helper->Finish() == 1);
   CHECK(
       w.Logged("stopping: the sniffer said ready twice; the firewall table "
                "stays (fail closed)"));
@@ -270,18 +280,12 @@ TEST_CASE("the helper stops when the sniffer says ready twice", "[helper]") {
 
 TEST_CASE("the helper stops on a reload nobody asked for", "[helper]") {
   World w;
-  w.launcher.script = [](FakeSniffer* s) {
-    s->Send(knock::EncodeReady());
+  auto helper = w.StartHelper([](FakeSniffer* s) {
     s->Send(knock::EncodeReconfigured(true));
     return s->WaitForShutdown();
-  };
-  knockd::Helper helper(w.config_path(), w.Seams());
-  std::string err;
-  const bool started = helper.Start(&err);
-  INFO(err);
-  REQUIRE(started);
-  CHECK(StepUntil(&helper, [&] { return helper.stopping(); }));
-  CHECK(helper.Finish() == 1);
+  });
+  CHECK(StepUntil(helper.get(), [&] { return helper->stopping(); }));
+  CHECK(helper->Finish() == 1);
   CHECK(w.Logged("stopping: the sniffer answered a reload nobody asked for"));
 }
 
@@ -290,22 +294,16 @@ TEST_CASE("the helper grants a true sequence once and refuses its replay",
   World w;
   const uint64_t window = w.Window();
   const std::vector<uint16_t> sent = w.Sent(w.alice, window, 1);
-  w.launcher.script = [&](FakeSniffer* s) {
-    s->Send(knock::EncodeReady());
+  auto helper = w.StartHelper([&](FakeSniffer* s) {
     s->Send(GrantMessage("198.18.0.7", 0, window, 1, sent));
     // The sniffer's copy of the used set lagged, or it lies: the helper's
     // own set refuses the second address.
     s->Send(GrantMessage("198.18.0.8", 0, window, 1, sent));
     return s->WaitForShutdown();
-  };
-  knockd::Helper helper(w.config_path(), w.Seams());
-  std::string err;
-  const bool started = helper.Start(&err);
-  INFO(err);
-  REQUIRE(started);
-  CHECK(StepUntil(&helper,
+  });
+  CHECK(StepUntil(helper.get(),
                   [&] { return w.Logged("firewall helper refused a grant"); }));
-  CHECK_FALSE(helper.stopping());
+  CHECK_FALSE(helper->stopping());
   REQUIRE(w.firewall->opened.size() == 1);
   CHECK(w.firewall->opened[0].source == Address("198.18.0.7"));
   CHECK(w.Logged("granted client alice service ssh from 198.18.0.7 (window " +
@@ -314,7 +312,7 @@ TEST_CASE("the helper grants a true sequence once and refuses its replay",
       w.Logged("firewall helper refused a grant: client alice service ssh "
                "from 198.18.0.8 (window " +
                std::to_string(window) + " slot 1): used by 198.18.0.7"));
-  CHECK(helper.Finish() == 0);
+  CHECK(helper->Finish() == 0);
 }
 
 TEST_CASE("a grant whose ports are not its sequence stops the helper",
@@ -327,21 +325,15 @@ TEST_CASE("a grant whose ports are not its sequence stops the helper",
   const bool lie = GENERATE(true, false);
   INFO((lie ? "forged" : "true") << " ports");
   const std::vector<uint16_t> ports = lie ? forged : w.Sent(w.alice, window, 0);
-  w.launcher.script = [&](FakeSniffer* s) {
-    s->Send(knock::EncodeReady());
+  auto helper = w.StartHelper([&](FakeSniffer* s) {
     s->Send(GrantMessage("198.18.99.99", 0, window, 0, ports));
     return s->WaitForShutdown();
-  };
-  knockd::Helper helper(w.config_path(), w.Seams());
-  std::string err;
-  const bool started = helper.Start(&err);
-  INFO(err);
-  REQUIRE(started);
-  StepUntil(&helper,
-            [&] { return helper.stopping() || !w.firewall->opened.empty(); });
+  });
+  StepUntil(helper.get(),
+            [&] { return helper->stopping() || !w.firewall->opened.empty(); });
   if (lie) {
-    CHECK(helper.stopping());
-    CHECK(helper.Finish() == 1);
+    CHECK(helper->stopping());
+    CHECK(helper->Finish() == 1);
     CHECK(w.firewall->opened.empty());
     CHECK(
         w.Logged("stopping: the sniffer sent a grant without its sequence: "
@@ -349,9 +341,9 @@ TEST_CASE("a grant whose ports are not its sequence stops the helper",
                  "service 0 window " +
                  std::to_string(window) + " slot 0"));
   } else {
-    CHECK_FALSE(helper.stopping());
+    CHECK_FALSE(helper->stopping());
     CHECK(w.firewall->opened.size() == 1);
-    CHECK(helper.Finish() == 0);
+    CHECK(helper->Finish() == 0);
   }
 }
 
@@ -369,8 +361,7 @@ TEST_CASE("the helper refuses grants for addresses that are no single host",
       {"::1", "loopback"},
       {"ff02::1", "link-local multicast"},
       {"::ffff:198.18.0.7", "IPv4-mapped"}};
-  w.launcher.script = [&](FakeSniffer* s) {
-    s->Send(knock::EncodeReady());
+  auto helper = w.StartHelper([&](FakeSniffer* s) {
     for (size_t i = 0; i < cases.size(); ++i) {
       const uint8_t slot = static_cast<uint8_t>(i % 4);
       const uint64_t in_window = window - i / 4;
@@ -381,14 +372,9 @@ TEST_CASE("the helper refuses grants for addresses that are no single host",
     s->Send(GrantMessage("198.18.0.7", 0, window + 1, 0,
                          w.Sent(w.alice, window + 1, 0)));
     return s->WaitForShutdown();
-  };
-  knockd::Helper helper(w.config_path(), w.Seams());
-  std::string err;
-  const bool started = helper.Start(&err);
-  INFO(err);
-  REQUIRE(started);
-  CHECK(StepUntil(&helper, [&] { return !w.firewall->opened.empty(); }));
-  CHECK_FALSE(helper.stopping());
+  });
+  CHECK(StepUntil(helper.get(), [&] { return !w.firewall->opened.empty(); }));
+  CHECK_FALSE(helper->stopping());
   REQUIRE(w.firewall->opened.size() == 1);
   CHECK(w.firewall->opened[0].source == Address("198.18.0.7"));
   for (const auto& [address, name] : cases) {
@@ -396,7 +382,7 @@ TEST_CASE("the helper refuses grants for addresses that are no single host",
     CHECK(w.Logged(std::string(" from ") + address + " (window "));
     CHECK(w.Logged(std::string(": a ") + name + " address is no single host"));
   }
-  CHECK(helper.Finish() == 0);
+  CHECK(helper->Finish() == 0);
 }
 
 TEST_CASE("a grant whose used set cannot be saved opens nothing", "[helper]") {
@@ -407,21 +393,15 @@ TEST_CASE("a grant whose used set cannot be saved opens nothing", "[helper]") {
   // for root.
   REQUIRE(mkdir((w.dir + "/state").c_str(), 0700) == 0);
   REQUIRE(mkdir((w.dir + "/state/used-sequences.tmp").c_str(), 0700) == 0);
-  w.launcher.script = [&](FakeSniffer* s) {
-    s->Send(knock::EncodeReady());
+  auto helper = w.StartHelper([&](FakeSniffer* s) {
     s->Send(GrantMessage("198.18.0.7", 0, window, 2, sent));
     // The test makes the state writable and rolls the clock: a new table
     // says so. The same grant then opens, as a first use.
     if (s->Receive().type != knock::PrivsepMessageType::kTable) return 9;
     s->Send(GrantMessage("198.18.0.7", 0, window, 2, sent));
     return s->WaitForShutdown();
-  };
-  knockd::Helper helper(w.config_path(), w.Seams());
-  std::string err;
-  const bool started = helper.Start(&err);
-  INFO(err);
-  REQUIRE(started);
-  CHECK(StepUntil(&helper, [&] { return w.Logged("refused a grant"); }));
+  });
+  CHECK(StepUntil(helper.get(), [&] { return w.Logged("refused a grant"); }));
   CHECK(w.firewall->opened.empty());
   CHECK(
       w.Logged("firewall helper refused a grant: client alice service ssh "
@@ -430,15 +410,15 @@ TEST_CASE("a grant whose used set cannot be saved opens nothing", "[helper]") {
                " slot 2): the used set cannot be saved: " + w.dir +
                "/state/used-sequences.tmp: cannot write the used-sequence "
                "store: Is a directory"));
-  CHECK_FALSE(helper.stopping());
+  CHECK_FALSE(helper->stopping());
   // The refused use was forgotten: the retry is a first use, not a refresh.
   REQUIRE(rmdir((w.dir + "/state/used-sequences.tmp").c_str()) == 0);
   w.clock.now_us += kStepSeconds * 1000000;
-  CHECK(StepUntil(&helper, [&] { return !w.firewall->opened.empty(); }));
+  CHECK(StepUntil(helper.get(), [&] { return !w.firewall->opened.empty(); }));
   CHECK(w.Logged("granted client alice service ssh from 198.18.0.7 (window " +
                  std::to_string(window) + " slot 2)"));
   CHECK_FALSE(w.Logged("refreshed client alice"));
-  CHECK(helper.Finish() == 0);
+  CHECK(helper->Finish() == 0);
 }
 
 TEST_CASE("the used set covers every window the helper accepts", "[helper]") {
@@ -454,8 +434,7 @@ TEST_CASE("the used set covers every window the helper accepts", "[helper]") {
     INFO("window " << edge << ", now " << now);
     World e;
     const std::vector<uint16_t> sent = e.Sent(e.alice, edge, 3);
-    e.launcher.script = [&](FakeSniffer* s) {
-      s->Send(knock::EncodeReady());
+    auto helper = e.StartHelper([&](FakeSniffer* s) {
       s->Send(GrantMessage("198.18.0.7", 0, edge, 3, sent));
       s->Send(GrantMessage("198.18.0.8", 0, edge, 3, sent));
       // After a roll (the helper pruned on every timer in between), the
@@ -463,33 +442,30 @@ TEST_CASE("the used set covers every window the helper accepts", "[helper]") {
       if (s->Receive().type != knock::PrivsepMessageType::kTable) return 9;
       s->Send(GrantMessage("198.18.0.9", 0, edge, 3, sent));
       return s->WaitForShutdown();
-    };
-    knockd::Helper helper(e.config_path(), e.Seams());
-    std::string err;
-    const bool started = helper.Start(&err);
-    INFO(err);
-    REQUIRE(started);
-    CHECK(StepUntil(&helper, [&] { return e.Logged("used by 198.18.0.7"); }));
-    for (int i = 0; i < 5; ++i) helper.Step(kStepWaitMs);
+    });
+    CHECK(StepUntil(helper.get(),
+                    [&] { return e.Logged("used by 198.18.0.7"); }));
+    for (int i = 0; i < 5; ++i) helper->Step(kStepWaitMs);
     CHECK(e.firewall->opened.size() == 1);
     e.clock.now_us += kStepSeconds * 1000000;
-    StepUntil(&helper,
-              [&] { return helper.stopping() || e.Logged("from 198.18.0.9"); });
+    StepUntil(helper.get(), [&] {
+      return helper->stopping() || e.Logged("from 198.18.0.9");
+    });
     CHECK(e.firewall->opened.size() == 1);
     if (edge == span.oldest) {
       // Rolled out of the accepted span: no longer a grant at all.
-      CHECK(helper.stopping());
+      CHECK(helper->stopping());
       CHECK(e.Logged(
           "stopping: the sniffer sent a request out of range: "
           "grant message: window " +
           std::to_string(edge) + " is outside " + std::to_string(edge + 1) +
           "-" + std::to_string(span.newest + 1)));
     } else {
-      CHECK_FALSE(helper.stopping());
+      CHECK_FALSE(helper->stopping());
       CHECK(e.Logged("from 198.18.0.9 (window " + std::to_string(edge) +
                      " slot 3): used by 198.18.0.7"));
     }
-    helper.Finish();
+    helper->Finish();
   }
 }
 
@@ -500,18 +476,12 @@ TEST_CASE("a grant just outside the accepted windows stops the helper",
   const uint64_t window = GENERATE_COPY(now - 4, now + 3);
   INFO("window " << window << ", now " << now);
   const std::vector<uint16_t> sent = w.Sent(w.alice, window, 0);
-  w.launcher.script = [&](FakeSniffer* s) {
-    s->Send(knock::EncodeReady());
+  auto helper = w.StartHelper([&](FakeSniffer* s) {
     s->Send(GrantMessage("198.18.0.7", 0, window, 0, sent));
     return s->WaitForShutdown();
-  };
-  knockd::Helper helper(w.config_path(), w.Seams());
-  std::string err;
-  const bool started = helper.Start(&err);
-  INFO(err);
-  REQUIRE(started);
-  CHECK(StepUntil(&helper, [&] { return helper.stopping(); }));
-  CHECK(helper.Finish() == 1);
+  });
+  CHECK(StepUntil(helper.get(), [&] { return helper->stopping(); }));
+  CHECK(helper->Finish() == 1);
   CHECK(w.firewall->opened.empty());
   CHECK(w.Logged("grant message: window " + std::to_string(window) +
                  " is outside " + std::to_string(now - 3) + "-" +
@@ -524,8 +494,7 @@ TEST_CASE("a reload the sniffer refuses is rolled back, and no key crosses",
   const uint64_t window = w.Window();
   const std::string key_text = w.server.ToTextForKeyFile();
   const std::string key_bytes(w.server.bytes().begin(), w.server.bytes().end());
-  w.launcher.script = [&](FakeSniffer* s) {
-    s->Send(knock::EncodeReady());
+  auto helper = w.StartHelper([&](FakeSniffer* s) {
     std::string handed;
     const knock::PrivsepMessage message = s->Receive(&handed);
     if (message.type != knock::PrivsepMessageType::kReconfigure) return 9;
@@ -538,51 +507,40 @@ TEST_CASE("a reload the sniffer refuses is rolled back, and no key crosses",
     s->Send(
         GrantMessage("198.18.0.7", 0, window, 0, w.Sent(w.alice, window, 0)));
     return s->WaitForShutdown();
-  };
-  knockd::Helper helper(w.config_path(), w.Seams());
-  std::string err;
-  const bool started = helper.Start(&err);
-  INFO(err);
-  REQUIRE(started);
-  helper.Step(kStepWaitMs);
+  });
+  helper->Step(kStepWaitMs);
   CHECK(w.firewall->setups == 1);
   w.WriteConfig("seq_timeout = \"5s\"");
   REQUIRE(kill(getpid(), SIGHUP) == 0);
-  CHECK(StepUntil(&helper, [&] { return !w.firewall->opened.empty(); }));
+  CHECK(StepUntil(helper.get(), [&] { return !w.firewall->opened.empty(); }));
   CHECK(
       w.Logged("reload refused, keeping the running configuration: the "
                "sniffer could not take the new configuration"));
   // Set up for the new configuration, then for the old one again.
   CHECK(w.firewall->setups == 3);
-  CHECK_FALSE(helper.stopping());
-  CHECK(helper.Finish() == 0);
+  CHECK_FALSE(helper->stopping());
+  CHECK(helper->Finish() == 0);
   CHECK_FALSE(w.Logged("at stop"));
 }
 
 TEST_CASE("a second SIGHUP while a reload is pending is ignored", "[helper]") {
   World w;
-  w.launcher.script = [&](FakeSniffer* s) {
-    s->Send(knock::EncodeReady());
+  auto helper = w.StartHelper([&](FakeSniffer* s) {
     if (s->Receive().type != knock::PrivsepMessageType::kReconfigure) return 9;
     // Long enough for the test's second SIGHUP to find the reload pending.
     usleep(500 * 1000);
     s->Send(knock::EncodeReconfigured(true));
     // A second reconfigure would be a second reload.
     return s->WaitForShutdown();
-  };
-  knockd::Helper helper(w.config_path(), w.Seams());
-  std::string err;
-  const bool started = helper.Start(&err);
-  INFO(err);
-  REQUIRE(started);
-  helper.Step(kStepWaitMs);
+  });
+  helper->Step(kStepWaitMs);
   REQUIRE(kill(getpid(), SIGHUP) == 0);
-  helper.Step(kStepWaitMs);
+  helper->Step(kStepWaitMs);
   REQUIRE(kill(getpid(), SIGHUP) == 0);
-  CHECK(StepUntil(&helper, [&] { return w.Logged("reloaded "); }));
+  CHECK(StepUntil(helper.get(), [&] { return w.Logged("reloaded "); }));
   CHECK(w.Logged("SIGHUP ignored: the previous reload is not finished"));
-  CHECK_FALSE(helper.stopping());
-  CHECK(helper.Finish() == 0);
+  CHECK_FALSE(helper->stopping());
+  CHECK(helper->Finish() == 0);
   CHECK_FALSE(w.Logged("at stop"));
 }
 
@@ -592,32 +550,26 @@ namespace {
 /// reload as `knockd reload` does (SIGHUP queued with a token), and
 /// returns the answer it wrote. The sniffer takes any reconfigure.
 knock::ReloadAnswer AskForReload(World* w, const std::string& extra) {
-  w->launcher.script = [](FakeSniffer* s) {
-    s->Send(knock::EncodeReady());
+  auto helper = w->StartHelper([](FakeSniffer* s) {
     for (;;) {
       const knock::PrivsepMessageType type = s->Receive().type;
       if (type == knock::PrivsepMessageType::kShutdown) return 0;
       if (type == knock::PrivsepMessageType::kReconfigure)
         s->Send(knock::EncodeReconfigured(true));
     }
-  };
-  knockd::Helper helper(w->config_path(), w->Seams());
-  std::string err;
-  const bool started = helper.Start(&err);
-  INFO(err);
-  REQUIRE(started);
-  helper.Step(kStepWaitMs);
+  });
+  helper->Step(kStepWaitMs);
   w->WriteConfig(extra);
   sigval value{};
   value.sival_int = 4242;
   REQUIRE(sigqueue(getpid(), SIGHUP, value) == 0);
   knock::ReloadAnswer answer;
   const std::string state_dir = w->dir + "/state";
-  CHECK(StepUntil(&helper,
+  CHECK(StepUntil(helper.get(),
                   [&] { return knock::ReadReloadAnswer(state_dir, &answer); }));
   CHECK(answer.request == knock::ReloadRequest{getpid(), 4242});
-  CHECK_FALSE(helper.stopping());
-  CHECK(helper.Finish() == 0);
+  CHECK_FALSE(helper->stopping());
+  CHECK(helper->Finish() == 0);
   return answer;
 }
 
@@ -665,21 +617,15 @@ TEST_CASE("refusal summaries count every refusal in the metrics file",
   knock::RefusalSummary expired = replays;
   expired.verdict = knock::Verdict::kExpiredWindow;
   expired.count = 3;
-  w.launcher.script = [&](FakeSniffer* s) {
-    s->Send(knock::EncodeReady());
+  auto helper = w.StartHelper([&](FakeSniffer* s) {
     s->Send(knock::EncodeRefusalSummary(replays));
     s->Send(knock::EncodeRefusalSummary(expired));
     return s->WaitForShutdown();
-  };
-  knockd::Helper helper(w.config_path(), w.Seams());
-  std::string err;
-  const bool started = helper.Start(&err);
-  INFO(err);
-  REQUIRE(started);
-  CHECK(StepUntil(&helper, [&] {
+  });
+  CHECK(StepUntil(helper.get(), [&] {
     return w.Logged("refused 3 expired_window of client alice");
   }));
-  CHECK(helper.Finish() == 0);
+  CHECK(helper->Finish() == 0);
   std::ifstream in(metrics);
   std::stringstream text;
   text << in.rdbuf();
@@ -707,8 +653,7 @@ TEST_CASE(
   std::vector<uint16_t> evidence = bound.head;
   evidence.insert(evidence.end(), bound.tail.begin(), bound.tail.end());
   const knock::SequenceOwner bound_owner{1, 0, window, 1, true};
-  w.launcher.script = [&](FakeSniffer* s) {
-    s->Send(knock::EncodeReady());
+  auto helper = w.StartHelper([&](FakeSniffer* s) {
     s->Send(GrantMessage("198.18.0.7", 1, window, 0, w.Sent(w.bob, window, 0)));
     // A racer sends bob's bound knocks first, from its own address.
     s->Send(knock::EncodeGrant(Address("198.18.0.9"), bound_owner, 30000,
@@ -719,13 +664,10 @@ TEST_CASE(
     s->Send(
         GrantMessage("198.18.0.6", 0, window, 0, w.Sent(w.alice, window, 0)));
     return s->WaitForShutdown();
-  };
-  knockd::Helper helper(w.config_path(), w.Seams());
-  const bool started = helper.Start(&err);
-  INFO(err);
-  REQUIRE(started);
-  CHECK(StepUntil(&helper, [&] { return w.firewall->opened.size() == 2; }));
-  CHECK_FALSE(helper.stopping());
+  });
+  CHECK(
+      StepUntil(helper.get(), [&] { return w.firewall->opened.size() == 2; }));
+  CHECK_FALSE(helper->stopping());
   REQUIRE(w.firewall->opened.size() == 2);
   CHECK(w.firewall->opened[0].source == Address("198.18.0.8"));
   CHECK(w.firewall->opened[1].source == Address("198.18.0.6"));
@@ -744,5 +686,5 @@ TEST_CASE(
                "than 198.18.0.9"));
   CHECK(w.Logged("granted client bob service ssh from 198.18.0.8" + at +
                  " slot 1) ports "));
-  CHECK(helper.Finish() == 0);
+  CHECK(helper->Finish() == 0);
 }
