@@ -170,6 +170,33 @@ services = ["ssh"]
 TOML
 }
 
+# alice_server TABLE: the setup most tests start from: two_hosts, the
+# server's key ($SERVER_PUB), alice's ($ALICE_PUB) and $WORK/knockd.toml for
+# TABLE (server_config), which the test may change before knockd starts.
+alice_server() {
+  two_hosts
+  server_keys
+  ALICE_PUB=$(client_keys alice)
+  server_config "$WORK/knockd.toml" "$1"
+}
+
+# launch_knockd LOGNAME [STARTED]: `knockd run` on $WORK/knockd.toml in $S,
+# logging to LOGNAME.log; returns once it logged STARTED (default "started"),
+# failing after 10 s. Its pid is in KNOCKD_PID.
+launch_knockd() {
+  start_bg "$S" "$1" "$KNOCKD" -c "$WORK/knockd.toml" run
+  KNOCKD_PID=$LAST_PID
+  wait_for_log "$1" "${2:-started}" 10
+}
+
+# alice_knocks CONF: alice knocks from $C (198.18.0.2) for ssh with CONF
+# and waits for the port; fails unless it opened and knockd.log has the grant.
+alice_knocks() {
+  knock_with "$C" "$1" bastion ssh --wait 2222 --timeout 5s ||
+    fail "alice's knock did not open"
+  wait_for_log knockd "granted client alice service ssh from 198.18.0.2 " 5
+}
+
 # client_config FILE KEYNAME SERVER_PUBLIC_KEY: a knock client configuration
 # with servers bastion (IPv4) and bastion6 (IPv6), both 198.18.0.1's host.
 client_config() {

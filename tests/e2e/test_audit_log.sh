@@ -5,10 +5,7 @@
 # them; a crash's incomplete line is reported, then sealed over on restart.
 source "$(dirname "$0")/lib.sh"
 
-two_hosts
-server_keys
-ALICE_PUB=$(client_keys alice)
-server_config "$WORK/knockd.toml" knockd_e2e_audit
+alice_server knockd_e2e_audit
 sed -i "1i audit_log = \"$WORK/log/audit.jsonl\"" "$WORK/knockd.toml"
 "$KNOCKD" -c "$WORK/knockd.toml" check >/dev/null
 "$KNOCKD" -c "$WORK/knockd.toml" audit init >"$WORK/audit-key" 2>/dev/null ||
@@ -19,14 +16,10 @@ sed -i "1i audit_log = \"$WORK/log/audit.jsonl\"" "$WORK/knockd.toml"
 pass "audit init prints the verification key once"
 
 start_bg "$S" listener nc -lk 198.18.0.1 2222
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started" 10
+launch_knockd knockd
 
 client_config "$WORK/knock.toml" alice "$SERVER_PUB"
-knock_with "$C" "$WORK/knock.toml" bastion ssh --wait 2222 --timeout 5s ||
-  fail "alice's knock did not open"
-wait_for_log knockd "granted client alice service ssh from 198.18.0.2 " 5
+alice_knocks "$WORK/knock.toml"
 PORTS=$(grant_ports knockd alice 198.18.0.2)
 in_ns "$C" "$SEND_KNOCKS" --source 198.18.0.3 198.18.0.1 "$PORTS" ||
   fail "send_knocks could not replay"
@@ -72,9 +65,7 @@ OUT=$("$KNOCKD" audit --verify --key - "$LOG" <"$WORK/audit-key") &&
   fail "verify passed a cut line"
 [[ "$OUT" == "$LOG:8: record 7: truncated: the last line is incomplete (22 bytes, no newline)" ]] ||
   fail "truncation said: $OUT"
-start_bg "$S" knockd2 "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd2 "started" 10
+launch_knockd knockd2
 grep -q "an incomplete last line of 22 bytes" "$WORK/knockd2.log" ||
   fail "the restart did not report the incomplete line"
 stop_pid "$KNOCKD_PID"

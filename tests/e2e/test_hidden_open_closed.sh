@@ -5,17 +5,12 @@
 # connection survives, and the same over IPv6.
 source "$(dirname "$0")/lib.sh"
 
-two_hosts
-server_keys
-ALICE_PUB=$(client_keys alice)
-server_config "$WORK/knockd.toml" knockd_e2e
+alice_server knockd_e2e
 "$KNOCKD" -c "$WORK/knockd.toml" check >/dev/null
 
 start_bg "$S" listener nc -lk 198.18.0.1 2222
 start_bg "$S" listener6 nc -6 -lk 2001:db8::1 2222
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started" 10
+launch_knockd knockd
 
 expect_closed "$C" 198.18.0.1 2222
 pass "hidden before any knock (connect timed out)"

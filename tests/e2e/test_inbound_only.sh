@@ -4,17 +4,12 @@
 # from. Control: the very same ports sent by the client open.
 source "$(dirname "$0")/lib.sh"
 
-two_hosts
-server_keys
-ALICE_PUB=$(client_keys alice)
-server_config "$WORK/knockd.toml" knockd_e2e_inbound
+alice_server knockd_e2e_inbound
 "$KNOCKD" -c "$WORK/knockd.toml" check >/dev/null
 client_config "$WORK/knock.toml" alice "$SERVER_PUB"
 
 start_bg "$S" listener nc -lk 198.18.0.1 2222
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started" 10
+launch_knockd knockd
 
 # Two live sequences of alice's (slots 0 and 1 of this window), one per
 # address family.

@@ -21,18 +21,11 @@ PIDS+=("$!")
 wait_for_log journal_sink "listening on" 5
 
 TABLE=knockd_e2e_journal
-two_hosts
-server_keys
-ALICE_PUB=$(client_keys alice)
-server_config "$WORK/knockd.toml" "$TABLE"
+alice_server "$TABLE"
 client_config "$WORK/alice.toml" alice "$SERVER_PUB"
 start_bg "$S" listener nc -lk 198.18.0.1 2222
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started: 1 clients" 10
-knock_with "$C" "$WORK/alice.toml" bastion ssh --wait 2222 --timeout 5s ||
-  fail "alice's knock did not open"
-wait_for_log knockd "granted client alice service ssh from 198.18.0.2 " 5
+launch_knockd knockd "started: 1 clients"
+alice_knocks "$WORK/alice.toml"
 
 # entry FIELD=VALUE...: some datagram holds every one of these lines.
 entry() {

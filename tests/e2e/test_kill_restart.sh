@@ -6,16 +6,11 @@
 source "$(dirname "$0")/lib.sh"
 
 TABLE=knockd_e2e_restart
-two_hosts
-server_keys
-ALICE_PUB=$(client_keys alice)
-server_config "$WORK/knockd.toml" "$TABLE"
+alice_server "$TABLE"
 client_config "$WORK/knock.toml" alice "$SERVER_PUB"
 
 start_bg "$S" listener nc -lk 198.18.0.1 2222
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started" 10
+launch_knockd knockd
 RULES_BEFORE=$(rule_count "$S" "$TABLE")
 [ "$RULES_BEFORE" -gt 0 ] || fail "no rules in table $TABLE"
 
@@ -42,9 +37,7 @@ expect_closed_from "$C" 198.18.0.2 198.18.0.1 2222
   fail "the element outlived its timeout"
 pass "the kernel closed the hole at the grant's timeout, daemon dead"
 
-start_bg "$S" knockd2 "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd2 "started" 10
+launch_knockd knockd2
 RULES_AFTER=$(rule_count "$S" "$TABLE")
 [ "$RULES_AFTER" -eq "$RULES_BEFORE" ] ||
   fail "restart changed the rule count: $RULES_BEFORE before, $RULES_AFTER after"

@@ -6,10 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 
 TABLE=knockd_e2e_listener
-two_hosts
-server_keys
-ALICE_PUB=$(client_keys alice)
-server_config "$WORK/knockd.toml" "$TABLE"
+alice_server "$TABLE"
 "$KNOCKD" -c "$WORK/knockd.toml" check >"$WORK/check.log" 2>&1 ||
   fail "knockd check refused a good configuration: $(cat "$WORK/check.log")"
 pass "knockd check exits 0 on a good configuration"
@@ -73,9 +70,7 @@ grep -q "$WORK/bad.toml:$LINE:[0-9]*: .*5 parsecs" "$WORK/bad-run.log" ||
 pass "a bad configuration: exit 1 with $(grep -o "bad.toml:$LINE:[0-9]*" "$WORK/bad-run.log")"
 
 # And the same namespace, cleared, lets the daemon start.
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started" 10
+launch_knockd knockd
 stop_pid "$KNOCKD_PID"
 [ "$STOPPED_RC" -eq 0 ] || fail "knockd exited $STOPPED_RC on SIGTERM"
 pass "with the listeners gone the daemon starts"

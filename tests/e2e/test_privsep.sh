@@ -11,10 +11,7 @@ SEND_FRAMES=$(dirname "$SEND_KNOCKS")/send_frames
 CORPUS=$(readlink -f "$(dirname "$0")/../fuzz/corpus/fuzz_packet_decoder")
 TABLE=knockd_e2e_privsep
 
-two_hosts
-server_keys
-ALICE_PUB=$(client_keys alice)
-server_config "$WORK/knockd.toml" "$TABLE"
+alice_server "$TABLE"
 sed -i "1i audit_log = \"$WORK/log/audit.jsonl\"" "$WORK/knockd.toml"
 "$KNOCKD" -c "$WORK/knockd.toml" audit init >"$WORK/audit-key" 2>/dev/null || fail "audit init failed"
 client_config "$WORK/knock.toml" alice "$SERVER_PUB"

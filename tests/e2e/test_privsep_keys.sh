@@ -16,10 +16,7 @@ for tool in "$SHIM" "$TOOLS/scan_memory" "$TOOLS/print_pair_key"; do
 done
 TABLE=knockd_e2e_privsep_keys
 
-two_hosts
-server_keys
-ALICE_PUB=$(client_keys alice)
-server_config "$WORK/knockd.toml" "$TABLE"
+alice_server "$TABLE"
 # 2 s windows: the helper hands the sniffer new tables every 2 s, so every
 # part of this test runs across several of them.
 sed -i 's/^\[knock\]$/[knock]\nstep = "2s"/' "$WORK/knockd.toml"

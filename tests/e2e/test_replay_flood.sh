@@ -11,10 +11,7 @@ KNOCK_FLOOD=$(dirname "$SEND_KNOCKS")/knock_flood
 FLOOD_SECONDS=4
 FLOOD_MAX_PACKETS=4000000
 
-two_hosts
-server_keys
-ALICE_PUB=$(client_keys alice)
-server_config "$WORK/knockd.toml" knockd_e2e_flood
+alice_server knockd_e2e_flood
 sed -i "1i audit_log = \"$WORK/log/audit.jsonl\"" "$WORK/knockd.toml"
 "$KNOCKD" -c "$WORK/knockd.toml" check >/dev/null
 "$KNOCKD" -c "$WORK/knockd.toml" audit init >"$WORK/audit-key" 2>/dev/null ||
@@ -22,9 +19,7 @@ sed -i "1i audit_log = \"$WORK/log/audit.jsonl\"" "$WORK/knockd.toml"
 client_config "$WORK/knock.toml" alice "$SERVER_PUB"
 
 start_bg "$S" listener nc -lk 198.18.0.1 2222
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started" 10
+launch_knockd knockd
 
 # alice knocked once from 198.18.0.3 (her last slot of this window); the
 # attacker sniffed it. From 198.18.0.2 the port is still closed.

@@ -5,16 +5,11 @@
 # stays shut out. A sequence made for another server's key opens nothing.
 source "$(dirname "$0")/lib.sh"
 
-two_hosts
-server_keys
-ALICE_PUB=$(client_keys alice)
-server_config "$WORK/knockd.toml" knockd_e2e_replay
+alice_server knockd_e2e_replay
 "$KNOCKD" -c "$WORK/knockd.toml" check >/dev/null
 
 start_bg "$S" listener nc -lk 198.18.0.1 2222
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started" 10
+launch_knockd knockd
 
 # A server key that is not this server's: the pair key differs, so the
 # ports mean nothing here.

@@ -11,10 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 
 TABLE=knockd_e2e_flush
-two_hosts
-server_keys
-ALICE_PUB=$(client_keys alice)
-server_config "$WORK/knockd.toml" "$TABLE"
+alice_server "$TABLE"
 # Long enough to outlive both flushes and their checks.
 sed -i 's/open_for = "4s"/open_for = "60s"/' "$WORK/knockd.toml"
 sed -i "1i audit_log = \"$WORK/log/audit.jsonl\"" "$WORK/knockd.toml"
@@ -27,9 +24,7 @@ start_bg "$S" listener nc -lk 198.18.0.1 2222
 start_bg "$S" monitor bash -c \
   'nft monitor | while IFS= read -r line; do echo "$EPOCHREALTIME $line"; done'
 sleep 0.3
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started" 10
+launch_knockd knockd
 RULES=$(rule_count "$S" "$TABLE")
 
 expect_closed_from "$C" 198.18.0.3 198.18.0.1 2222
@@ -125,9 +120,7 @@ pass "each restore logged and audited once, with its live grant"
 # 3. A grant of an earlier run: knockd restarts (the table keeps alice's
 # element), then the ruleset is flushed.
 stop_pid "$KNOCKD_PID"
-start_bg "$S" knockd2 "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd2 "started" 10
+launch_knockd knockd2
 in_ns "$S" nft flush ruleset
 check_restored "nft flush ruleset after a restart" 3
 wait_for_log knockd2 "restored with 1 live grants" 2
