@@ -31,27 +31,17 @@ else()
 endif()
 # The unit tests that hold on every system; the rest need Linux (fork,
 # namespaces, socketpairs) and run in the Linux build.
-add_executable(knock_client_tests
-  tests/catch_main.cc
-  tests/common/test_config_names.cc
-  tests/common/test_did_you_mean.cc
-  tests/common/test_duration.cc
-  tests/common/test_key_commands.cc
-  tests/common/test_key_encoding.cc
-  tests/common/test_knock_sequence.cc
-  tests/common/test_port_range.cc
-  tests/common/test_private_file_acl.cc
-  tests/common/test_x25519_key.cc
-  tests/knock/test_client_config.cc
-  tests/knock/test_knock_plan.cc
-  tests/knock/test_port_probe.cc
-  tests/knock/test_user_dirs.cc)
+include(${CMAKE_SOURCE_DIR}/cmake/client_unit_tests.cmake)
+set(knock_client_test_sources ${KNOCK_PORTABLE_COMMON_TESTS}
+                              ${KNOCK_PORTABLE_KNOCK_TESTS})
 if(WIN32)
-  target_sources(knock_client_tests PRIVATE tests/knock/test_relay_windows.cc)
+  list(APPEND knock_client_test_sources knock/test_relay_windows.cc)
 else()
-  target_sources(knock_client_tests PRIVATE tests/common/test_key_file.cc
-                                           tests/knock/test_relay.cc)
+  list(APPEND knock_client_test_sources ${KNOCK_POSIX_COMMON_TESTS}
+                                        ${KNOCK_POSIX_KNOCK_TESTS})
 endif()
+list(TRANSFORM knock_client_test_sources PREPEND tests/)
+add_executable(knock_client_tests tests/catch_main.cc ${knock_client_test_sources})
 target_compile_options(knock_client_tests PRIVATE ${KNOCK_WARNINGS})
 target_include_directories(knock_client_tests PRIVATE ${CMAKE_SOURCE_DIR}/tests)
 target_compile_definitions(knock_client_tests PRIVATE
