@@ -9,18 +9,9 @@
 #include <string>
 
 #include "common/exclusive_create.h"
+#include "temp_dir.h"
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/knock-exclusive-test.XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 std::string FirstLine(const std::string& path) {
   std::ifstream in(path);
@@ -32,8 +23,8 @@ std::string FirstLine(const std::string& path) {
 }  // namespace
 
 TEST_CASE("A new file is created with the mode asked for") {
-  TempDir dir;
-  const std::string path = dir.path + "/state.tmp";
+  TempDir dir("knock-exclusive-test");
+  const std::string path = dir.path() + "/state.tmp";
   const knock::UniqueFd fd = knock::CreateExclusive(path, 0600);
   REQUIRE(fd.valid());
   struct stat info {};
@@ -42,9 +33,9 @@ TEST_CASE("A new file is created with the mode asked for") {
 }
 
 TEST_CASE("A symlink planted at the name is removed, never written through") {
-  TempDir dir;
-  const std::string target = dir.path + "/target";
-  const std::string path = dir.path + "/state.tmp";
+  TempDir dir("knock-exclusive-test");
+  const std::string target = dir.path() + "/target";
+  const std::string path = dir.path() + "/state.tmp";
   std::ofstream(target) << "precious\n";
   REQUIRE(symlink(target.c_str(), path.c_str()) == 0);
   // Control: an ordinary open follows the link to the target.
@@ -64,8 +55,8 @@ TEST_CASE("A symlink planted at the name is removed, never written through") {
 }
 
 TEST_CASE("A file left by a crash is replaced") {
-  TempDir dir;
-  const std::string path = dir.path + "/state.tmp";
+  TempDir dir("knock-exclusive-test");
+  const std::string path = dir.path() + "/state.tmp";
   std::ofstream(path) << "half a line";
   knock::UniqueFd fd = knock::CreateExclusive(path, 0600);
   REQUIRE(fd.valid());
@@ -75,8 +66,8 @@ TEST_CASE("A file left by a crash is replaced") {
 }
 
 TEST_CASE("A directory where the file goes fails with errno") {
-  TempDir dir;
-  const std::string path = dir.path + "/state.tmp";
+  TempDir dir("knock-exclusive-test");
+  const std::string path = dir.path() + "/state.tmp";
   REQUIRE(mkdir(path.c_str(), 0700) == 0);
   const knock::UniqueFd fd = knock::CreateExclusive(path, 0600);
   CHECK_FALSE(fd.valid());

@@ -9,23 +9,9 @@
 #include <fstream>
 
 #include "common/key_file.h"
+#include "temp_dir.h"
 
 namespace {
-
-/// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/knock-key-file-test.XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 void WriteFile(const std::string& path, const std::string& contents,
                mode_t mode) {
@@ -60,7 +46,7 @@ void CheckNotLeaked(const std::string& err, const std::string& secret) {
 }  // namespace
 
 TEST_CASE("WritePrivateKeyFile creates 0600 and ReadPrivateKeyFile reads it") {
-  TempDir dir;
+  TempDir dir("knock-key-file-test");
   const std::string path = dir.File("server.key");
   knock::PrivateKey written = knock::PrivateKey::Generate();
   std::string err;
@@ -79,7 +65,7 @@ TEST_CASE("WritePrivateKeyFile creates 0600 and ReadPrivateKeyFile reads it") {
 }
 
 TEST_CASE("WritePrivateKeyFile makes the mode exactly 0600 under any umask") {
-  TempDir dir;
+  TempDir dir("knock-key-file-test");
   const std::string path = dir.File("key");
   std::string err;
   mode_t old_umask = umask(0277);
@@ -91,7 +77,7 @@ TEST_CASE("WritePrivateKeyFile makes the mode exactly 0600 under any umask") {
 }
 
 TEST_CASE("WritePrivateKeyFile creates missing parents with mode 0700") {
-  TempDir dir;
+  TempDir dir("knock-key-file-test");
   const std::string path = dir.File("a/b/private.key");
   std::string err;
   mode_t old_umask = umask(022);
@@ -106,7 +92,7 @@ TEST_CASE("WritePrivateKeyFile creates missing parents with mode 0700") {
 }
 
 TEST_CASE("WritePrivateKeyFile refuses to overwrite a key") {
-  TempDir dir;
+  TempDir dir("knock-key-file-test");
   const std::string path = dir.File("server.key");
   knock::PrivateKey first = knock::PrivateKey::Generate();
   std::string err;
@@ -120,7 +106,7 @@ TEST_CASE("WritePrivateKeyFile refuses to overwrite a key") {
 }
 
 TEST_CASE("ReadPrivateKeyFile refuses a key others can read, as ssh does") {
-  TempDir dir;
+  TempDir dir("knock-key-file-test");
   const std::string path = dir.File("server.key");
   const std::string text = knock::PrivateKey::Generate().ToTextForKeyFile();
   WriteFile(path, text + "\n", 0644);
@@ -146,7 +132,7 @@ TEST_CASE("ReadPrivateKeyFile refuses a key others can read, as ssh does") {
 }
 
 TEST_CASE("ReadPrivateKeyFile accepts 0600 and 0400, with or without CRLF") {
-  TempDir dir;
+  TempDir dir("knock-key-file-test");
   const std::string path = dir.File("server.key");
   knock::PrivateKey key = knock::PrivateKey::Generate();
   const std::string text = key.ToTextForKeyFile();
@@ -164,7 +150,7 @@ TEST_CASE("ReadPrivateKeyFile accepts 0600 and 0400, with or without CRLF") {
 }
 
 TEST_CASE("ReadPrivateKeyFile never quotes a malformed key") {
-  TempDir dir;
+  TempDir dir("knock-key-file-test");
   const std::string path = dir.File("server.key");
   std::string text = knock::PrivateKey::Generate().ToTextForKeyFile();
   WriteFile(path, text.substr(0, 43) + "\n", 0600);
@@ -192,7 +178,7 @@ TEST_CASE("ReadPrivateKeyFile never quotes a malformed key") {
 }
 
 TEST_CASE("ReadPrivateKeyFile refuses empty, multi-line and odd files") {
-  TempDir dir;
+  TempDir dir("knock-key-file-test");
   const std::string path = dir.File("server.key");
   const std::string text = knock::PrivateKey::Generate().ToTextForKeyFile();
   WriteFile(path, "", 0600);
@@ -210,7 +196,7 @@ TEST_CASE("ReadPrivateKeyFile refuses empty, multi-line and odd files") {
 }
 
 TEST_CASE("ReadPublicKeyFile reads a public key, quoting a bad one") {
-  TempDir dir;
+  TempDir dir("knock-key-file-test");
   const std::string path = dir.File("server.pub");
   knock::PublicKey key = knock::PrivateKey::Generate().Public();
   WriteFile(path, key.ToText() + "\n", 0644);
@@ -230,7 +216,7 @@ TEST_CASE("A private key owned by another account is refused with the fix") {
     WARN("needs root to give the key away; skipped");
     return;
   }
-  TempDir dir;
+  TempDir dir("knock-key-file-test");
   const std::string path = dir.File("server.key");
   std::string err;
   REQUIRE(
@@ -257,7 +243,7 @@ TEST_CASE("The owner is checked before the mode") {
     WARN("needs root to give the key away; skipped");
     return;
   }
-  TempDir dir;
+  TempDir dir("knock-key-file-test");
   const std::string path = dir.File("server.key");
   std::string err;
   REQUIRE(

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "knock/lib/client_state.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -24,17 +25,6 @@ constexpr int64_t kStepSeconds = 30;
 constexpr uint64_t kWindow = 58000000;
 // 18 s into kWindow: 12 s left.
 constexpr int64_t kNowUnix = kWindow * kStepSeconds + 18;
-
-/// A private directory for one test, removed afterwards.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/knock-state-test-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 knock::SlotScope Scope(const char* key = kServerKey, uint64_t window = kWindow,
                        const char* service = "ssh") {
@@ -69,8 +59,8 @@ int DataLines(const std::string& path) {
 
 TEST_CASE("slots are handed out lowest first until all are used",
           "[client_state]") {
-  TempDir dir;
-  const std::string path = dir.path + "/state/knock/used";
+  TempDir dir("knock-state-test");
+  const std::string path = dir.path() + "/state/knock/used";
   for (int expected = 0; expected < 4; ++expected)
     CHECK(Reserve(path, Scope()) == expected);
   int slot = -1;
@@ -88,18 +78,18 @@ TEST_CASE("slots are handed out lowest first until all are used",
   struct stat info {};
   REQUIRE(stat(path.c_str(), &info) == 0);
   CHECK((info.st_mode & 0777) == 0600);
-  REQUIRE(stat((dir.path + "/state/knock").c_str(), &info) == 0);
+  REQUIRE(stat((dir.path() + "/state/knock").c_str(), &info) == 0);
   CHECK((info.st_mode & 0777) == 0700);
 }
 
 TEST_CASE("peeking neither records nor creates anything", "[client_state]") {
-  TempDir dir;
-  const std::string path = dir.path + "/knock/used";
+  TempDir dir("knock-state-test");
+  const std::string path = dir.path() + "/knock/used";
   int slot = -1;
   std::string err;
   REQUIRE(knock::PeekFreeSlot(path, Scope(), 4, kNowUnix, &slot, &err));
   CHECK(slot == 0);
-  CHECK_FALSE(std::filesystem::exists(dir.path + "/knock"));
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/knock"));
   CHECK(Reserve(path, Scope()) == 0);
   REQUIRE(knock::PeekFreeSlot(path, Scope(), 4, kNowUnix, &slot, &err));
   CHECK(slot == 1);
@@ -108,8 +98,8 @@ TEST_CASE("peeking neither records nor creates anything", "[client_state]") {
 }
 
 TEST_CASE("a pinned slot is refused the second time", "[client_state]") {
-  TempDir dir;
-  const std::string path = dir.path + "/used";
+  TempDir dir("knock-state-test");
+  const std::string path = dir.path() + "/used";
   std::string err;
   REQUIRE(knock::ReserveSlot(path, Scope(), 2, kNowUnix, &err));
   CHECK_FALSE(knock::ReserveSlot(path, Scope(), 2, kNowUnix, &err));
@@ -123,8 +113,8 @@ TEST_CASE("a pinned slot is refused the second time", "[client_state]") {
 
 TEST_CASE("a window pinned far from now keeps its slots and names itself",
           "[client_state]") {
-  TempDir dir;
-  const std::string path = dir.path + "/used";
+  TempDir dir("knock-state-test");
+  const std::string path = dir.path() + "/used";
   const knock::SlotScope old = Scope(kServerKey, 7);
   CHECK(Reserve(path, old, 2) == 0);
   CHECK(Reserve(path, old, 2) == 1);
@@ -138,8 +128,8 @@ TEST_CASE("a window pinned far from now keeps its slots and names itself",
 TEST_CASE(
     "entries older than two windows are pruned when the file is rewritten",
     "[client_state]") {
-  TempDir dir;
-  const std::string path = dir.path + "/used";
+  TempDir dir("knock-state-test");
+  const std::string path = dir.path() + "/used";
   Reserve(path, Scope(kServerKey, kWindow - 3));
   CHECK(DataLines(path) == 1);
   // Written into the padding in place: nothing is pruned yet.
@@ -155,8 +145,8 @@ TEST_CASE(
 
 TEST_CASE("a record is written into the padding and keeps the file's size",
           "[client_state]") {
-  TempDir dir;
-  const std::string path = dir.path + "/used";
+  TempDir dir("knock-state-test");
+  const std::string path = dir.path() + "/used";
   Reserve(path, Scope());
   struct stat before {};
   REQUIRE(stat(path.c_str(), &before) == 0);
@@ -225,8 +215,8 @@ class ReservingChild {
 
 TEST_CASE("a pending record is seen before it is settled, and holds the lock",
           "[client_state]") {
-  TempDir dir;
-  const std::string path = dir.path + "/used";
+  TempDir dir("knock-state-test");
+  const std::string path = dir.path() + "/used";
   Reserve(path, Scope());  // the file exists: the next record is in place
   std::string err;
   int slot = -1;
@@ -250,8 +240,8 @@ TEST_CASE("a pending record is seen before it is settled, and holds the lock",
 
 TEST_CASE("once settling started, the lock goes when the record is durable",
           "[client_state]") {
-  TempDir dir;
-  const std::string path = dir.path + "/used";
+  TempDir dir("knock-state-test");
+  const std::string path = dir.path() + "/used";
   Reserve(path, Scope());
   std::string err;
   int slot = -1;
@@ -282,8 +272,8 @@ TEST_CASE("once settling started, the lock goes when the record is durable",
 
 TEST_CASE("a damaged state file is an error and not a guess",
           "[client_state]") {
-  TempDir dir;
-  const std::string path = dir.path + "/used";
+  TempDir dir("knock-state-test");
+  const std::string path = dir.path() + "/used";
   std::ofstream(path) << "# comment\n"
                       << kServerKey << " ssh 30 58000000 0\n"
                       << "garbage\n";
@@ -296,8 +286,8 @@ TEST_CASE("a damaged state file is an error and not a guess",
 }
 
 TEST_CASE("processes reserving at once never share a slot", "[client_state]") {
-  TempDir dir;
-  const std::string path = dir.path + "/used";
+  TempDir dir("knock-state-test");
+  const std::string path = dir.path() + "/used";
   constexpr int kProcesses = 8;
   int fds[2];
   REQUIRE(pipe(fds) == 0);
@@ -338,8 +328,8 @@ TEST_CASE("reserving slots leaves no descriptor open", "[client_state]") {
       ++count;
     return count;
   };
-  TempDir dir;
-  const std::string path = dir.path + "/used";
+  TempDir dir("knock-state-test");
+  const std::string path = dir.path() + "/used";
   const size_t before = open_descriptors();
   int slot = -1;
   std::string err;

@@ -11,60 +11,29 @@
 #include <string>
 
 #include "knockd/helper/bounded_command.h"
-
-namespace {
-
-/// A temporary directory for scripts and their output; removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/knock-bounded-test-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-
-  std::string Script(const std::string& name, const std::string& text) {
-    const std::string file = Path(name);
-    std::ofstream(file) << text;
-    chmod(file.c_str(), 0755);
-    return file;
-  }
-  std::string Path(const std::string& name) const { return path_ + "/" + name; }
-  std::string Read(const std::string& name) const {
-    std::ifstream in(Path(name));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
- private:
-  std::string path_;
-};
-
-}  // namespace
+#include "temp_dir.h"
 
 TEST_CASE("commands get /dev/null on stdin and no shell", "[bounded]") {
-  TempDir dir;
+  TempDir dir("knock-bounded-test");
   const std::string probe = dir.Script(
       "probe",
       "#!/bin/sh\nreadlink /proc/$$/fd/0 > \"$1\"\nprintf '%s' \"$2\" >> "
       "\"$1\"\n");
   std::string err;
   // A shell would expand $HOME and split on the space and the semicolon.
-  REQUIRE(knock::RunBoundedCommand({probe, dir.Path("out"), "$HOME a;b"}, 5000,
+  REQUIRE(knock::RunBoundedCommand({probe, dir.File("out"), "$HOME a;b"}, 5000,
                                    &err));
   CHECK(dir.Read("out") == "/dev/null\n$HOME a;b");
 }
 
 TEST_CASE("the daemon's descriptors stay with the daemon", "[bounded]") {
-  TempDir dir;
+  TempDir dir("knock-bounded-test");
   const std::string probe =
       dir.Script("probe", "#!/bin/sh\nls /proc/$$/fd > \"$1\"\n");
   const int leaked = dup(STDOUT_FILENO);
   REQUIRE(leaked > 2);
   std::string err;
-  REQUIRE(knock::RunBoundedCommand({probe, dir.Path("fds")}, 5000, &err));
+  REQUIRE(knock::RunBoundedCommand({probe, dir.File("fds")}, 5000, &err));
   close(leaked);
   // 0-2, and the one ls opened for its own listing.
   CHECK(dir.Read("fds").find(std::to_string(leaked) + "\n") ==
@@ -72,10 +41,10 @@ TEST_CASE("the daemon's descriptors stay with the daemon", "[bounded]") {
 }
 
 TEST_CASE("how a command ended is told word for word", "[bounded]") {
-  TempDir dir;
+  TempDir dir("knock-bounded-test");
   std::string err;
-  CHECK_FALSE(knock::RunBoundedCommand({dir.Path("nothere")}, 1000, &err));
-  CHECK(err == "cannot run \"" + dir.Path("nothere") +
+  CHECK_FALSE(knock::RunBoundedCommand({dir.File("nothere")}, 1000, &err));
+  CHECK(err == "cannot run \"" + dir.File("nothere") +
                    "\": No such file or directory");
   CHECK_FALSE(knock::RunBoundedCommand({"sleep", "1"}, 1000, &err));
   CHECK(err == "command \"sleep\" is not an absolute path");
@@ -93,14 +62,14 @@ TEST_CASE("how a command ended is told word for word", "[bounded]") {
 
 TEST_CASE("a command that leaves a child behind is done when it exits",
           "[bounded]") {
-  TempDir dir;
+  TempDir dir("knock-bounded-test");
   // The background sleep keeps the output pipe open; waiting for EOF would
   // take 30 seconds.
   const std::string daemonize =
       dir.Script("daemonize", "#!/bin/sh\nsleep 30 &\necho $! > \"$1\"\n");
   std::string err;
   const auto start = std::chrono::steady_clock::now();
-  CHECK(knock::RunBoundedCommand({daemonize, dir.Path("pid")}, 5000, &err));
+  CHECK(knock::RunBoundedCommand({daemonize, dir.File("pid")}, 5000, &err));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
   const int sleeper = std::stoi(dir.Read("pid"));
   if (sleeper > 0) kill(sleeper, SIGKILL);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "knockd/helper/command_firewall.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -27,37 +28,16 @@ class FakeClock : public knock::Clock {
   int64_t now_ms = 1'700'000'000'000;
 };
 
-/// A temporary directory with executable scripts; removed at the end.
-class ScriptDir {
+/// A temporary directory with executable scripts, "record" among them.
+class ScriptDir : public TempDir {
  public:
-  ScriptDir() {
-    char pattern[] = "/tmp/knock-command-test-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path_ = pattern;
+  ScriptDir() : TempDir("knock-command-test") {
     // Appends its arguments, '|'-terminated, as one line to the file
     // named by its first argument.
-    Write("record",
-          "#!/bin/sh\nlog=$1; shift\nfor a in \"$@\"; do printf '%s|' \"$a\" "
-          ">> \"$log\"; done\necho >> \"$log\"\n");
+    Script("record",
+           "#!/bin/sh\nlog=$1; shift\nfor a in \"$@\"; do printf '%s|' \"$a\" "
+           ">> \"$log\"; done\necho >> \"$log\"\n");
   }
-  ~ScriptDir() { std::filesystem::remove_all(path_); }
-
-  std::string Write(const std::string& name, const std::string& text) {
-    const std::string file = path_ + "/" + name;
-    std::ofstream(file) << text;
-    chmod(file.c_str(), 0755);
-    return file;
-  }
-  std::string Path(const std::string& name) const { return path_ + "/" + name; }
-  std::string Read(const std::string& name) const {
-    std::ifstream in(Path(name));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
- private:
-  std::string path_;
 };
 
 knock::Grant MakeGrant(const std::string& source, int64_t timeout_ms) {
@@ -73,7 +53,7 @@ knock::Grant MakeGrant(const std::string& source, int64_t timeout_ms) {
 
 std::vector<std::string> Recording(const ScriptDir& dir,
                                    const std::string& what) {
-  return {dir.Path("record"), dir.Path("log"), what,     "{ip}",
+  return {dir.File("record"), dir.File("log"), what,     "{ip}",
           "{family}",         "{proto}",       "{port}", "{timeout}",
           "{client}",         "{service}"};
 }
@@ -134,10 +114,10 @@ TEST_CASE("setup checks both commands and runs nothing", "[command]") {
   CHECK(err ==
         "open_command: command \"hole\" is not an absolute path (commands "
         "run without a shell or PATH)");
-  knock::CommandFirewall missing(Recording(dir, "open"), {dir.Path("nothere")},
+  knock::CommandFirewall missing(Recording(dir, "open"), {dir.File("nothere")},
                                  &clock);
   CHECK_FALSE(missing.Setup({}, &err));
-  CHECK(err == "close_command: \"" + dir.Path("nothere") +
+  CHECK(err == "close_command: \"" + dir.File("nothere") +
                    "\" is not executable: No such file or directory");
 }
 
@@ -214,7 +194,7 @@ TEST_CASE("a failing open is reported with its output and not recorded",
   ScriptDir dir;
   FakeClock clock;
   const std::string fail =
-      dir.Write("fail", "#!/bin/sh\necho \"no set named $1\" >&2\nexit 3\n");
+      dir.Script("fail", "#!/bin/sh\necho \"no set named $1\" >&2\nexit 3\n");
   knock::CommandFirewall firewall({fail, "{service}"}, Recording(dir, "close"),
                                   &clock);
   std::string err;
@@ -227,7 +207,7 @@ TEST_CASE("a failing open is reported with its output and not recorded",
 TEST_CASE("a failing close is reported and retried", "[command]") {
   ScriptDir dir;
   FakeClock clock;
-  const std::string fail = dir.Write("fail", "#!/bin/sh\nexit 1\n");
+  const std::string fail = dir.Script("fail", "#!/bin/sh\nexit 1\n");
   knock::CommandFirewall firewall(Recording(dir, "open"), {fail}, &clock);
   std::string err;
   REQUIRE(firewall.Open(MakeGrant("198.18.0.7", 1000), &err));
@@ -250,9 +230,9 @@ TEST_CASE("a hanging command and its children are killed at the bound",
   ScriptDir dir;
   FakeClock clock;
   const std::string hang =
-      dir.Write("hang", "#!/bin/sh\nsleep 60 &\necho $! > \"$1\"\nwait\n");
+      dir.Script("hang", "#!/bin/sh\nsleep 60 &\necho $! > \"$1\"\nwait\n");
   constexpr int64_t kBoundMs = 300;
-  knock::CommandFirewall firewall({hang, dir.Path("sleep.pid")},
+  knock::CommandFirewall firewall({hang, dir.File("sleep.pid")},
                                   Recording(dir, "close"), &clock, kBoundMs);
   std::string err;
   const auto start = std::chrono::steady_clock::now();

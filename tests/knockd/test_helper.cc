@@ -25,6 +25,7 @@
 #include "knockd/shared/reload_answer.h"
 #include "knockd/shared/sealed_memfd.h"
 #include "knockd/shared/sequence_table_image.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -157,7 +158,8 @@ class CapturedLog {
 
 /// A configuration, keys and a state directory in a scratch directory.
 struct World {
-  std::string dir;
+  TempDir scratch{"knock-helper"};
+  std::string dir = scratch.path();
   knock::PrivateKey server = knock::PrivateKey::Generate();
   knock::PrivateKey alice = knock::PrivateKey::Generate();
   knock::PrivateKey bob = knock::PrivateKey::Generate();
@@ -167,16 +169,10 @@ struct World {
   std::unique_ptr<CapturedLog> log;
 
   World() {
-    char dir_template[] = "/tmp/knock-helper-XXXXXX";
-    dir = mkdtemp(dir_template);
     log = std::make_unique<CapturedLog>(dir + "/log");
     std::string err;
     REQUIRE(knock::WritePrivateKeyFile(dir + "/server.key", server, &err));
     WriteConfig("");
-  }
-  ~World() {
-    log.reset();
-    std::system(("rm -rf " + dir).c_str());
   }
   bool Logged(const std::string& line) const { return log->Has(line); }
 

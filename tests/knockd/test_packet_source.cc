@@ -19,6 +19,7 @@
 #include "knockd/sniffer/packet_decoder.h"
 #include "knockd/sniffer/packet_source.h"
 #include "knockd/sniffer/pcap_writer.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -42,21 +43,6 @@ knock::KnockSettings Settings(KnockProtocol protocol = KnockProtocol::kTcp) {
   settings.protocol = protocol;
   return settings;
 }
-
-/// A private directory for one test's files, removed when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/knock-packet-source-XXXXXX";
-    REQUIRE(mkdtemp(name) != nullptr);
-    path_ = name;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // An IPv6 packet with one 8-byte hop-by-hop header before its transport.
 Bytes WithHopByHop(Bytes packet) {
@@ -252,7 +238,7 @@ TEST_CASE("the knock filter passes knocks and rejects the obvious rest") {
 }
 
 TEST_CASE("a pcap file is read, filtered and decoded") {
-  TempDir dir;
+  TempDir dir("knock-packet-source");
   const std::string path = dir.File("mixed.pcap");
   const IpAddress s4 = Ip("198.18.0.1"), d4 = Ip("198.19.0.1");
   const IpAddress s6 = Ip("2001:db8::1"), d6 = Ip("2001:db8::2");
@@ -315,7 +301,7 @@ TEST_CASE("a pcap file is read, filtered and decoded") {
 }
 
 TEST_CASE("a large raw file comes in batches") {
-  TempDir dir;
+  TempDir dir("knock-packet-source");
   const std::string path = dir.File("raw.pcap");
   constexpr int kKnocks = 10000;
   std::string err;
@@ -348,7 +334,7 @@ TEST_CASE("a large raw file comes in batches") {
 }
 
 TEST_CASE("nanosecond pcap and pcapng files") {
-  TempDir dir;
+  TempDir dir("knock-packet-source");
   const Bytes frame = knock::BuildTcpSynFrame(
       Ip("198.18.0.7"), Ip("198.19.0.1"), 1, kKnockPort, DLT_EN10MB);
   const uint32_t seconds = 1700000000;
@@ -407,7 +393,7 @@ TEST_CASE("nanosecond pcap and pcapng files") {
 }
 
 TEST_CASE("file source errors quote the file") {
-  TempDir dir;
+  TempDir dir("knock-packet-source");
   std::string err;
   std::unique_ptr<knock::PacketSource> source;
   CHECK(
@@ -457,7 +443,7 @@ TEST_CASE("live capture opens on named interfaces and on any") {
   std::string err;
   std::unique_ptr<knock::PacketSource> source;
   // libpcap only says on stderr when the kernel refused the filter.
-  TempDir dir;
+  TempDir dir("knock-packet-source");
   const std::string log = dir.File("stderr");
   std::fflush(stderr);
   const int saved = dup(STDERR_FILENO);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "knockd/sniffer/pcap_writer.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -26,21 +27,6 @@ IpAddress Ip(const char* text) {
   REQUIRE(IpAddress::Parse(text, &address, &err));
   return address;
 }
-
-/// A private directory for one test's files, removed when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/knock-pcap-writer-XXXXXX";
-    REQUIRE(mkdtemp(name) != nullptr);
-    path_ = name;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 Bytes ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -147,7 +133,7 @@ TEST_CASE("link headers and VLAN tags") {
 }
 
 TEST_CASE("pcap files are byte-exact and libpcap reads them back") {
-  TempDir dir;
+  TempDir dir("knock-pcap-writer");
   std::string err;
   const Bytes frame = knock::BuildTcpSynFrame(
       Ip("198.18.0.1"), Ip("198.19.0.1"), 1, 20000, DLT_RAW);
@@ -200,7 +186,7 @@ TEST_CASE("pcap writer errors quote the path") {
 }
 
 TEST_CASE("writing a million frames", "[.][bench]") {
-  TempDir dir;
+  TempDir dir("knock-pcap-writer");
   std::string err;
   knock::PcapWriter writer;
   REQUIRE(writer.Open(dir.File("big.pcap"), DLT_EN10MB, &err));

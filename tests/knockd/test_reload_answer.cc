@@ -15,22 +15,17 @@
 
 #include "knockd/shared/daemon_pid_file.h"
 #include "knockd/shared/reload_answer.h"
+#include "temp_dir.h"
 
 namespace {
 
 constexpr int kShortTimeoutMs = 1000;
 
 /// A scratch state directory.
-struct StateDir {
-  std::string path;
-  StateDir() {
-    char pattern[] = "/tmp/knockd-reload-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path = pattern;
-  }
-  ~StateDir() { std::filesystem::remove_all(path); }
+struct StateDir : TempDir {
+  StateDir() : TempDir("knockd-reload") {}
   void WritePid(pid_t pid) const {
-    std::ofstream(knock::DaemonPidFilePath(path)) << pid << "\n";
+    std::ofstream(knock::DaemonPidFilePath(path())) << pid << "\n";
   }
 };
 
@@ -107,11 +102,11 @@ TEST_CASE("reload reports the daemon's acceptance and its refusal") {
   SECTION("accepted") {
     StandInDaemon daemon(dir, [&](const knock::ReloadRequest& request) {
       std::string err;
-      knock::WriteReloadAnswer(dir.path,
+      knock::WriteReloadAnswer(dir.path(),
                                {request, true, "reloaded f: 3 clients"}, &err);
       pause();
     });
-    CHECK(knock::ReloadRunningDaemon(dir.path, kShortTimeoutMs, &message) ==
+    CHECK(knock::ReloadRunningDaemon(dir.path(), kShortTimeoutMs, &message) ==
           knock::ReloadOutcome::kReloaded);
     CHECK(message == daemon.Who() + ": reloaded f: 3 clients");
   }
@@ -119,11 +114,11 @@ TEST_CASE("reload reports the daemon's acceptance and its refusal") {
     StandInDaemon daemon(dir, [&](const knock::ReloadRequest& request) {
       std::string err;
       knock::WriteReloadAnswer(
-          dir.path, {request, false, "reload refused: user takes effect"},
+          dir.path(), {request, false, "reload refused: user takes effect"},
           &err);
       pause();
     });
-    CHECK(knock::ReloadRunningDaemon(dir.path, kShortTimeoutMs, &message) ==
+    CHECK(knock::ReloadRunningDaemon(dir.path(), kShortTimeoutMs, &message) ==
           knock::ReloadOutcome::kFailed);
     CHECK(message == daemon.Who() + ": reload refused: user takes effect");
   }
@@ -137,16 +132,16 @@ TEST_CASE("reload takes only the answer to its own request") {
   StandInDaemon daemon(dir, [&](const knock::ReloadRequest& request) {
     std::string err;
     knock::WriteReloadAnswer(
-        dir.path, {{request.sender, 0}, true, "reloaded other"}, &err);
+        dir.path(), {{request.sender, 0}, true, "reloaded other"}, &err);
     pause();
   });
-  CHECK(knock::ReloadRunningDaemon(dir.path, kShortTimeoutMs, &message) ==
+  CHECK(knock::ReloadRunningDaemon(dir.path(), kShortTimeoutMs, &message) ==
         knock::ReloadOutcome::kFailed);
   CHECK(message ==
         daemon.Who() + " did not answer the reload within 1 s (see its log)");
   // Control: that answer was there, and would have been read as accepted.
   knock::ReloadAnswer answer;
-  REQUIRE(knock::ReadReloadAnswer(dir.path, &answer));
+  REQUIRE(knock::ReadReloadAnswer(dir.path(), &answer));
   CHECK(answer.accepted);
   CHECK(answer.request.sender == getpid());
 }
@@ -160,7 +155,7 @@ TEST_CASE("reload reports a daemon that stops instead of answering") {
   {
     StandInDaemon daemon(dir, [](const knock::ReloadRequest&) {});
     who = daemon.Who();
-    CHECK(knock::ReloadRunningDaemon(dir.path, kShortTimeoutMs, &message) ==
+    CHECK(knock::ReloadRunningDaemon(dir.path(), kShortTimeoutMs, &message) ==
           knock::ReloadOutcome::kFailed);
   }
   signal(SIGCHLD, SIG_DFL);

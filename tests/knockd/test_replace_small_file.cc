@@ -8,19 +8,9 @@
 #include <string>
 
 #include "knockd/shared/replace_small_file.h"
+#include "temp_dir.h"
 
 namespace {
-
-/// A scratch directory, removed with what it holds.
-struct ScratchDir {
-  std::string path;
-  ScratchDir() {
-    char pattern[] = "/tmp/knockd-small-file-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path = pattern;
-  }
-  ~ScratchDir() { std::filesystem::remove_all(path); }
-};
 
 std::string Read(const std::string& path) {
   std::ifstream in(path);
@@ -31,8 +21,8 @@ std::string Read(const std::string& path) {
 
 TEST_CASE("a small file is replaced whole, with its mode",
           "[replace_small_file]") {
-  ScratchDir dir;
-  const std::string path = dir.path + "/knockd.pid";
+  TempDir dir("knockd-small-file");
+  const std::string path = dir.path() + "/knockd.pid";
   std::string err;
   REQUIRE(knock::ReplaceSmallFile(path, "41\n", 0644, "pid file", &err));
   REQUIRE(knock::ReplaceSmallFile(path, "42\n", 0644, "pid file", &err));
@@ -45,10 +35,10 @@ TEST_CASE("a small file is replaced whole, with its mode",
 
 TEST_CASE("a link planted at the temporary name is not written through",
           "[replace_small_file]") {
-  ScratchDir dir;
-  const std::string victim = dir.path + "/victim";
+  TempDir dir("knockd-small-file");
+  const std::string victim = dir.path() + "/victim";
   std::ofstream(victim) << "precious\n";
-  const std::string path = dir.path + "/knockd.reload";
+  const std::string path = dir.path() + "/knockd.reload";
   REQUIRE(symlink(victim.c_str(), (path + ".tmp").c_str()) == 0);
   std::string err;
   REQUIRE(
@@ -59,8 +49,8 @@ TEST_CASE("a link planted at the temporary name is not written through",
 
 TEST_CASE("a file that cannot be written names itself and why",
           "[replace_small_file]") {
-  ScratchDir dir;
-  const std::string path = dir.path + "/missing/knockd.pid";
+  TempDir dir("knockd-small-file");
+  const std::string path = dir.path() + "/missing/knockd.pid";
   std::string err;
   CHECK_FALSE(knock::ReplaceSmallFile(path, "1\n", 0644, "pid file", &err));
   CHECK(err ==
