@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "knockd/helper/nftables_firewall.h"
+#include "knockd/private_netns.h"
 
 namespace {
 
@@ -46,40 +47,6 @@ knock::Grant SshGrant(const std::string& source, int64_t timeout_ms) {
   grant.client = "alice";
   grant.service = "ssh";
   return grant;
-}
-
-// Runs `body` in a forked child inside a network namespace of its own, so
-// that nothing touches the host's ruleset and the namespace dies with the
-// child. The child cannot use Catch, so `body` returns "" or what failed.
-std::string InPrivateNetns(const std::function<std::string()>& body) {
-  int report[2];
-  REQUIRE(pipe(report) == 0);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    close(report[0]);
-    alarm(kChildTimeoutSeconds);  // a hang must not hang the suite
-    std::string result = unshare(CLONE_NEWNET) == 0
-                             ? body()
-                             : std::string("unshare(CLONE_NEWNET) failed");
-    ssize_t ignored = write(report[1], result.data(), result.size());
-    (void)ignored;
-    _exit(result.empty() ? 0 : 1);
-  }
-  close(report[1]);
-  std::string result;
-  char buffer[512];
-  ssize_t n;
-  while ((n = read(report[0], buffer, sizeof buffer)) > 0) {
-    result.append(buffer, n);
-  }
-  close(report[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (result.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-    result = "child ended with wait status " + std::to_string(status);
-  }
-  return result;
 }
 
 // `list table inet knocktest` as JSON, through libnftables.
@@ -347,7 +314,7 @@ TEST_CASE("setup, grant, re-setup, refresh and flush in a namespace",
     WARN("skipped: needs root for a network namespace");
     return;
   }
-  CHECK(InPrivateNetns(LiveScenario) == "");
+  CHECK(InPrivateNetns(LiveScenario, kChildTimeoutSeconds) == "");
 }
 
 TEST_CASE("a table of the input-hook versions is upgraded, grants kept",
@@ -356,7 +323,7 @@ TEST_CASE("a table of the input-hook versions is upgraded, grants kept",
     WARN("skipped: needs root for a network namespace");
     return;
   }
-  CHECK(InPrivateNetns(UpgradeScenario) == "");
+  CHECK(InPrivateNetns(UpgradeScenario, kChildTimeoutSeconds) == "");
 }
 
 TEST_CASE("a grant without the table fails with nft's message",
@@ -365,7 +332,7 @@ TEST_CASE("a grant without the table fails with nft's message",
     WARN("skipped: needs root for a network namespace");
     return;
   }
-  CHECK(InPrivateNetns(OpenWithoutSetup) ==
+  CHECK(InPrivateNetns(OpenWithoutSetup, kChildTimeoutSeconds) ==
         "nftables: Error: No such file or directory "
         "(in \"add element inet knocktest allowed4 { 198.18.0.7 . tcp . 22 "
         "}\")");
@@ -376,7 +343,8 @@ TEST_CASE("latency of one grant", "[.][bench][nftables]") {
     WARN("skipped: needs root for a network namespace");
     return;
   }
-  const std::string result = InPrivateNetns(MeasureGrants);
+  const std::string result =
+      InPrivateNetns(MeasureGrants, kChildTimeoutSeconds);
   WARN(result);
   CHECK(result.rfind("median_us=", 0) == 0);
 }

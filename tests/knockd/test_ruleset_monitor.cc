@@ -16,6 +16,7 @@
 
 #include "knockd/helper/nftables_firewall.h"
 #include "knockd/helper/ruleset_monitor.h"
+#include "knockd/private_netns.h"
 
 namespace {
 
@@ -124,36 +125,6 @@ std::string GrantBurst(bool small_buffer) {
 std::string LargeBufferBurst() { return GrantBurst(false); }
 std::string SmallBufferBurst() { return GrantBurst(true); }
 
-// Runs `body` in a forked child in a network namespace of its own; "" or
-// what failed.
-std::string InPrivateNetns(std::string (*body)()) {
-  int report[2];
-  if (pipe(report) != 0) return "pipe failed";
-  const pid_t pid = fork();
-  if (pid < 0) return "fork failed";
-  if (pid == 0) {
-    close(report[0]);
-    alarm(kChildTimeoutSeconds);
-    const std::string result =
-        unshare(CLONE_NEWNET) == 0 ? body() : std::string("unshare failed");
-    ssize_t ignored = write(report[1], result.data(), result.size());
-    (void)ignored;
-    _exit(result.empty() ? 0 : 1);
-  }
-  close(report[1]);
-  std::string result;
-  char buffer[512];
-  ssize_t n;
-  while ((n = read(report[0], buffer, sizeof buffer)) > 0)
-    result.append(buffer, n);
-  close(report[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (result.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-    result = "child ended with wait status " + std::to_string(status);
-  return result;
-}
-
 }  // namespace
 
 TEST_CASE("the kernel's notifications name the table and the committer",
@@ -162,7 +133,7 @@ TEST_CASE("the kernel's notifications name the table and the committer",
     WARN("skipped: needs root for a network namespace");
     return;
   }
-  CHECK(InPrivateNetns(Scenario) == "");
+  CHECK(InPrivateNetns(Scenario, kChildTimeoutSeconds) == "");
 }
 
 TEST_CASE("a burst of 2,000 grants does not overrun the monitor",
@@ -171,7 +142,8 @@ TEST_CASE("a burst of 2,000 grants does not overrun the monitor",
     WARN("skipped: needs root for a network namespace");
     return;
   }
-  CHECK(InPrivateNetns(LargeBufferBurst) == "");
+  CHECK(InPrivateNetns(LargeBufferBurst, kChildTimeoutSeconds) == "");
   // Control: with a 64 KiB buffer the same burst overruns.
-  CHECK(InPrivateNetns(SmallBufferBurst) == "overran after 2000 grants");
+  CHECK(InPrivateNetns(SmallBufferBurst, kChildTimeoutSeconds) ==
+        "overran after 2000 grants");
 }
