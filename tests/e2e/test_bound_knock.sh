@@ -32,9 +32,7 @@ TOML
 
 start_bg "$S" listener nc -lk 198.18.0.1 2222
 start_bg "$S" listener6 nc -6 -lk 2001:db8::1 2222
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started" 10
+launch_knockd knockd
 
 client_config "$WORK/alice.toml" alice "$SERVER_PUB"
 client_config "$WORK/bob.toml" bob "$SERVER_PUB"

@@ -52,9 +52,7 @@ server_keys
 ALICE_PUB=$(client_keys alice)
 server_config "$WORK/knockd.toml" "$TABLE"
 sed -i 's/open_for = "4s"/open_for = "30s"/' "$WORK/knockd.toml"
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started" 10
+launch_knockd knockd
 
 expect_closed_from "$C" 198.18.0.2 198.18.0.1 2222
 expect_closed_from "$C" 198.18.0.3 198.18.0.1 2222

@@ -23,9 +23,7 @@ client_config "$WORK/bob.toml" bob "$SERVER_PUB"
 start_bg "$S" listener nc -lk 198.18.0.1 2222
 start_bg "$S" listener6 nc -6 -lk 2001:db8::1 2222
 start_capture "$S" "$WORK/server.pcap"
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started" 10
+launch_knockd knockd
 
 knock_with "$C" "$WORK/alice.toml" bastion ssh --wait 2222 --timeout 5s ||
   fail "alice's knock did not open"

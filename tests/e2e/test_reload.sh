@@ -18,9 +18,7 @@ client_config "$WORK/bob.toml" bob "$SERVER_PUB"
 
 start_bg "$S" listener nc -lk 198.18.0.1 2222
 start_bg "$S" listener6 nc -6 -lk 2001:db8::1 2222
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started: 1 clients" 10
+launch_knockd knockd "started: 1 clients"
 
 # Garbage: the daemon says why, where, and keeps running as it was.
 printf '[knock\nports = = "16384-32767"\n' >"$WORK/knockd.toml"

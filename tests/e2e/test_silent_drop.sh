@@ -22,9 +22,7 @@ ALICE_PUB=$(client_keys alice)
 server_config "$WORK/knockd.toml" "$TABLE"
 
 start_bg "$S" listener nc -lk 198.18.0.1 2222
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started" 10
+launch_knockd knockd
 
 start_capture "$C" "$WORK/client.pcap"
 RANDOM=$$

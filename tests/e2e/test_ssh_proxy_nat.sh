@@ -66,9 +66,7 @@ name = "laptop2"
 public_key = "$L2_PUB"
 services = ["ssh"]
 TOML
-start_bg "$S" knockd "$KNOCKD" -c "$WORK/knockd.toml" run
-KNOCKD_PID=$LAST_PID
-wait_for_log knockd "started" 10
+launch_knockd knockd
 
 for who in laptop1 laptop2 stranger; do
   mkdir -p "$WORK/$who-home"
