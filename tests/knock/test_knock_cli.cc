@@ -17,35 +17,23 @@
 #include <thread>
 
 #include "common/x25519_key.h"
+#include "program_run.h"
+#include "temp_dir.h"
 
 namespace {
 
-/// What one run of the binary did.
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using Run = ProgramRun;
 
 /// A throwaway home: $HOME, $XDG_CONFIG_HOME and $XDG_STATE_HOME of the runs.
 struct Sandbox {
-  std::string root, home, config_home, state_home;
+  TempDir dir{"knock-cli-test"};
+  std::string root = dir.path(), home, config_home, state_home;
   Sandbox() {
-    char pattern[] = "/tmp/knock-cli-test-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    root = pattern;
     home = root + "/home";
     config_home = root + "/config";
     state_home = root + "/state";
     std::filesystem::create_directories(home);
   }
-  ~Sandbox() { std::filesystem::remove_all(root); }
 
   std::string KeyPath() const { return config_home + "/knock/private.key"; }
   std::string StatePath() const { return state_home + "/knock/used"; }
@@ -60,43 +48,12 @@ struct Sandbox {
 
   Run Knock(const std::vector<std::string>& args,
             const std::string& input = "") const {
-    const std::string in = root + "/stdin", out = root + "/stdout",
-                      err = root + "/stderr";
+    const std::string in = root + "/stdin";
     std::ofstream(in) << input;
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) Exec(args, in, out, err);
-    Run run;
-    int status = 0;
-    waitpid(pid, &status, 0);
-    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    run.out = ReadFile(out);
-    run.err = ReadFile(err);
-    return run;
-  }
-
- private:
-  [[noreturn]] void Exec(const std::vector<std::string>& args,
-                         const std::string& in, const std::string& out,
-                         const std::string& err) const {
-    int in_fd = open(in.c_str(), O_RDONLY);
-    int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(in_fd, 0);
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    std::vector<std::string> env = {
+    const std::vector<std::string> env = {
         "HOME=" + home, "XDG_CONFIG_HOME=" + config_home,
         "XDG_STATE_HOME=" + state_home, "PATH=/usr/bin:/bin", "LANG=C"};
-    std::vector<char*> argv = {const_cast<char*>(KNOCK_BINARY)};
-    for (const std::string& a : args)
-      argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (std::string& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    execve(KNOCK_BINARY, argv.data(), envp.data());
-    _exit(127);
+    return RunProgram(KNOCK_BINARY, args, root, in, &env);
   }
 };
 

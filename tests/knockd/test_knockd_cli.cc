@@ -11,29 +11,18 @@
 #include <sstream>
 
 #include "common/key_file.h"
+#include "program_run.h"
+#include "temp_dir.h"
 
 namespace {
 
-/// What one run of the binary did.
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using Run = ProgramRun;
 
 /// A scratch directory with a configuration and a server key.
 struct Sandbox {
-  std::string root;
+  TempDir dir{"knockd-cli-test"};
+  std::string root = dir.path();
   Sandbox() {
-    char pattern[] = "/tmp/knockd-cli-test-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    root = pattern;
     std::string err;
     REQUIRE(knock::WritePrivateKeyFile(root + "/server.key",
                                        knock::PrivateKey::Generate(), &err));
@@ -45,31 +34,9 @@ struct Sandbox {
         << "public_key = \"QA0nM65U6E+FyfPH7mZNONzqJuh7KdPbnd8Hl+3sHjM=\"\n"
         << "services = [\"ssh\"]\n";
   }
-  ~Sandbox() { std::filesystem::remove_all(root); }
 
   Run Knockd(const std::vector<std::string>& args) const {
-    const std::string out = root + "/stdout", err = root + "/stderr";
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      const int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      const int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      dup2(out_fd, 1);
-      dup2(err_fd, 2);
-      std::vector<char*> argv = {const_cast<char*>(KNOCKD_BINARY)};
-      for (const std::string& a : args)
-        argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(KNOCKD_BINARY, argv.data());
-      _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    Run run;
-    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    run.out = ReadFile(out);
-    run.err = ReadFile(err);
-    return run;
+    return RunProgram(KNOCKD_BINARY, args, root);
   }
   std::string Config() const { return root + "/knockd.toml"; }
 };
