@@ -10,6 +10,7 @@
 
 #include "knock/lib/client_config.h"
 #include "portable_test_support.h"
+#include "scoped_env.h"
 
 namespace {
 
@@ -38,33 +39,6 @@ std::string ReadText(const std::string& path) {
   while (!text.empty() && text.back() == '\n') text.pop_back();
   return text;
 }
-
-/// Sets an environment variable for one test and puts the old value back.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    const char* old = std::getenv(name);
-    had_ = old != nullptr;
-    if (had_) old_ = old;
-    if (value != nullptr) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (had_) {
-      setenv(name_, old_.c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  bool had_ = false;
-  std::string old_;
-};
 
 }  // namespace
 

@@ -12,29 +12,7 @@
 #include "knock/lib/client_state.h"
 #include "knock/lib/user_dirs.h"
 #include "portable_test_support.h"
-
-namespace {
-
-/// Sets environment variables for one test and puts them back afterwards.
-class ScopedEnv {
- public:
-  ~ScopedEnv() {
-    for (auto& [name, value] : saved_)
-      value ? setenv(name.c_str(), value->c_str(), 1) : unsetenv(name.c_str());
-  }
-  void Set(const std::string& name, const char* value) {
-    if (saved_.count(name) == 0) {
-      const char* old = getenv(name.c_str());
-      saved_[name] = old ? std::optional<std::string>(old) : std::nullopt;
-    }
-    value ? setenv(name.c_str(), value, 1) : unsetenv(name.c_str());
-  }
-
- private:
-  std::map<std::string, std::optional<std::string>> saved_;
-};
-
-}  // namespace
+#include "scoped_env.h"
 
 #ifdef _WIN32
 TEST_CASE("Windows keeps configuration under APPDATA, state under LOCALAPPDATA",
