@@ -19,6 +19,7 @@
 #include "common/key_file.h"
 #include "common/knock_sequence.h"
 #include "common/pair_key.h"
+#include "knockd/client_sequence.h"
 #include "knockd/helper/helper.h"
 #include "knockd/helper/sniffer_request_check.h"
 #include "knockd/shared/privsep_message.h"
@@ -224,14 +225,7 @@ struct World {
   /// The ports a client sends for its ssh sequence.
   std::vector<uint16_t> Sent(const knock::PrivateKey& client, uint64_t window,
                              uint8_t slot) const {
-    knock::PairKey key;
-    std::string err;
-    REQUIRE(knock::DerivePairKey(client, server.Public(),
-                                 knock::PairRole::kClient, &key, &err));
-    std::vector<uint16_t> ports;
-    REQUIRE(knock::DeriveSequence(key, {window, slot, "ssh"}, {16384, 16384, 8},
-                                  &ports, &err));
-    return ports;
+    return ClientSequence(client, server.Public(), {window, slot, "ssh"});
   }
 };
 

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "common/bound_sequence.h"
+#include "knockd/client_sequence.h"
 #include "knockd/sniffer/knock_matcher.h"
 
 namespace {
@@ -60,14 +61,7 @@ struct Fixture {
   std::vector<uint16_t> Sequence(const knock::PrivateKey& client,
                                  uint64_t window, uint8_t slot,
                                  const char* service = "ssh") {
-    knock::PairKey key;
-    std::string err;
-    REQUIRE(knock::DerivePairKey(client, server_key.Public(),
-                                 knock::PairRole::kClient, &key, &err));
-    std::vector<uint16_t> ports;
-    REQUIRE(knock::DeriveSequence(key, {window, slot, service},
-                                  {16384, 16384, 8}, &ports, &err));
-    return ports;
+    return ClientSequence(client, server_key.Public(), {window, slot, service});
   }
   uint64_t Window() const { return matcher->table().current_window(); }
 

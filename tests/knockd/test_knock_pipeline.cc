@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/key_file.h"
+#include "knockd/client_sequence.h"
 #include "knockd/sniffer/knock_pipeline.h"
 #include "knockd/sniffer/pcap_writer.h"
 
@@ -72,17 +73,10 @@ struct Fixture {
         [this](const knock::KnockOutcome& e) { events.push_back(e); });
   }
   std::vector<uint16_t> Sequence(int64_t time_us, uint8_t slot) {
-    knock::PairKey key;
-    std::string err;
-    REQUIRE(knock::DerivePairKey(alice_key, server_key.Public(),
-                                 knock::PairRole::kClient, &key, &err));
-    std::vector<uint16_t> ports;
-    REQUIRE(knock::DeriveSequence(
-        key,
+    return ClientSequence(
+        alice_key, server_key.Public(),
         {knock::WindowAt(time_us / 1000000, config.knock.step_seconds), slot,
-         "ssh"},
-        {16384, 16384, 8}, &ports, &err));
-    return ports;
+         "ssh"});
   }
   /// Writes frames to a capture file and runs the pipeline over it.
   void Run(

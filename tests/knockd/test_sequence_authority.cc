@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/bound_sequence.h"
+#include "knockd/client_sequence.h"
 #include "knockd/helper/sequence_authority.h"
 
 namespace {
@@ -34,14 +35,7 @@ struct Setup {
   // What the client sends, derived on the client's side.
   std::vector<uint16_t> Sent(const knock::PrivateKey& client, uint64_t window,
                              uint8_t slot, const char* service) {
-    knock::PairKey key;
-    std::string err;
-    REQUIRE(knock::DerivePairKey(client, server.Public(),
-                                 knock::PairRole::kClient, &key, &err));
-    std::vector<uint16_t> ports;
-    REQUIRE(knock::DeriveSequence(key, {window, slot, service},
-                                  {16384, 16384, 8}, &ports, &err));
-    return ports;
+    return ClientSequence(client, server.Public(), {window, slot, service});
   }
 };
 

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "common/bound_sequence.h"
+#include "knockd/client_sequence.h"
 #include "knockd/shared/sequence_table.h"
 
 namespace {
@@ -22,14 +23,7 @@ struct Setup {
   }
   std::vector<uint16_t> ClientSequence(uint64_t window, uint8_t slot,
                                        const char* service) {
-    knock::PairKey key;
-    std::string err;
-    REQUIRE(knock::DerivePairKey(client, server.Public(),
-                                 knock::PairRole::kClient, &key, &err));
-    std::vector<uint16_t> ports;
-    REQUIRE(knock::DeriveSequence(key, {window, slot, service},
-                                  {16384, 16384, 8}, &ports, &err));
-    return ports;
+    return ::ClientSequence(client, server.Public(), {window, slot, service});
   }
 };
 
