@@ -406,6 +406,15 @@ bool Helper::OnGrant(const knock::PrivsepMessage& message) {
   const knock::UsedEntry* used = nullptr;
   const knock::UseDecision decision = store_->Use(
       key, message.source, now_us, service.open_for_ms * 1000, &used);
+  if (decision == knock::UseDecision::kForgotten) {
+    event.refused = "pruned_window";
+    RefuseGrant(&event,
+                "window " + std::to_string(key.window) +
+                    " was pruned from the used set (it holds no window up to " +
+                    std::to_string(*store_->pruned_through()) +
+                    ") and may have been used: the clock went back");
+    return true;
+  }
   if (decision == knock::UseDecision::kReplay) {
     // The sniffer's copy of the used set lagged (a refresh just after the
     // grant ran out), or it lies: the helper's set decides.

@@ -493,6 +493,54 @@ TEST_CASE("the used set covers every window the helper accepts", "[helper]") {
   }
 }
 
+TEST_CASE(
+    "the helper refuses a sequence used before the clock stepped forward "
+    "and back",
+    "[helper]") {
+  World w;
+  const uint64_t window = w.Window();
+  const std::vector<uint16_t> sent = w.Sent(w.alice, window, 1);
+  w.launcher.script = [&](FakeSniffer* s) {
+    s->Send(knock::EncodeReady());
+    s->Send(GrantMessage("198.18.0.7", 0, window, 1, sent));
+    // The tables of the clock ten windows ahead, then back again.
+    if (s->Receive().type != knock::PrivsepMessageType::kTable) return 9;
+    if (s->Receive().type != knock::PrivsepMessageType::kTable) return 9;
+    // A sniffer that lost its copy (or lies) forwards the sniffed sequence
+    // from another address; then, as the control, a fresh one of the next
+    // window, which opens.
+    s->Send(GrantMessage("198.18.0.66", 0, window, 1, sent));
+    s->Send(GrantMessage("198.18.0.8", 0, window + 1, 0,
+                         w.Sent(w.alice, window + 1, 0)));
+    return s->WaitForShutdown();
+  };
+  knockd::Helper helper(w.config_path(), w.Seams());
+  std::string err;
+  const bool started = helper.Start(&err);
+  INFO(err);
+  REQUIRE(started);
+  REQUIRE(StepUntil(&helper, [&] { return w.firewall->opened.size() == 1; }));
+  const int64_t before_step_us = w.clock.now_us;
+  w.clock.now_us += 10 * kStepSeconds * 1000000;
+  for (int i = 0; i < 3; ++i) helper.Step(kStepWaitMs);
+  w.clock.now_us = before_step_us + 1000000;
+  CHECK(StepUntil(&helper, [&] { return w.firewall->opened.size() == 2; }));
+  CHECK_FALSE(helper.stopping());
+  REQUIRE(w.firewall->opened.size() == 2);
+  CHECK(w.firewall->opened[1].source == Address("198.18.0.8"));
+  // Refused by the floor: the entry that said "used by 198.18.0.7" was
+  // pruned while the clock was ahead.
+  CHECK(w.Logged(
+      "firewall helper refused a grant: client alice service ssh "
+      "from 198.18.0.66 (window " +
+      std::to_string(window) + " slot 1): window " + std::to_string(window) +
+      " was pruned from the used set (it holds no window up to " +
+      std::to_string(window) +
+      ") and may have been used: the clock went back"));
+  CHECK_FALSE(w.Logged("used by 198.18.0.7"));
+  CHECK(helper.Finish() == 0);
+}
+
 TEST_CASE("a grant just outside the accepted windows stops the helper",
           "[helper]") {
   World w;
