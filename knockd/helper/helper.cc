@@ -39,6 +39,8 @@ constexpr int kSnifferStopWaitMs = 3000;
 constexpr int kStopPollMs = 50;
 constexpr int64_t kMicrosPerSecond = 1000000;
 constexpr mode_t kStateDirMode = 0700;
+// Others may read the pid and the answers, as in the state directory.
+constexpr mode_t kRuntimeDirMode = 0755;
 // Audit records wait at most one pass of the loop, and at most this many.
 constexpr size_t kMaxAuditBatch = 64;
 
@@ -333,8 +335,30 @@ bool Helper::StartAfterFork(std::string* err) {
 }
 
 bool Helper::WritePidFile(std::string* err) {
-  pid_file_dir_ = config_->state_dir;
-  return knock::WriteDaemonPidFile(pid_file_dir_, err);
+  const knock::DaemonFiles in_state =
+      knock::StateDirDaemonFiles(config_->state_dir);
+  if (!knock::WriteDaemonPidFile(in_state, err)) return false;
+  daemon_files_ = {in_state};
+  // The runtime directory's files are found whatever the configuration on
+  // disk says by then; without them (no /run/knockd and no power to make
+  // it) `knockd reload` falls back to the state directory's.
+  const std::string runtime_dir = seams_.runtime_dir.empty()
+                                      ? knock::DefaultRuntimeDirectory()
+                                      : seams_.runtime_dir;
+  const knock::DaemonFiles in_runtime =
+      knock::RuntimeDaemonFiles(runtime_dir, config_path_);
+  std::string runtime_err;
+  if (mkdir(runtime_dir.c_str(), kRuntimeDirMode) != 0 && errno != EEXIST)
+    runtime_err = runtime_dir + ": " + strerror(errno);
+  if (!runtime_err.empty() ||
+      !knock::WriteDaemonPidFile(in_runtime, &runtime_err)) {
+    logger_.Warning("no pid file in " + runtime_dir + " (" + runtime_err +
+                    "): `knockd reload` finds this daemon through " +
+                    in_state.pid + " only");
+    return true;
+  }
+  daemon_files_.insert(daemon_files_.begin(), in_runtime);
+  return true;
 }
 
 void Helper::OnReady() {
@@ -620,11 +644,12 @@ bool Helper::HandleSniffer() {
 
 void Helper::AnswerReload(const knock::ReloadRequest& request, bool accepted,
                           const std::string& message) {
-  std::string err;
-  if (!pid_file_dir_.empty() &&
-      !knock::WriteReloadAnswer(pid_file_dir_, {request, accepted, message},
-                                &err))
-    logger_.Warning(err);
+  for (const knock::DaemonFiles& files : daemon_files_) {
+    std::string err;
+    if (!knock::WriteReloadAnswerFile(files.answer,
+                                      {request, accepted, message}, &err))
+      logger_.Warning(err);
+  }
 }
 
 void Helper::RefuseReload(const std::string& err) {
@@ -826,7 +851,8 @@ int Helper::Finish() {
   WriteMetrics(Now());
   if (signal_fd_ >= 0) close(signal_fd_);
   signal_fd_ = -1;
-  if (!pid_file_dir_.empty()) knock::RemoveDaemonPidFile(pid_file_dir_);
+  for (const knock::DaemonFiles& files : daemon_files_)
+    knock::RemoveDaemonPidFile(files);
   return exit_status_;
 }
 

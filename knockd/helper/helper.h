@@ -10,7 +10,6 @@
 
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "common/clock.h"
@@ -21,6 +20,7 @@
 #include "knockd/helper/ruleset_guard.h"
 #include "knockd/helper/ruleset_monitor.h"
 #include "knockd/helper/sequence_authority.h"
+#include "knockd/shared/daemon_pid_file.h"
 #include "knockd/shared/firewall.h"
 #include "knockd/shared/logger.h"
 #include "knockd/shared/privsep_channel.h"
@@ -45,6 +45,9 @@ struct HelperSeams {
       make_firewall;
   /// False in tests: the process keeps its capabilities and dumpability.
   bool drop_privileges = true;
+  /// Where the pid file and reload answers go besides state_dir; empty is
+  /// knock::DefaultRuntimeDirectory().
+  std::string runtime_dir;
 };
 
 /// The running daemon, seen from the firewall helper. Start() does
@@ -170,7 +173,9 @@ class Helper {
   knock::PrivsepChannel channel_;
   knock::RulesetMonitor ruleset_monitor_;
   std::unique_ptr<knock::RulesetGuard> ruleset_guard_;
-  std::string pid_file_dir_;
+  /// Where this daemon's pid file and reload answers are: the runtime
+  /// directory's (when it could be written) and the state directory's.
+  std::vector<knock::DaemonFiles> daemon_files_;
   knock::DaemonMetrics metrics_;
   int64_t last_metrics_us_ = 0;
   bool metrics_error_logged_ = false;

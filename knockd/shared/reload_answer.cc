@@ -66,13 +66,21 @@ bool ParseReloadAnswer(const std::string& text, ReloadAnswer* answer) {
 
 bool WriteReloadAnswer(const std::string& state_dir, const ReloadAnswer& answer,
                        std::string* err) {
-  const std::string path = ReloadAnswerPath(state_dir);
+  return WriteReloadAnswerFile(ReloadAnswerPath(state_dir), answer, err);
+}
+
+bool ReadReloadAnswer(const std::string& state_dir, ReloadAnswer* answer) {
+  return ReadReloadAnswerFile(ReloadAnswerPath(state_dir), answer);
+}
+
+bool WriteReloadAnswerFile(const std::string& path, const ReloadAnswer& answer,
+                           std::string* err) {
   return ReplaceSmallFile(path, EncodeReloadAnswer(answer), kAnswerFileMode,
                           "reload answer", err);
 }
 
-bool ReadReloadAnswer(const std::string& state_dir, ReloadAnswer* answer) {
-  std::ifstream in(ReloadAnswerPath(state_dir));
+bool ReadReloadAnswerFile(const std::string& path, ReloadAnswer* answer) {
+  std::ifstream in(path);
   if (!in) return false;
   std::string text(kMaxAnswerBytes, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));

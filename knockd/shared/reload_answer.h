@@ -41,5 +41,9 @@ bool WriteReloadAnswer(const std::string& state_dir, const ReloadAnswer& answer,
                        std::string* err);
 /// False when there is no answer file or it does not parse.
 bool ReadReloadAnswer(const std::string& state_dir, ReloadAnswer* answer);
+/// The same two, by the answer file's own path.
+bool WriteReloadAnswerFile(const std::string& path, const ReloadAnswer& answer,
+                           std::string* err);
+bool ReadReloadAnswerFile(const std::string& path, ReloadAnswer* answer);
 
 }  // namespace knock

@@ -21,6 +21,7 @@
 #include "common/pair_key.h"
 #include "knockd/helper/helper.h"
 #include "knockd/helper/sniffer_request_check.h"
+#include "knockd/shared/daemon_pid_file.h"
 #include "knockd/shared/privsep_message.h"
 #include "knockd/shared/reload_answer.h"
 #include "knockd/shared/sealed_memfd.h"
@@ -163,6 +164,8 @@ struct World {
   FakeClock clock;
   ScriptedLauncher launcher;
   std::unique_ptr<CapturedLog> log;
+  /// Where the configuration puts state_dir, under `dir`.
+  std::string state_subdir = "state";
 
   World() {
     char dir_template[] = "/tmp/knock-helper-XXXXXX";
@@ -177,13 +180,15 @@ struct World {
     std::system(("rm -rf " + dir).c_str());
   }
   bool Logged(const std::string& line) const { return log->Has(line); }
+  /// The helper's runtime directory (the daemon's is /run/knockd).
+  std::string runtime_dir() const { return dir + "/run"; }
 
   std::string config_path() const { return dir + "/knockd.toml"; }
 
   void WriteConfig(const std::string& extra) {
     std::ofstream out(config_path());
     out << "private_key_file = \"" << dir << "/server.key\"\n"
-        << "state_dir = \"" << dir << "/state\"\n"
+        << "state_dir = \"" << dir << "/" << state_subdir << "\"\n"
         << "[knock]\nports = \"16384-32767\"\nstep = \"30s\"\nskew = 1\n"
         << "slots = 4\n"
         << extra << "\n"
@@ -203,6 +208,7 @@ struct World {
       return std::make_unique<RecordingFirewall>(record);
     };
     seams.drop_privileges = false;
+    seams.runtime_dir = runtime_dir();
     return seams;
   }
 
@@ -682,6 +688,55 @@ TEST_CASE("a reload that needs a restart is refused, and the asker is told",
   CHECK(w.Logged(refusal));
   CHECK_FALSE(answer.accepted);
   CHECK(answer.message == refusal);
+}
+
+TEST_CASE(
+    "a reload that moves state_dir is refused, and answered where the "
+    "running daemon's files are",
+    "[helper]") {
+  World w;
+  w.state_subdir = "moved";
+  const knock::ReloadAnswer answer = AskForReload(&w, "");
+  const std::string refusal =
+      "reload refused, keeping the running configuration: state_dir (\"" +
+      w.dir + "/state\" -> \"" + w.dir +
+      "/moved\") takes effect on restart only (systemctl restart knockd)";
+  CHECK_FALSE(answer.accepted);
+  CHECK(answer.message == refusal);
+  // The same answer where `knockd reload` looks first: the runtime file
+  // named by the configuration file, which no edit moves.
+  const knock::DaemonFiles runtime =
+      knock::RuntimeDaemonFiles(w.runtime_dir(), w.config_path());
+  knock::ReloadAnswer in_runtime;
+  REQUIRE(knock::ReadReloadAnswerFile(runtime.answer, &in_runtime));
+  CHECK(in_runtime.message == refusal);
+  // Control: nothing was written under the edited state_dir.
+  CHECK(access((w.dir + "/moved").c_str(), F_OK) != 0);
+}
+
+TEST_CASE("the helper's pid file is in its runtime directory and state_dir",
+          "[helper]") {
+  World w;
+  w.launcher.script = [](FakeSniffer* s) {
+    s->Send(knock::EncodeReady());
+    return s->WaitForShutdown();
+  };
+  knockd::Helper helper(w.config_path(), w.Seams());
+  std::string err;
+  const bool started = helper.Start(&err);
+  INFO(err);
+  REQUIRE(started);
+  const std::string runtime_pid =
+      knock::RuntimeDaemonFiles(w.runtime_dir(), w.config_path()).pid;
+  for (const std::string& path : {runtime_pid, w.dir + "/state/knockd.pid"}) {
+    INFO(path);
+    std::ifstream in(path);
+    std::string pid;
+    CHECK(std::getline(in, pid));
+    CHECK(pid == std::to_string(getpid()));
+  }
+  CHECK(helper.Finish() == 0);
+  CHECK(access(runtime_pid.c_str(), F_OK) != 0);
 }
 
 TEST_CASE("control: a reload without such a change is taken, and told so",

@@ -29,9 +29,6 @@ struct StateDir {
     path = pattern;
   }
   ~StateDir() { std::filesystem::remove_all(path); }
-  void WritePid(pid_t pid) const {
-    std::ofstream(knock::DaemonPidFilePath(path)) << pid << "\n";
-  }
 };
 
 /// A child named "knockd" whose pid is in the pid file; on its first
@@ -40,6 +37,10 @@ struct StateDir {
 class StandInDaemon {
  public:
   StandInDaemon(const StateDir& dir,
+                std::function<void(const knock::ReloadRequest&)> answer)
+      : StandInDaemon(knock::DaemonPidFilePath(dir.path), std::move(answer)) {}
+  /// The same, with its pid in `pid_path`.
+  StandInDaemon(const std::string& pid_path,
                 std::function<void(const knock::ReloadRequest&)> answer) {
     sigset_t hup;
     sigemptyset(&hup);
@@ -60,7 +61,7 @@ class StandInDaemon {
     sigprocmask(SIG_SETMASK, &saved, nullptr);
     // The name is set in the child; wait until it shows.
     for (int i = 0; i < 200 && !Named(); ++i) usleep(5000);
-    dir.WritePid(pid_);
+    std::ofstream(pid_path) << pid_ << "\n";
   }
   ~StandInDaemon() {
     kill(pid_, SIGKILL);
@@ -166,4 +167,62 @@ TEST_CASE("reload reports a daemon that stops instead of answering") {
   signal(SIGCHLD, SIG_DFL);
   CHECK(message ==
         who + " stopped before it answered the reload (see its log)");
+}
+
+TEST_CASE(
+    "reload finds the daemon by its configuration after state_dir was "
+    "edited") {
+  StateDir run, old_state, new_state;
+  const std::string config = "/etc/knockd/knockd.toml";
+  const knock::DaemonFiles runtime =
+      knock::RuntimeDaemonFiles(run.path, config);
+  CHECK(runtime.pid == run.path + "/etc-knockd-knockd.toml.pid");
+  CHECK(runtime.answer == run.path + "/etc-knockd-knockd.toml.reload");
+  // The daemon started with state_dir = old_state; the file on disk now
+  // says new_state.
+  StandInDaemon daemon(runtime.pid, [&](const knock::ReloadRequest& request) {
+    std::string err;
+    for (const knock::DaemonFiles& files :
+         {runtime, knock::StateDirDaemonFiles(old_state.path)})
+      knock::WriteReloadAnswerFile(
+          files.answer, {request, false, "state_dir takes effect"}, &err);
+    pause();
+  });
+  std::string message;
+  CHECK(knock::ReloadRunningDaemon(
+            {runtime, knock::StateDirDaemonFiles(new_state.path)},
+            kShortTimeoutMs, &message) == knock::ReloadOutcome::kFailed);
+  CHECK(message == daemon.Who() + ": state_dir takes effect");
+  // Control: through the edited state_dir alone it is not found.
+  CHECK(knock::ReloadRunningDaemon({knock::StateDirDaemonFiles(new_state.path)},
+                                   kShortTimeoutMs, &message) ==
+        knock::ReloadOutcome::kNotRunning);
+  CHECK(message ==
+        "knockd is not running (no " + new_state.path + "/knockd.pid)");
+}
+
+TEST_CASE("reload names every place it looked for the daemon") {
+  StateDir run, state;
+  const std::vector<knock::DaemonFiles> places = {
+      knock::RuntimeDaemonFiles(run.path, "/etc/knockd/knockd.toml"),
+      knock::StateDirDaemonFiles(state.path)};
+  std::string message;
+  CHECK(knock::ReloadRunningDaemon(places, kShortTimeoutMs, &message) ==
+        knock::ReloadOutcome::kNotRunning);
+  CHECK(message == "knockd is not running (no " + run.path +
+                       "/etc-knockd-knockd.toml.pid nor " + state.path +
+                       "/knockd.pid)");
+}
+
+TEST_CASE("the runtime directory is systemd's when it names one") {
+  const char* saved = getenv("RUNTIME_DIRECTORY");
+  const std::string kept = saved ? saved : "";
+  unsetenv("RUNTIME_DIRECTORY");
+  CHECK(knock::DefaultRuntimeDirectory() == "/run/knockd");
+  setenv("RUNTIME_DIRECTORY", "/run/elsewhere:/run/other", 1);
+  CHECK(knock::DefaultRuntimeDirectory() == "/run/elsewhere");
+  if (saved)
+    setenv("RUNTIME_DIRECTORY", kept.c_str(), 1);
+  else
+    unsetenv("RUNTIME_DIRECTORY");
 }
