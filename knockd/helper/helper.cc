@@ -612,6 +612,11 @@ bool Helper::HandleMessage(const knock::PrivsepMessage& message) {
       if (!pending_reload_)
         return Abandon("the sniffer answered a reload nobody asked for");
       FinishReload(message.accepted);
+      if (reload_again_ && !stopping_) {
+        const knock::ReloadRequest again = *reload_again_;
+        reload_again_.reset();
+        Reload(again);
+      }
       return true;
     default:
       return Abandon("the sniffer asked to stop");
@@ -644,10 +649,12 @@ bool Helper::HandleSniffer() {
 
 void Helper::AnswerReload(const knock::ReloadRequest& request, bool accepted,
                           const std::string& message) {
+  answers_.push_back({request, accepted, message, reload_started_ns_});
+  if (answers_.size() > knock::kReloadAnswersKept)
+    answers_.erase(answers_.begin());
   for (const knock::DaemonFiles& files : daemon_files_) {
     std::string err;
-    if (!knock::WriteReloadAnswerFile(files.answer,
-                                      {request, accepted, message}, &err))
+    if (!knock::WriteReloadAnswersFile(files.answer, answers_, &err))
       logger_.Warning(err);
   }
 }
@@ -670,13 +677,16 @@ void Helper::Notify(const std::string& state) {
 
 void Helper::Reload(const knock::ReloadRequest& request) {
   if (pending_reload_) {
-    const std::string line =
-        "SIGHUP ignored: the previous reload is not finished";
-    logger_.Warning(line);
-    AnswerReload(request, false, line);
+    // The reload under way may have read the configuration before this
+    // sender's edit: another one follows it.
+    if (!reload_again_)
+      logger_.Warning(
+          "SIGHUP during a reload: another reload follows this one");
+    reload_again_ = request;
     return;
   }
   reload_request_ = request;
+  reload_started_ns_ = knock::ReloadClockNanos();
   Notify(knock::ReloadingState());
   StartReload();
   if (!pending_reload_) Notify("READY=1");

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
@@ -182,8 +183,15 @@ class Helper {
   int signal_fd_ = -1;
   pid_t sniffer_pid_ = -1;
   std::unique_ptr<PendingReload> pending_reload_;
-  /// Who asked for the reload under way, for its answer.
+  /// Who asked for the reload under way, for its answer, and when it
+  /// began to read the configuration.
   knock::ReloadRequest reload_request_;
+  int64_t reload_started_ns_ = 0;
+  /// A SIGHUP that came during a reload: one more reload follows, which
+  /// reads every edit made before it (and so answers its sender too).
+  std::optional<knock::ReloadRequest> reload_again_;
+  /// The last answers, as the answer files hold them.
+  std::vector<knock::ReloadAnswer> answers_;
   bool ready_ = false;
   bool stopping_ = false;
   int exit_status_ = 0;

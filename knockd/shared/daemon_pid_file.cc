@@ -155,9 +155,11 @@ ReloadOutcome ReloadRunningDaemon(const std::vector<DaemonFiles>& places,
   }
   const std::string& path = found->pid;
   const std::string who = "knockd pid " + std::to_string(pid);
-  // The token tells this request's answer from any other's.
+  // The token tells this request's answer from any other's; the time, an
+  // answer that covers it (a reload that began after it was sent).
   const ReloadRequest request{
       getpid(), static_cast<int32_t>(1 + randombytes_uniform(INT32_MAX - 1))};
+  const int64_t requested_ns = ReloadClockNanos();
   sigval value{};
   value.sival_int = request.token;
   if (sigqueue(pid, SIGHUP, value) != 0) {
@@ -166,12 +168,17 @@ ReloadOutcome ReloadRunningDaemon(const std::vector<DaemonFiles>& places,
     return ReloadOutcome::kFailed;
   }
   for (int waited_ms = 0;; waited_ms += kAnswerPollMs) {
-    ReloadAnswer answer;
-    if (ReadReloadAnswerFile(found->answer, &answer) &&
-        answer.request == request) {
-      *message = who + ": " + answer.message;
-      return answer.accepted ? ReloadOutcome::kReloaded
-                             : ReloadOutcome::kFailed;
+    std::vector<ReloadAnswer> answers;
+    const ReloadAnswer* answer =
+        ReadReloadAnswersFile(found->answer, &answers)
+            ? FindReloadAnswer(answers, request, requested_ns)
+            : nullptr;
+    if (answer != nullptr) {
+      *message = who + ": " + answer->message;
+      if (!(answer->request == request))
+        *message += " (a reload that began after this request)";
+      return answer->accepted ? ReloadOutcome::kReloaded
+                              : ReloadOutcome::kFailed;
     }
     if (!IsAlive(pid)) {
       *message = who + " stopped before it answered the reload (see its log)";

@@ -613,7 +613,9 @@ TEST_CASE("a reload the sniffer refuses is rolled back, and no key crosses",
   CHECK_FALSE(w.Logged("at stop"));
 }
 
-TEST_CASE("a second SIGHUP while a reload is pending is ignored", "[helper]") {
+TEST_CASE(
+    "a SIGHUP while a reload is pending gets a reload of its own after it",
+    "[helper]") {
   World w;
   w.launcher.script = [&](FakeSniffer* s) {
     s->Send(knock::EncodeReady());
@@ -621,7 +623,9 @@ TEST_CASE("a second SIGHUP while a reload is pending is ignored", "[helper]") {
     // Long enough for the test's second SIGHUP to find the reload pending.
     usleep(500 * 1000);
     s->Send(knock::EncodeReconfigured(true));
-    // A second reconfigure would be a second reload.
+    // The second reload, which read the configuration after it was asked.
+    if (s->Receive().type != knock::PrivsepMessageType::kReconfigure) return 9;
+    s->Send(knock::EncodeReconfigured(true));
     return s->WaitForShutdown();
   };
   knockd::Helper helper(w.config_path(), w.Seams());
@@ -630,14 +634,82 @@ TEST_CASE("a second SIGHUP while a reload is pending is ignored", "[helper]") {
   INFO(err);
   REQUIRE(started);
   helper.Step(kStepWaitMs);
-  REQUIRE(kill(getpid(), SIGHUP) == 0);
+  sigval first{}, second{};
+  first.sival_int = 1111;
+  second.sival_int = 2222;
+  REQUIRE(sigqueue(getpid(), SIGHUP, first) == 0);
   helper.Step(kStepWaitMs);
-  REQUIRE(kill(getpid(), SIGHUP) == 0);
-  CHECK(StepUntil(&helper, [&] { return w.Logged("reloaded "); }));
-  CHECK(w.Logged("SIGHUP ignored: the previous reload is not finished"));
+  const int64_t second_sent_ns = knock::ReloadClockNanos();
+  REQUIRE(sigqueue(getpid(), SIGHUP, second) == 0);
+  std::vector<knock::ReloadAnswer> answers;
+  const std::string path = w.dir + "/state/knockd.reload";
+  CHECK(StepUntil(&helper, [&] {
+    return knock::ReadReloadAnswersFile(path, &answers) && answers.size() == 2;
+  }));
+  CHECK(w.Logged("SIGHUP during a reload: another reload follows this one"));
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0].request == knock::ReloadRequest{getpid(), 1111});
+  CHECK(answers[1].request == knock::ReloadRequest{getpid(), 2222});
+  CHECK(answers[1].accepted);
+  // The first reload began before the second request: it does not answer
+  // it (control); the second began after it.
+  CHECK(answers[0].started_ns < second_sent_ns);
+  CHECK(answers[1].started_ns > second_sent_ns);
+  CHECK(knock::FindReloadAnswer(answers, {getpid(), 3333}, second_sent_ns) ==
+        &answers[1]);
   CHECK_FALSE(helper.stopping());
   CHECK(helper.Finish() == 0);
   CHECK_FALSE(w.Logged("at stop"));
+}
+
+TEST_CASE("two SIGHUPs pending at once are one reload that answers both",
+          "[helper]") {
+  World w;
+  w.launcher.script = [](FakeSniffer* s) {
+    s->Send(knock::EncodeReady());
+    for (;;) {
+      const knock::PrivsepMessageType type = s->Receive().type;
+      if (type == knock::PrivsepMessageType::kShutdown) return 0;
+      if (type == knock::PrivsepMessageType::kReconfigure)
+        s->Send(knock::EncodeReconfigured(true));
+    }
+  };
+  knockd::Helper helper(w.config_path(), w.Seams());
+  std::string err;
+  const bool started = helper.Start(&err);
+  INFO(err);
+  REQUIRE(started);
+  helper.Step(kStepWaitMs);
+  // Both queued before the helper reads either: the kernel keeps one
+  // pending SIGHUP, with the first sender's token.
+  sigval first{}, second{};
+  first.sival_int = 1111;
+  second.sival_int = 2222;
+  const int64_t first_sent_ns = knock::ReloadClockNanos();
+  REQUIRE(sigqueue(getpid(), SIGHUP, first) == 0);
+  const int64_t second_sent_ns = knock::ReloadClockNanos();
+  REQUIRE(sigqueue(getpid(), SIGHUP, second) == 0);
+  std::vector<knock::ReloadAnswer> answers;
+  const std::string path = w.dir + "/state/knockd.reload";
+  CHECK(StepUntil(
+      &helper, [&] { return knock::ReadReloadAnswersFile(path, &answers); }));
+  for (int i = 0; i < 5; ++i) helper.Step(kStepWaitMs);
+  REQUIRE(knock::ReadReloadAnswersFile(path, &answers));
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].request == knock::ReloadRequest{getpid(), 1111});
+  // The second sender finds no answer of its own, but one that began after
+  // it asked; the first finds its own.
+  const knock::ReloadAnswer* for_second =
+      knock::FindReloadAnswer(answers, {getpid(), 2222}, second_sent_ns);
+  REQUIRE(for_second != nullptr);
+  CHECK(for_second->accepted);
+  CHECK(knock::FindReloadAnswer(answers, {getpid(), 1111}, first_sent_ns) ==
+        &answers[0]);
+  // Control: by its token alone (what reload looked for before), the
+  // second sender would have waited for an answer that never comes.
+  CHECK(knock::FindReloadAnswer(answers, {getpid(), 2222},
+                                answers[0].started_ns) == nullptr);
+  CHECK(helper.Finish() == 0);
 }
 
 namespace {
