@@ -106,7 +106,10 @@ void RemoveDaemonPidFile(const std::string& state_dir) {
 
 void RemoveDaemonPidFile(const DaemonFiles& files) {
   pid_t pid = 0;
-  if (ReadPid(files.pid, &pid) && pid == getpid()) unlink(files.pid.c_str());
+  if (!ReadPid(files.pid, &pid) || pid != getpid()) return;
+  // The answers go with the daemon that gave them.
+  unlink(files.answer.c_str());
+  unlink(files.pid.c_str());
 }
 
 ReloadOutcome ReloadRunningDaemon(const std::string& state_dir, int timeout_ms,

@@ -37,7 +37,8 @@ std::vector<DaemonFiles> DaemonFilesFor(const std::string& config_path,
 
 /// Writes this process's pid (0644, atomic rename).
 bool WriteDaemonPidFile(const DaemonFiles& files, std::string* err);
-/// Removes the pid file if it still names this process.
+/// Removes the pid file, and the reload answers beside it, if it still
+/// names this process.
 void RemoveDaemonPidFile(const DaemonFiles& files);
 
 /// "<state_dir>/knockd.pid".

@@ -138,7 +138,7 @@ pass "knockd reload of a broken configuration fails with FILE:LINE:COL and signa
 stop_pid "$KNOCKD_PID"
 [ "$STOPPED_RC" = 0 ] || fail "knockd exited $STOPPED_RC"
 [ ! -e "$WORK/state/knockd.pid" ] || fail "the pid file outlived knockd"
-RUNTIME_PID=/run/knockd/$(tr / - <<<"${WORK#/}/knockd.toml").pid
+RUNTIME_PID=$RUNTIME_DIRECTORY/$(tr / - <<<"${WORK#/}/knockd.toml").pid
 [ ! -e "$RUNTIME_PID" ] || fail "the runtime pid file outlived knockd"
 OUT=$("$KNOCKD" -c "$WORK/knockd.toml" client add bob --key "$BOB_PUB")
 grep -qxF "knockd is not running (no $RUNTIME_PID nor $WORK/state/knockd.pid): the change takes effect when it starts" <<<"$OUT" ||

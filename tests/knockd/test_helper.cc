@@ -717,7 +717,8 @@ namespace {
 /// Starts a helper, rewrites its configuration with `extra`, asks for a
 /// reload as `knockd reload` does (SIGHUP queued with a token), and
 /// returns the answer it wrote. The sniffer takes any reconfigure.
-knock::ReloadAnswer AskForReload(World* w, const std::string& extra) {
+knock::ReloadAnswer AskForReload(World* w, const std::string& extra,
+                                 knock::ReloadAnswer* in_runtime = nullptr) {
   w->launcher.script = [](FakeSniffer* s) {
     s->Send(knock::EncodeReady());
     for (;;) {
@@ -742,8 +743,14 @@ knock::ReloadAnswer AskForReload(World* w, const std::string& extra) {
   CHECK(StepUntil(&helper,
                   [&] { return knock::ReadReloadAnswer(state_dir, &answer); }));
   CHECK(answer.request == knock::ReloadRequest{getpid(), 4242});
+  const knock::DaemonFiles runtime =
+      knock::RuntimeDaemonFiles(w->runtime_dir(), w->config_path());
+  if (in_runtime != nullptr)
+    CHECK(knock::ReadReloadAnswerFile(runtime.answer, in_runtime));
   CHECK_FALSE(helper.stopping());
   CHECK(helper.Finish() == 0);
+  // The answers go with the daemon.
+  CHECK(access(runtime.answer.c_str(), F_OK) != 0);
   return answer;
 }
 
@@ -768,7 +775,8 @@ TEST_CASE(
     "[helper]") {
   World w;
   w.state_subdir = "moved";
-  const knock::ReloadAnswer answer = AskForReload(&w, "");
+  knock::ReloadAnswer in_runtime;
+  const knock::ReloadAnswer answer = AskForReload(&w, "", &in_runtime);
   const std::string refusal =
       "reload refused, keeping the running configuration: state_dir (\"" +
       w.dir + "/state\" -> \"" + w.dir +
@@ -777,10 +785,6 @@ TEST_CASE(
   CHECK(answer.message == refusal);
   // The same answer where `knockd reload` looks first: the runtime file
   // named by the configuration file, which no edit moves.
-  const knock::DaemonFiles runtime =
-      knock::RuntimeDaemonFiles(w.runtime_dir(), w.config_path());
-  knock::ReloadAnswer in_runtime;
-  REQUIRE(knock::ReadReloadAnswerFile(runtime.answer, &in_runtime));
   CHECK(in_runtime.message == refusal);
   // Control: nothing was written under the edited state_dir.
   CHECK(access((w.dir + "/moved").c_str(), F_OK) != 0);
