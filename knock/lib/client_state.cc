@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifdef _WIN32
 #include <windows.h>
@@ -488,10 +489,19 @@ std::string DefaultClientStatePath() {
 
 bool PeekFreeSlot(const std::string& path, const SlotScope& scope, int slots,
                   int64_t now_unix, int* slot, std::string* err) {
+  // Peeking repairs nothing, so a damaged line is dated by the file's last
+  // write rather than by now, which would block every window it is asked
+  // about. (A reservation dates it by now: after a power cut the time of
+  // the last write may not have reached the disk.)
+  struct stat info {};
+  const int64_t written_unix =
+      stat(path.c_str(), &info) == 0
+          ? std::min<int64_t>(now_unix, static_cast<int64_t>(info.st_mtime))
+          : now_unix;
   std::string text;
   std::vector<UsedEntry> entries;
   int damaged = 0;
-  return ReadEntries(path, now_unix, &text, &entries, &damaged, err) &&
+  return ReadEntries(path, written_unix, &text, &entries, &damaged, err) &&
          LowestFreeSlot(path, entries, scope, slots, now_unix, slot, err);
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -330,6 +331,17 @@ TEST_CASE("a damaged line blocks the window it may have used, not the user",
   const int64_t next = (kWindow + 1) * kStepSeconds;
   CHECK(Reserve(path, Scope(kServerKey, kWindow + 1), 4, next) == 0);
   CHECK(Reserve(path, Scope(kOtherKey, kWindow + 1), 4, next) == 0);
+  // A peek (--dry-run) repairs nothing: it dates a damaged line by the
+  // file's last write, so it is blocked only up to the window of that write.
+  WriteTorn(path, ReadAll(path), "garbage");
+  const timeval written[2] = {{next, 0}, {next, 0}};
+  REQUIRE(utimes(path.c_str(), written) == 0);
+  const int64_t later = next + 5 * kStepSeconds;
+  CHECK_FALSE(knock::PeekFreeSlot(path, Scope(kServerKey, kWindow + 1), 4,
+                                  later, &slot, &err));
+  REQUIRE(knock::PeekFreeSlot(path, Scope(kServerKey, kWindow + 6), 4, later,
+                              &slot, &err));
+  CHECK(slot == 0);
 }
 
 TEST_CASE("a record torn at any byte is never read as another slot",
