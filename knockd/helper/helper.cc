@@ -338,6 +338,9 @@ bool Helper::WritePidFile(std::string* err) {
   const knock::DaemonFiles in_state =
       knock::StateDirDaemonFiles(config_->state_dir);
   if (!knock::WriteDaemonPidFile(in_state, err)) return false;
+  // Answers of an earlier run (one killed, or before a reboot, whose
+  // monotonic times mean nothing now) must not answer anyone.
+  unlink(in_state.answer.c_str());
   daemon_files_ = {in_state};
   // The runtime directory's files are found whatever the configuration on
   // disk says by then; without them (no /run/knockd and no power to make
@@ -357,6 +360,7 @@ bool Helper::WritePidFile(std::string* err) {
                     in_state.pid + " only");
     return true;
   }
+  unlink(in_runtime.answer.c_str());
   daemon_files_.insert(daemon_files_.begin(), in_runtime);
   return true;
 }

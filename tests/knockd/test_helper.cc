@@ -793,6 +793,13 @@ TEST_CASE(
 TEST_CASE("the helper's pid file is in its runtime directory and state_dir",
           "[helper]") {
   World w;
+  // A killed earlier run's answer, with a start time from before a reboot:
+  // it must not stand for an answer of this run.
+  REQUIRE(mkdir((w.dir + "/state").c_str(), 0700) == 0);
+  std::string write_err;
+  REQUIRE(knock::WriteReloadAnswersFile(
+      w.dir + "/state/knockd.reload",
+      {{{1, 2}, true, "reloaded before", INT64_MAX}}, &write_err));
   w.launcher.script = [](FakeSniffer* s) {
     s->Send(knock::EncodeReady());
     return s->WaitForShutdown();
@@ -802,6 +809,7 @@ TEST_CASE("the helper's pid file is in its runtime directory and state_dir",
   const bool started = helper.Start(&err);
   INFO(err);
   REQUIRE(started);
+  CHECK(access((w.dir + "/state/knockd.reload").c_str(), F_OK) != 0);
   const std::string runtime_pid =
       knock::RuntimeDaemonFiles(w.runtime_dir(), w.config_path()).pid;
   for (const std::string& path : {runtime_pid, w.dir + "/state/knockd.pid"}) {
