@@ -39,8 +39,8 @@ constexpr int kSnifferStopWaitMs = 3000;
 constexpr int kStopPollMs = 50;
 constexpr int64_t kMicrosPerSecond = 1000000;
 constexpr mode_t kStateDirMode = 0700;
-// Others may read the pid and the answers, as in the state directory.
-constexpr mode_t kRuntimeDirMode = 0755;
+// As the state directory: reload answers may name clients and files.
+constexpr mode_t kRuntimeDirMode = 0700;
 // Audit records wait at most one pass of the loop, and at most this many.
 constexpr size_t kMaxAuditBatch = 64;
 
