@@ -47,14 +47,16 @@ std::vector<std::string> SplitCommas(const std::string& text) {
   return parts;
 }
 
-int Reload(const std::string& state_dir, bool reload) {
+int Reload(const std::string& config_path, const std::string& state_dir,
+           bool reload) {
   if (!reload) {
     printf("not reloaded (--no-reload): send knockd SIGHUP to apply\n");
     return kExitOk;
   }
   std::string message;
-  switch (knock::ReloadRunningDaemon(state_dir, knock::kReloadAnswerTimeoutMs,
-                                     &message)) {
+  switch (
+      knock::ReloadRunningDaemon(knock::DaemonFilesFor(config_path, state_dir),
+                                 knock::kReloadAnswerTimeoutMs, &message)) {
     case knock::ReloadOutcome::kNotRunning:
       printf("%s: the change takes effect when it starts\n", message.c_str());
       return kExitOk;
@@ -87,7 +89,7 @@ int Add(const Invocation& invocation, const ClientRequest& request) {
     return kExitError;
   }
   printf("wrote %s\n", path.c_str());
-  return Reload(state_dir, !request.no_reload);
+  return Reload(invocation.config_path, state_dir, !request.no_reload);
 }
 
 int Remove(const Invocation& invocation, const ClientRequest& request) {
@@ -106,7 +108,7 @@ int Remove(const Invocation& invocation, const ClientRequest& request) {
     return kExitError;
   }
   printf("removed %s\n", path.c_str());
-  return Reload(state_dir, !request.no_reload);
+  return Reload(invocation.config_path, state_dir, !request.no_reload);
 }
 
 int List(const Invocation& invocation, const ClientRequest& request) {

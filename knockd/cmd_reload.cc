@@ -15,8 +15,9 @@ namespace {
 constexpr char kUsage[] =
     "Usage: knockd [-c FILE] reload\n\n"
     "Validates the configuration as check does, then sends SIGHUP to the\n"
-    "running knockd (found through <state_dir>/knockd.pid) and waits for\n"
-    "its answer. Exits 0 when it took the new configuration; 1 when the\n"
+    "running knockd (found through its pid file in /run/knockd, named by\n"
+    "FILE, or else <state_dir>/knockd.pid) and waits for its answer.\n"
+    "Exits 0 when it took the new configuration; 1 when the\n"
     "configuration is broken (FILE:LINE:COL: ...), knockd is not running,\n"
     "or it refused the reload and keeps its running configuration (the\n"
     "message says why, e.g. which key takes effect on restart only).\n";
@@ -38,9 +39,12 @@ int RunReload(const Invocation& invocation) {
     return kExitError;
   }
   std::string message;
-  if (knock::ReloadRunningDaemon(config.state_dir,
-                                 knock::kReloadAnswerTimeoutMs,
-                                 &message) != knock::ReloadOutcome::kReloaded) {
+  // Found by the configuration file's name first: state_dir may have been
+  // edited since the daemon started.
+  if (knock::ReloadRunningDaemon(
+          knock::DaemonFilesFor(invocation.config_path, config.state_dir),
+          knock::kReloadAnswerTimeoutMs,
+          &message) != knock::ReloadOutcome::kReloaded) {
     PrintError(message);
     return kExitError;
   }

@@ -1,7 +1,9 @@
 #include "knock/lib/client_state.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifdef _WIN32
 #include <windows.h>
@@ -35,7 +37,21 @@ constexpr size_t kFileBlockBytes = 4096;
 
 constexpr char kHeader[] =
     "# knock: sequences already sent, never sent again. One per line:\n"
-    "# server-public-key service step-seconds window slot\n";
+    "# server-public-key service step-seconds window slot check\n";
+// Files this client writes say so; older ones had no check on any line.
+constexpr char kCheckedMark[] = " slot check\n";
+
+// The slot of a record that stands for every slot of its scope: what a
+// damaged record may have been ("*" in the file).
+constexpr int kAllSlots = -1;
+// The scope of a record that stands for every scope whose window began by
+// its `window`, a Unix time ("*" for key and service): a damaged record
+// whose scope cannot be read may have been any sequence sent until then.
+constexpr char kAnyScope[] = "*";
+// Such a record is kept this long: longer than any window lasts.
+constexpr int64_t kAnyScopeKeepSeconds = 86400;
+// A record's check: the first bytes of its BLAKE2b, in hex.
+constexpr size_t kCheckBytes = 4;
 
 /// One line of the state file: a sequence this user has sent.
 struct UsedEntry {
@@ -46,14 +62,89 @@ struct UsedEntry {
   int slot = 0;
 };
 
-bool ParseEntry(const std::string& line, UsedEntry* entry) {
-  std::istringstream in(line);
+std::string EntryFields(const UsedEntry& e) {
+  return e.server_key + " " + e.service + " " + std::to_string(e.step_seconds) +
+         " " + std::to_string(e.window) + " " +
+         (e.slot == kAllSlots ? std::string("*") : std::to_string(e.slot));
+}
+
+// A torn write (a short write on a full disk, a crash mid-write) leaves a
+// prefix of the line; the check tells it from a whole record, even where
+// the prefix still reads as one ("... 12" cut to "... 1").
+std::string Check(const std::string& fields) {
+  unsigned char hash[crypto_generichash_BYTES_MIN];
+  crypto_generichash(hash, sizeof hash,
+                     reinterpret_cast<const unsigned char*>(fields.data()),
+                     fields.size(), nullptr, 0);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text;
+  for (size_t i = 0; i < kCheckBytes; ++i) {
+    text += kHex[hash[i] >> 4];
+    text += kHex[hash[i] & 15];
+  }
+  return text;
+}
+
+bool ParseFields(const std::vector<std::string>& fields, UsedEntry* entry) {
+  if (fields.size() != 5) return false;
+  entry->server_key = fields[0];
+  entry->service = fields[1];
+  std::istringstream step(fields[2]), window(fields[3]), slot(fields[4]);
   std::string extra;
-  if (!(in >> entry->server_key >> entry->service >> entry->step_seconds >>
-        entry->window >> entry->slot) ||
-      (in >> extra))
+  if (!(step >> entry->step_seconds) || (step >> extra) ||
+      !(window >> entry->window) || (window >> extra))
     return false;
-  return entry->step_seconds > 0 && entry->slot >= 0 && entry->slot <= 255;
+  if (fields[4] == "*") {
+    entry->slot = kAllSlots;
+  } else if (!(slot >> entry->slot) || (slot >> extra) || entry->slot < 0 ||
+             entry->slot > 255) {
+    return false;
+  }
+  return entry->step_seconds > 0;
+}
+
+std::vector<std::string> Words(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> words;
+  for (std::string word; in >> word;) words.push_back(word);
+  return words;
+}
+
+bool HasChecks(const std::string& text) {
+  return text.find(kCheckedMark) != std::string::npos;
+}
+
+// A line with its check (6 words), or, in a file an older client wrote, one
+// without (5 words, no "*"). In a checked file a line of 5 words is a torn
+// one: "... 12 check" cut to "... 1" must not read as slot 1.
+bool ParseEntry(const std::string& line, bool checked, UsedEntry* entry) {
+  std::vector<std::string> words = Words(line);
+  if (words.size() == 6) {
+    const std::string check = words.back();
+    words.pop_back();
+    return ParseFields(words, entry) && check.size() == kCheckBytes * 2 &&
+           sodium_memcmp(check.data(), Check(EntryFields(*entry)).data(),
+                         check.size()) == 0;
+  }
+  return !checked && words.size() == 5 && words[4] != "*" &&
+         ParseFields(words, entry);
+}
+
+// What a damaged line may have been: every sequence sent until `now_unix`,
+// and, where its scope survived whole (the four words before the slot,
+// each followed by more), every slot of that scope too (a window pinned
+// ahead with --at).
+void SalvageDamaged(const std::string& line, int64_t now_unix,
+                    std::vector<UsedEntry>* entries) {
+  entries->push_back(
+      {kAnyScope, kAnyScope, 1, static_cast<uint64_t>(now_unix), kAllSlots});
+  std::vector<std::string> words = Words(line);
+  if (words.size() < 5) return;
+  words.resize(4);
+  words.push_back("*");
+  UsedEntry scope;
+  if (ParseFields(words, &scope) && scope.server_key != kAnyScope)
+    entries->push_back(scope);
 }
 
 // Reads the whole state file; a missing file is empty.
@@ -72,29 +163,35 @@ bool ReadText(const std::string& path, std::string* text, std::string* err) {
   return true;
 }
 
-bool ParseEntries(const std::string& path, const std::string& text,
-                  std::vector<UsedEntry>* entries, std::string* err) {
+// Counts the damaged lines: each is replaced by what it may have been
+// (SalvageDamaged), never skipped, so that no slot it may have sent is
+// handed out again, and never an error, so that it locks nobody out.
+int ParseEntries(const std::string& text, int64_t now_unix,
+                 std::vector<UsedEntry>* entries) {
   entries->clear();
+  int damaged = 0;
+  const bool checked = HasChecks(text);
   std::istringstream in(text);
   std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
+  while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
     UsedEntry entry;
-    if (!ParseEntry(line, &entry)) {
-      // Guessing past a damaged line could mean sending a sequence twice.
-      *err = path + ":" + std::to_string(number) +
-             ": not a line of the knock state file; remove the file if it "
-             "is damaged";
-      return false;
+    if (ParseEntry(line, checked, &entry)) {
+      entries->push_back(entry);
+    } else {
+      ++damaged;
+      SalvageDamaged(line, now_unix, entries);
     }
-    entries->push_back(entry);
   }
-  return true;
+  return damaged;
 }
 
-bool ReadEntries(const std::string& path, std::string* text,
-                 std::vector<UsedEntry>* entries, std::string* err) {
-  return ReadText(path, text, err) && ParseEntries(path, *text, entries, err);
+bool ReadEntries(const std::string& path, int64_t now_unix, std::string* text,
+                 std::vector<UsedEntry>* entries, int* damaged,
+                 std::string* err) {
+  if (!ReadText(path, text, err)) return false;
+  *damaged = ParseEntries(*text, now_unix, entries);
+  return true;
 }
 
 bool WriteAllTo(int fd, const std::string& text) {
@@ -108,8 +205,8 @@ bool WriteAllTo(int fd, const std::string& text) {
 }
 
 std::string EntryLine(const UsedEntry& e) {
-  return e.server_key + " " + e.service + " " + std::to_string(e.step_seconds) +
-         " " + std::to_string(e.window) + " " + std::to_string(e.slot) + "\n";
+  const std::string fields = EntryFields(e);
+  return fields + " " + Check(fields) + "\n";
 }
 
 std::string WriteError(const std::string& path, int error) {
@@ -189,6 +286,9 @@ bool LockExclusive(int fd) {
 }
 
 bool InScope(const UsedEntry& entry, const SlotScope& scope) {
+  if (entry.server_key == kAnyScope)
+    return static_cast<int64_t>(scope.window) * scope.step_seconds <=
+           static_cast<int64_t>(entry.window);
   return entry.server_key == scope.server_key.ToText() &&
          entry.service == scope.service &&
          entry.step_seconds == scope.step_seconds &&
@@ -198,7 +298,17 @@ bool InScope(const UsedEntry& entry, const SlotScope& scope) {
 bool IsUsed(const std::vector<UsedEntry>& entries, const SlotScope& scope,
             int slot) {
   for (const UsedEntry& entry : entries)
-    if (InScope(entry, scope) && entry.slot == slot) return true;
+    if (InScope(entry, scope) &&
+        (entry.slot == slot || entry.slot == kAllSlots))
+      return true;
+  return false;
+}
+
+// True when a damaged record stands for every slot of `scope`.
+bool BlockedByDamage(const std::vector<UsedEntry>& entries,
+                     const SlotScope& scope) {
+  for (const UsedEntry& entry : entries)
+    if (InScope(entry, scope) && entry.slot == kAllSlots) return true;
   return false;
 }
 
@@ -207,6 +317,9 @@ bool IsUsed(const std::vector<UsedEntry>& entries, const SlotScope& scope,
 void Prune(const SlotScope& scope, int64_t now_unix,
            std::vector<UsedEntry>* entries) {
   std::erase_if(*entries, [&scope, now_unix](const UsedEntry& entry) {
+    if (entry.server_key == kAnyScope)
+      return static_cast<int64_t>(entry.window) + kAnyScopeKeepSeconds <
+             now_unix;
     return !InScope(entry, scope) &&
            entry.window + kKeepWindows < WindowAt(now_unix, entry.step_seconds);
   });
@@ -229,9 +342,23 @@ std::string WindowName(const SlotScope& scope, int64_t now_unix) {
   return "window " + std::to_string(scope.window);
 }
 
-bool LowestFreeSlot(const std::vector<UsedEntry>& entries,
+std::string DamageMessage(const std::string& path, const SlotScope& scope,
+                          int64_t now_unix) {
+  return "the knock state file \"" + path +
+         "\" held a damaged record (an interrupted write), which may have "
+         "sent any slot of " +
+         WindowName(scope, now_unix) + " for " + scope.label + "; " +
+         WhatToDo(scope, now_unix);
+}
+
+bool LowestFreeSlot(const std::string& path,
+                    const std::vector<UsedEntry>& entries,
                     const SlotScope& scope, int slots, int64_t now_unix,
                     int* slot, std::string* err) {
+  if (BlockedByDamage(entries, scope)) {
+    *err = DamageMessage(path, scope, now_unix);
+    return false;
+  }
   for (int candidate = 0; candidate < slots; ++candidate) {
     if (IsUsed(entries, scope, candidate)) continue;
     *slot = candidate;
@@ -258,7 +385,9 @@ bool Record(const std::string& path, const SlotScope& scope, int slot,
                         scope.step_seconds, scope.window, slot};
   const std::string line = EntryLine(entry);
   const size_t end = EndOfRecords(text);
-  if (end > 0 && end + line.size() <= text.size())
+  // An older client's file is rewritten first: it has no checks to tell a
+  // torn record by.
+  if (end > 0 && HasChecks(text) && end + line.size() <= text.size())
     return pending->WriteAt(end, line, err);
   Prune(scope, now_unix, entries);
   entries->push_back(entry);
@@ -269,6 +398,19 @@ bool PrepareDirectory(const std::string& path, std::string* err) {
   const size_t slash = LastPathSeparator(path);
   if (slash == std::string::npos || slash == 0) return true;
   return MakePrivateDirectories(path.substr(0, slash), err);
+}
+
+// Under the lock: reads the file and, if it holds damaged lines, replaces
+// it at once by one where each is written as what it may have been, so
+// that the next knock reads a whole file and the block lasts only as long
+// as the window it covers.
+bool ReadLocked(const std::string& path, int64_t now_unix, std::string* text,
+                std::vector<UsedEntry>* entries, std::string* err) {
+  int damaged = 0;
+  if (!ReadEntries(path, now_unix, text, entries, &damaged, err)) return false;
+  if (damaged == 0) return true;
+  return RewriteEntries(path, *entries, err) &&
+         ReadEntries(path, now_unix, text, entries, &damaged, err);
 }
 
 }  // namespace
@@ -347,10 +489,20 @@ std::string DefaultClientStatePath() {
 
 bool PeekFreeSlot(const std::string& path, const SlotScope& scope, int slots,
                   int64_t now_unix, int* slot, std::string* err) {
+  // Peeking repairs nothing, so a damaged line is dated by the file's last
+  // write rather than by now, which would block every window it is asked
+  // about. (A reservation dates it by now: after a power cut the time of
+  // the last write may not have reached the disk.)
+  struct stat info {};
+  const int64_t written_unix =
+      stat(path.c_str(), &info) == 0
+          ? std::min<int64_t>(now_unix, static_cast<int64_t>(info.st_mtime))
+          : now_unix;
   std::string text;
   std::vector<UsedEntry> entries;
-  return ReadEntries(path, &text, &entries, err) &&
-         LowestFreeSlot(entries, scope, slots, now_unix, slot, err);
+  int damaged = 0;
+  return ReadEntries(path, written_unix, &text, &entries, &damaged, err) &&
+         LowestFreeSlot(path, entries, scope, slots, now_unix, slot, err);
 }
 
 bool ReserveFreeSlot(const std::string& path, const SlotScope& scope, int slots,
@@ -358,8 +510,9 @@ bool ReserveFreeSlot(const std::string& path, const SlotScope& scope, int slots,
                      std::string* err) {
   std::string text;
   std::vector<UsedEntry> entries;
-  return pending->Open(path, err) && ReadEntries(path, &text, &entries, err) &&
-         LowestFreeSlot(entries, scope, slots, now_unix, slot, err) &&
+  return pending->Open(path, err) &&
+         ReadLocked(path, now_unix, &text, &entries, err) &&
+         LowestFreeSlot(path, entries, scope, slots, now_unix, slot, err) &&
          Record(path, scope, *slot, now_unix, text, &entries, pending, err);
 }
 
@@ -374,8 +527,13 @@ bool ReserveSlot(const std::string& path, const SlotScope& scope, int slot,
                  int64_t now_unix, PendingRecord* pending, std::string* err) {
   std::string text;
   std::vector<UsedEntry> entries;
-  if (!pending->Open(path, err) || !ReadEntries(path, &text, &entries, err))
+  if (!pending->Open(path, err) ||
+      !ReadLocked(path, now_unix, &text, &entries, err))
     return false;
+  if (BlockedByDamage(entries, scope)) {
+    *err = DamageMessage(path, scope, now_unix);
+    return false;
+  }
   if (IsUsed(entries, scope, slot)) {
     *err = "slot " + std::to_string(slot) + " of " +
            WindowName(scope, now_unix) + " was already sent for " +

@@ -39,6 +39,8 @@ constexpr int kSnifferStopWaitMs = 3000;
 constexpr int kStopPollMs = 50;
 constexpr int64_t kMicrosPerSecond = 1000000;
 constexpr mode_t kStateDirMode = 0700;
+// As the state directory: reload answers may name clients and files.
+constexpr mode_t kRuntimeDirMode = 0700;
 // Audit records wait at most one pass of the loop, and at most this many.
 constexpr size_t kMaxAuditBatch = 64;
 
@@ -333,8 +335,34 @@ bool Helper::StartAfterFork(std::string* err) {
 }
 
 bool Helper::WritePidFile(std::string* err) {
-  pid_file_dir_ = config_->state_dir;
-  return knock::WriteDaemonPidFile(pid_file_dir_, err);
+  const knock::DaemonFiles in_state =
+      knock::StateDirDaemonFiles(config_->state_dir);
+  if (!knock::WriteDaemonPidFile(in_state, err)) return false;
+  // Answers of an earlier run (one killed, or before a reboot, whose
+  // monotonic times mean nothing now) must not answer anyone.
+  unlink(in_state.answer.c_str());
+  daemon_files_ = {in_state};
+  // The runtime directory's files are found whatever the configuration on
+  // disk says by then; without them (no /run/knockd and no power to make
+  // it) `knockd reload` falls back to the state directory's.
+  const std::string runtime_dir = seams_.runtime_dir.empty()
+                                      ? knock::DefaultRuntimeDirectory()
+                                      : seams_.runtime_dir;
+  const knock::DaemonFiles in_runtime =
+      knock::RuntimeDaemonFiles(runtime_dir, config_path_);
+  std::string runtime_err;
+  if (mkdir(runtime_dir.c_str(), kRuntimeDirMode) != 0 && errno != EEXIST)
+    runtime_err = runtime_dir + ": " + strerror(errno);
+  if (!runtime_err.empty() ||
+      !knock::WriteDaemonPidFile(in_runtime, &runtime_err)) {
+    logger_.Warning("no pid file in " + runtime_dir + " (" + runtime_err +
+                    "): `knockd reload` finds this daemon through " +
+                    in_state.pid + " only");
+    return true;
+  }
+  unlink(in_runtime.answer.c_str());
+  daemon_files_.insert(daemon_files_.begin(), in_runtime);
+  return true;
 }
 
 void Helper::OnReady() {
@@ -406,6 +434,15 @@ bool Helper::OnGrant(const knock::PrivsepMessage& message) {
   const knock::UsedEntry* used = nullptr;
   const knock::UseDecision decision = store_->Use(
       key, message.source, now_us, service.open_for_ms * 1000, &used);
+  if (decision == knock::UseDecision::kForgotten) {
+    event.refused = "pruned_window";
+    RefuseGrant(&event,
+                "window " + std::to_string(key.window) +
+                    " was pruned from the used set (it holds no window up to " +
+                    std::to_string(*store_->pruned_through()) +
+                    ") and may have been used: the clock went back");
+    return true;
+  }
   if (decision == knock::UseDecision::kReplay) {
     // The sniffer's copy of the used set lagged (a refresh just after the
     // grant ran out), or it lies: the helper's set decides.
@@ -579,6 +616,11 @@ bool Helper::HandleMessage(const knock::PrivsepMessage& message) {
       if (!pending_reload_)
         return Abandon("the sniffer answered a reload nobody asked for");
       FinishReload(message.accepted);
+      if (reload_again_ && !stopping_) {
+        const knock::ReloadRequest again = *reload_again_;
+        reload_again_.reset();
+        Reload(again);
+      }
       return true;
     default:
       return Abandon("the sniffer asked to stop");
@@ -611,11 +653,14 @@ bool Helper::HandleSniffer() {
 
 void Helper::AnswerReload(const knock::ReloadRequest& request, bool accepted,
                           const std::string& message) {
-  std::string err;
-  if (!pid_file_dir_.empty() &&
-      !knock::WriteReloadAnswer(pid_file_dir_, {request, accepted, message},
-                                &err))
-    logger_.Warning(err);
+  answers_.push_back({request, accepted, message, reload_started_ns_});
+  if (answers_.size() > knock::kReloadAnswersKept)
+    answers_.erase(answers_.begin());
+  for (const knock::DaemonFiles& files : daemon_files_) {
+    std::string err;
+    if (!knock::WriteReloadAnswersFile(files.answer, answers_, &err))
+      logger_.Warning(err);
+  }
 }
 
 void Helper::RefuseReload(const std::string& err) {
@@ -636,13 +681,16 @@ void Helper::Notify(const std::string& state) {
 
 void Helper::Reload(const knock::ReloadRequest& request) {
   if (pending_reload_) {
-    const std::string line =
-        "SIGHUP ignored: the previous reload is not finished";
-    logger_.Warning(line);
-    AnswerReload(request, false, line);
+    // The reload under way may have read the configuration before this
+    // sender's edit: another one follows it.
+    if (!reload_again_)
+      logger_.Warning(
+          "SIGHUP during a reload: another reload follows this one");
+    reload_again_ = request;
     return;
   }
   reload_request_ = request;
+  reload_started_ns_ = knock::ReloadClockNanos();
   Notify(knock::ReloadingState());
   StartReload();
   if (!pending_reload_) Notify("READY=1");
@@ -817,7 +865,8 @@ int Helper::Finish() {
   WriteMetrics(Now());
   if (signal_fd_ >= 0) close(signal_fd_);
   signal_fd_ = -1;
-  if (!pid_file_dir_.empty()) knock::RemoveDaemonPidFile(pid_file_dir_);
+  for (const knock::DaemonFiles& files : daemon_files_)
+    knock::RemoveDaemonPidFile(files);
   return exit_status_;
 }
 

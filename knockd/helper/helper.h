@@ -21,6 +21,7 @@
 #include "knockd/helper/ruleset_guard.h"
 #include "knockd/helper/ruleset_monitor.h"
 #include "knockd/helper/sequence_authority.h"
+#include "knockd/shared/daemon_pid_file.h"
 #include "knockd/shared/firewall.h"
 #include "knockd/shared/logger.h"
 #include "knockd/shared/privsep_channel.h"
@@ -45,6 +46,9 @@ struct HelperSeams {
       make_firewall;
   /// False in tests: the process keeps its capabilities and dumpability.
   bool drop_privileges = true;
+  /// Where the pid file and reload answers go besides state_dir; empty is
+  /// knock::DefaultRuntimeDirectory().
+  std::string runtime_dir;
 };
 
 /// The running daemon, seen from the firewall helper. Start() does
@@ -170,15 +174,24 @@ class Helper {
   knock::PrivsepChannel channel_;
   knock::RulesetMonitor ruleset_monitor_;
   std::unique_ptr<knock::RulesetGuard> ruleset_guard_;
-  std::string pid_file_dir_;
+  /// Where this daemon's pid file and reload answers are: the runtime
+  /// directory's (when it could be written) and the state directory's.
+  std::vector<knock::DaemonFiles> daemon_files_;
   knock::DaemonMetrics metrics_;
   int64_t last_metrics_us_ = 0;
   bool metrics_error_logged_ = false;
   int signal_fd_ = -1;
   pid_t sniffer_pid_ = -1;
   std::unique_ptr<PendingReload> pending_reload_;
-  /// Who asked for the reload under way, for its answer.
+  /// Who asked for the reload under way, for its answer, and when it
+  /// began to read the configuration.
   knock::ReloadRequest reload_request_;
+  int64_t reload_started_ns_ = 0;
+  /// A SIGHUP that came during a reload: one more reload follows, which
+  /// reads every edit made before it (and so answers its sender too).
+  std::optional<knock::ReloadRequest> reload_again_;
+  /// The last answers, as the answer files hold them.
+  std::vector<knock::ReloadAnswer> answers_;
   bool ready_ = false;
   bool stopping_ = false;
   int exit_status_ = 0;

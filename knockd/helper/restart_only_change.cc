@@ -50,6 +50,10 @@ std::string RestartOnlyChange(const ServerConfig& running,
                              Quoted(ProtocolName(next.knock.protocol))));
   if (next.user != running.user)
     changes.push_back(Change("user", Quoted(running.user), Quoted(next.user)));
+  // The used set, the sniffer's empty root and the pid file live there.
+  if (next.state_dir != running.state_dir)
+    changes.push_back(
+        Change("state_dir", Quoted(running.state_dir), Quoted(next.state_dir)));
   if (changes.empty()) return "";
   std::string line;
   for (size_t i = 0; i < changes.size(); ++i) {

@@ -1,7 +1,9 @@
 #pragma once
 // The keys a reload cannot change: the sniffer keeps the capture it opened
 // with root's power and the account it dropped to, so `interfaces`,
-// `knock.ports`, `knock.protocol` and `user` take effect on restart only.
+// `knock.ports`, `knock.protocol` and `user` take effect on restart only;
+// and `state_dir`, where the used set, the sniffer's root and the pid file
+// were opened at start.
 
 #include <string>
 

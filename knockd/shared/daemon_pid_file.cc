@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "knockd/shared/reload_answer.h"
@@ -21,6 +23,9 @@ namespace {
 
 constexpr mode_t kPidFileMode = 0644;
 constexpr int kAnswerPollMs = 20;
+constexpr char kRuntimeDirectory[] = "/run/knockd";
+// Room for ".reload" and ".tmp" within NAME_MAX.
+constexpr size_t kMaxRuntimeNameBytes = 200;
 
 bool ReadPid(const std::string& path, pid_t* out) {
   std::ifstream in(path);
@@ -48,46 +53,116 @@ bool IsAlive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 }  // namespace
 
 std::string DaemonPidFilePath(const std::string& state_dir) {
-  return state_dir + "/knockd.pid";
+  return StateDirDaemonFiles(state_dir).pid;
+}
+
+DaemonFiles StateDirDaemonFiles(const std::string& state_dir) {
+  return {state_dir + "/knockd.pid", ReloadAnswerPath(state_dir)};
+}
+
+DaemonFiles RuntimeDaemonFiles(const std::string& runtime_dir,
+                               const std::string& config_path) {
+  std::error_code ec;
+  std::filesystem::path absolute =
+      std::filesystem::weakly_canonical(config_path, ec);
+  if (ec) absolute = std::filesystem::absolute(config_path, ec);
+  std::string name = absolute.lexically_normal().string();
+  if (!name.empty() && name[0] == '/') name.erase(0, 1);
+  for (char& c : name)
+    if (c == '/') c = '-';
+  if (name.size() > kMaxRuntimeNameBytes)
+    name = name.substr(name.size() - kMaxRuntimeNameBytes);
+  const std::string base = runtime_dir + "/" + name;
+  return {base + ".pid", base + ".reload"};
+}
+
+std::string DefaultRuntimeDirectory() {
+  // systemd may list several, separated by ':'; knockd's unit names one.
+  const char* from_systemd = getenv("RUNTIME_DIRECTORY");
+  if (from_systemd == nullptr || from_systemd[0] != '/')
+    return kRuntimeDirectory;
+  const std::string value = from_systemd;
+  return value.substr(0, value.find(':'));
+}
+
+std::vector<DaemonFiles> DaemonFilesFor(const std::string& config_path,
+                                        const std::string& state_dir) {
+  return {RuntimeDaemonFiles(DefaultRuntimeDirectory(), config_path),
+          StateDirDaemonFiles(state_dir)};
 }
 
 bool WriteDaemonPidFile(const std::string& state_dir, std::string* err) {
-  const std::string path = DaemonPidFilePath(state_dir);
-  return ReplaceSmallFile(path, std::to_string(getpid()) + "\n", kPidFileMode,
-                          "pid file", err);
+  return WriteDaemonPidFile(StateDirDaemonFiles(state_dir), err);
+}
+
+bool WriteDaemonPidFile(const DaemonFiles& files, std::string* err) {
+  return ReplaceSmallFile(files.pid, std::to_string(getpid()) + "\n",
+                          kPidFileMode, "pid file", err);
 }
 
 void RemoveDaemonPidFile(const std::string& state_dir) {
-  const std::string path = DaemonPidFilePath(state_dir);
+  RemoveDaemonPidFile(StateDirDaemonFiles(state_dir));
+}
+
+void RemoveDaemonPidFile(const DaemonFiles& files) {
   pid_t pid = 0;
-  if (ReadPid(path, &pid) && pid == getpid()) unlink(path.c_str());
+  if (!ReadPid(files.pid, &pid) || pid != getpid()) return;
+  // The answers go with the daemon that gave them.
+  unlink(files.answer.c_str());
+  unlink(files.pid.c_str());
 }
 
 ReloadOutcome ReloadRunningDaemon(const std::string& state_dir, int timeout_ms,
                                   std::string* message) {
-  const std::string path = DaemonPidFilePath(state_dir);
+  return ReloadRunningDaemon(std::vector{StateDirDaemonFiles(state_dir)},
+                             timeout_ms, message);
+}
+
+ReloadOutcome ReloadRunningDaemon(const std::vector<DaemonFiles>& places,
+                                  int timeout_ms, std::string* message) {
+  // The first place whose pid file names a live knockd. Only missing pid
+  // files, or ones naming no knockd, mean "not running": one this user may
+  // not read (knockd's state directory is 0700) says nothing either way.
+  const DaemonFiles* found = nullptr;
   pid_t pid = 0;
-  // Only a missing pid file means "not running": one this user may not
-  // read (knockd's state directory is 0700) says nothing either way.
-  struct stat info;
-  if (stat(path.c_str(), &info) != 0 && errno != ENOENT) {
-    *message = "cannot read " + path + " (" + strerror(errno) +
-               "): is this knockd's account or root?";
+  std::string unreadable, not_running;
+  for (const DaemonFiles& place : places) {
+    struct stat info;
+    if (stat(place.pid.c_str(), &info) != 0) {
+      const int error = errno;
+      if (error == ENOENT)
+        not_running += (not_running.empty() ? "no " : " nor ") + place.pid;
+      else if (unreadable.empty())
+        unreadable = "cannot read " + place.pid + " (" + strerror(error) +
+                     "): is this knockd's account or root?";
+      continue;
+    }
+    if (!ReadPid(place.pid, &pid)) {
+      not_running += (not_running.empty() ? "no " : " nor ") + place.pid;
+      continue;
+    }
+    if (IsKnockd(pid)) {
+      found = &place;
+      break;
+    }
+    not_running += std::string(not_running.empty() ? "" : "; ") + place.pid +
+                   " names pid " + std::to_string(pid) + ", not a knockd";
+  }
+  if (found == nullptr && !unreadable.empty()) {
+    *message = unreadable;
     return ReloadOutcome::kFailed;
   }
-  if (!ReadPid(path, &pid)) {
-    *message = "knockd is not running (no " + path + ")";
+  if (found == nullptr) {
+    *message = "knockd is not running (" + not_running + ")";
     return ReloadOutcome::kNotRunning;
   }
+  const std::string& path = found->pid;
   const std::string who = "knockd pid " + std::to_string(pid);
-  if (!IsKnockd(pid)) {
-    *message = "knockd is not running (" + path + " names pid " +
-               std::to_string(pid) + ", not a knockd)";
-    return ReloadOutcome::kNotRunning;
-  }
-  // The token tells this request's answer from any other's.
+  // The token tells this request's answer from any other's; the time, an
+  // answer that covers it (a reload that began after it was sent).
   const ReloadRequest request{
       getpid(), static_cast<int32_t>(1 + randombytes_uniform(INT32_MAX - 1))};
+  const int64_t requested_ns = ReloadClockNanos();
   sigval value{};
   value.sival_int = request.token;
   if (sigqueue(pid, SIGHUP, value) != 0) {
@@ -96,11 +171,17 @@ ReloadOutcome ReloadRunningDaemon(const std::string& state_dir, int timeout_ms,
     return ReloadOutcome::kFailed;
   }
   for (int waited_ms = 0;; waited_ms += kAnswerPollMs) {
-    ReloadAnswer answer;
-    if (ReadReloadAnswer(state_dir, &answer) && answer.request == request) {
-      *message = who + ": " + answer.message;
-      return answer.accepted ? ReloadOutcome::kReloaded
-                             : ReloadOutcome::kFailed;
+    std::vector<ReloadAnswer> answers;
+    const ReloadAnswer* answer =
+        ReadReloadAnswersFile(found->answer, &answers)
+            ? FindReloadAnswer(answers, request, requested_ns)
+            : nullptr;
+    if (answer != nullptr) {
+      *message = who + ": " + answer->message;
+      if (!(answer->request == request))
+        *message += " (a reload that began after this request)";
+      return answer->accepted ? ReloadOutcome::kReloaded
+                              : ReloadOutcome::kFailed;
     }
     if (!IsAlive(pid)) {
       *message = who + " stopped before it answered the reload (see its log)";

@@ -1,14 +1,45 @@
 #pragma once
 // Where a running knockd can be found: the helper writes its pid into
-// <state_dir>/knockd.pid, so that `knockd reload`, `client add` and
-// `remove` can ask it to reload without knowing whether systemd started it,
-// and report its answer.
+// the runtime directory, named by the configuration file it runs
+// (/run/knockd/etc-knockd-knockd.toml.pid), and into <state_dir>/knockd.pid,
+// so that `knockd reload`, `client add` and `remove` can ask it to reload
+// without knowing whether systemd started it, and report its answer. The
+// runtime name does not depend on what the configuration says, so an edited
+// state_dir still finds the daemon that runs the old one.
 
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace knock {
+
+/// Where one running knockd leaves its pid and its answers to reloads.
+struct DaemonFiles {
+  std::string pid;
+  std::string answer;
+};
+
+/// "<state_dir>/knockd.pid" and "<state_dir>/knockd.reload".
+DaemonFiles StateDirDaemonFiles(const std::string& state_dir);
+/// "<runtime_dir>/NAME.pid" and "NAME.reload", NAME the absolute path of the
+/// configuration file with '/' as '-' (one daemon per configuration file).
+DaemonFiles RuntimeDaemonFiles(const std::string& runtime_dir,
+                               const std::string& config_path);
+/// $RUNTIME_DIRECTORY where systemd's RuntimeDirectory= sets it, else
+/// /run/knockd.
+std::string DefaultRuntimeDirectory();
+/// Where to look for the knockd that runs `config_path`: its runtime files
+/// first, then those in `state_dir` (a knockd that could not write the
+/// runtime directory, or an older one).
+std::vector<DaemonFiles> DaemonFilesFor(const std::string& config_path,
+                                        const std::string& state_dir);
+
+/// Writes this process's pid (0644, atomic rename).
+bool WriteDaemonPidFile(const DaemonFiles& files, std::string* err);
+/// Removes the pid file, and the reload answers beside it, if it still
+/// names this process.
+void RemoveDaemonPidFile(const DaemonFiles& files);
 
 /// "<state_dir>/knockd.pid".
 std::string DaemonPidFilePath(const std::string& state_dir);
@@ -37,5 +68,9 @@ enum class ReloadOutcome {
 /// the key that needs a restart) or why no answer came.
 ReloadOutcome ReloadRunningDaemon(const std::string& state_dir, int timeout_ms,
                                   std::string* message);
+/// The same, with the first of `places` whose pid file exists (or cannot be
+/// looked at); kNotRunning names every place looked at.
+ReloadOutcome ReloadRunningDaemon(const std::vector<DaemonFiles>& places,
+                                  int timeout_ms, std::string* message);
 
 }  // namespace knock

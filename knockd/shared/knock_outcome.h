@@ -43,7 +43,9 @@ struct KnockOutcome {
   /// False when the firewall refused to open (the reason is logged).
   bool enforced = true;
   /// Why the helper refused a grant it will not open for a policy reason
-  /// (knock/v1 section 7): "unbound_refused", "bound_mismatch"; else empty.
+  /// (knock/v1 section 7): "unbound_refused", "bound_mismatch"; or for a
+  /// window the used set pruned before the clock went back: "pruned_window".
+  /// Else empty.
   std::string refused;
 };
 

@@ -1,6 +1,7 @@
 #include "knockd/shared/reload_answer.h"
 
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -40,9 +41,16 @@ std::string ReloadAnswerPath(const std::string& state_dir) {
   return state_dir + "/knockd.reload";
 }
 
+int64_t ReloadClockNanos() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+}
+
 std::string EncodeReloadAnswer(const ReloadAnswer& answer) {
   return std::to_string(answer.request.sender) + " " +
          std::to_string(answer.request.token) + " " +
+         std::to_string(answer.started_ns) + " " +
          (answer.accepted ? kAccepted : kRefused) + " " +
          OneLine(answer.message) + "\n";
 }
@@ -56,6 +64,11 @@ bool ParseReloadAnswer(const std::string& text, ReloadAnswer* answer) {
   if (!ParseNumber(sender, &parsed.request.sender) ||
       !ParseNumber(token, &parsed.request.token))
     return false;
+  if (verdict != kAccepted && verdict != kRefused) {
+    if (!ParseNumber(verdict, &parsed.started_ns) || parsed.started_ns < 0 ||
+        !(in >> verdict))
+      return false;
+  }
   if (verdict != kAccepted && verdict != kRefused) return false;
   parsed.accepted = verdict == kAccepted;
   in.get();  // the space before the message
@@ -66,18 +79,71 @@ bool ParseReloadAnswer(const std::string& text, ReloadAnswer* answer) {
 
 bool WriteReloadAnswer(const std::string& state_dir, const ReloadAnswer& answer,
                        std::string* err) {
-  const std::string path = ReloadAnswerPath(state_dir);
-  return ReplaceSmallFile(path, EncodeReloadAnswer(answer), kAnswerFileMode,
-                          "reload answer", err);
+  return WriteReloadAnswerFile(ReloadAnswerPath(state_dir), answer, err);
 }
 
 bool ReadReloadAnswer(const std::string& state_dir, ReloadAnswer* answer) {
-  std::ifstream in(ReloadAnswerPath(state_dir));
+  return ReadReloadAnswerFile(ReloadAnswerPath(state_dir), answer);
+}
+
+bool ParseReloadAnswers(const std::string& text,
+                        std::vector<ReloadAnswer>* answers) {
+  std::vector<ReloadAnswer> parsed;
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = text.find('\n', start);
+    if (end == std::string::npos) return false;
+    ReloadAnswer answer;
+    if (!ParseReloadAnswer(text.substr(start, end + 1 - start), &answer))
+      return false;
+    parsed.push_back(std::move(answer));
+    start = end + 1;
+  }
+  *answers = std::move(parsed);
+  return !answers->empty();
+}
+
+const ReloadAnswer* FindReloadAnswer(const std::vector<ReloadAnswer>& answers,
+                                     const ReloadRequest& request,
+                                     int64_t requested_ns) {
+  for (const ReloadAnswer& answer : answers)
+    if (answer.request == request) return &answer;
+  for (const ReloadAnswer& answer : answers)
+    if (answer.started_ns > requested_ns) return &answer;
+  return nullptr;
+}
+
+bool WriteReloadAnswerFile(const std::string& path, const ReloadAnswer& answer,
+                           std::string* err) {
+  return WriteReloadAnswersFile(path, {answer}, err);
+}
+
+bool WriteReloadAnswersFile(const std::string& path,
+                            const std::vector<ReloadAnswer>& answers,
+                            std::string* err) {
+  std::string text;
+  const size_t first = answers.size() > kReloadAnswersKept
+                           ? answers.size() - kReloadAnswersKept
+                           : 0;
+  for (size_t i = first; i < answers.size(); ++i)
+    text += EncodeReloadAnswer(answers[i]);
+  return ReplaceSmallFile(path, text, kAnswerFileMode, "reload answer", err);
+}
+
+bool ReadReloadAnswersFile(const std::string& path,
+                           std::vector<ReloadAnswer>* answers) {
+  std::ifstream in(path);
   if (!in) return false;
   std::string text(kMaxAnswerBytes, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(in.gcount()));
-  return ParseReloadAnswer(text, answer);
+  return ParseReloadAnswers(text, answers);
+}
+
+bool ReadReloadAnswerFile(const std::string& path, ReloadAnswer* answer) {
+  std::vector<ReloadAnswer> answers;
+  if (!ReadReloadAnswersFile(path, &answers)) return false;
+  *answer = answers.back();
+  return true;
 }
 
 }  // namespace knock

@@ -14,7 +14,9 @@ namespace knock {
 
 namespace {
 
-constexpr char kFileHeader[] = "# knockd used sequences v1";
+constexpr char kFileHeader[] = "# knockd used sequences v2";
+// The line that keeps the floor across a restart (absent in v1 files).
+constexpr char kFloorKeyword[] = "pruned_through";
 
 }  // namespace
 
@@ -29,6 +31,9 @@ size_t UsedKeyHash::operator()(const UsedKey& key) const {
 UseDecision ReplayStore::Use(const UsedKey& key, const IpAddress& source,
                              int64_t now_us, int64_t open_for_us,
                              const UsedEntry** entry) {
+  *entry = nullptr;
+  if (pruned_through_ && key.window <= *pruned_through_)
+    return UseDecision::kForgotten;
   auto [it, inserted] = used_.try_emplace(key);
   UsedEntry& used = it->second;
   *entry = &used;
@@ -60,8 +65,13 @@ void ReplayStore::Restore(const UsedKey& key,
 }
 
 void ReplayStore::PruneBefore(uint64_t oldest_window) {
-  std::erase_if(used_, [oldest_window](const auto& item) {
-    return item.first.window < oldest_window;
+  std::erase_if(used_, [this, oldest_window](const auto& item) {
+    const uint64_t window = item.first.window;
+    if (window >= oldest_window) return false;
+    // The floor follows what was used, not the clock: a clock stepped a year
+    // ahead with nothing used in between raises it no further than before.
+    if (!pruned_through_ || window > *pruned_through_) pruned_through_ = window;
+    return true;
   });
 }
 
@@ -79,6 +89,18 @@ bool ReplayStore::Load(std::string* err) {
     ++line_number;
     if (line.empty() || line[0] == '#') continue;
     std::istringstream fields(line);
+    if (line.starts_with(kFloorKeyword)) {
+      std::string keyword, rest;
+      uint64_t floor = 0;
+      if (!(fields >> keyword >> floor) || keyword != kFloorKeyword ||
+          fields >> rest) {
+        *err = path_ + ":" + std::to_string(line_number) +
+               ": corrupt used-sequence line \"" + line + "\"";
+        return false;
+      }
+      if (!pruned_through_ || floor > *pruned_through_) pruned_through_ = floor;
+      continue;
+    }
     std::string client, service, source;
     uint64_t window = 0;
     unsigned slot = 0;
@@ -109,6 +131,7 @@ bool ReplayStore::Save(std::string* err) const {
   out << kFileHeader
       << "\n# window slot service client_key first_source "
          "grant_expires_us\n";
+  if (pruned_through_) out << kFloorKeyword << ' ' << *pruned_through_ << '\n';
   for (const auto& [key, entry] : used_) {
     out << key.window << ' ' << unsigned{key.slot} << ' ' << key.service << ' '
         << key.client.ToText() << ' ' << entry.first_source.ToString() << ' '

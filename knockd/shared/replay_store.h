@@ -35,12 +35,18 @@ struct UsedEntry {
 
 /// What happens to a completed sequence.
 enum class UseDecision {
-  kFirstUse,  // never seen: grant
-  kRefresh,   // same source, grant still live: extend
-  kReplay,    // another source, or the same source after its grant ended
+  kFirstUse,   // never seen: grant
+  kRefresh,    // same source, grant still live: extend
+  kReplay,     // another source, or the same source after its grant ended
+  kForgotten,  // a window at or below the newest pruned one: may have been
+               // used, and the set no longer knows by whom
 };
 
 /// The used set, in memory and in `<state_dir>/used-sequences`.
+/// Pruning follows the wall clock, which can step forward and back again;
+/// so the set also keeps the newest window it pruned (its floor) and
+/// refuses every window at or below it: what it forgot stays refused, even
+/// when the clock makes that window acceptable again.
 class ReplayStore {
  public:
   /// `path` empty keeps the store in memory only (tests, `knockd replay`).
@@ -55,8 +61,11 @@ class ReplayStore {
   std::optional<UsedEntry> Find(const UsedKey& key) const;
   /// Puts `key` back as Find returned it before a Use (nullopt: unused).
   void Restore(const UsedKey& key, const std::optional<UsedEntry>& before);
-  /// Drops sequences of windows before `oldest_window`.
+  /// Drops sequences of windows before `oldest_window`, and raises the
+  /// floor to the newest window dropped (never to a window nothing used).
   void PruneBefore(uint64_t oldest_window);
+  /// The newest window pruned, if any: it and all before it are refused.
+  std::optional<uint64_t> pruned_through() const { return pruned_through_; }
   /// Writes the file atomically (temporary file, then rename).
   bool Save(std::string* err) const;
   /// The same used set, kept in memory only: the sniffer's copy, whose
@@ -64,6 +73,7 @@ class ReplayStore {
   ReplayStore InMemoryCopy() const {
     ReplayStore copy;
     copy.used_ = used_;
+    copy.pruned_through_ = pruned_through_;
     return copy;
   }
   size_t size() const { return used_.size(); }
@@ -71,6 +81,7 @@ class ReplayStore {
  private:
   std::string path_;
   std::unordered_map<UsedKey, UsedEntry, UsedKeyHash> used_;
+  std::optional<uint64_t> pruned_through_;
 };
 
 }  // namespace knock

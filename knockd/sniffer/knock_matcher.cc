@@ -289,6 +289,13 @@ bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
   const UsedEntry* used = nullptr;
   const UseDecision decision = store_->Use(key, knock.source, knock.time_us,
                                            service.open_for_ms * 1000, &used);
+  if (decision == UseDecision::kForgotten) {
+    // Its window was pruned before the clock went back: it may have been
+    // used, so it counts as expired, as it would have been before the step.
+    event->verdict = Verdict::kExpiredWindow;
+    ++stats_.expired;
+    return true;
+  }
   event->first_source = used->first_source;
   switch (decision) {
     case UseDecision::kFirstUse:
@@ -307,6 +314,7 @@ bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
       ++stats_.refreshes;
       break;
     case UseDecision::kReplay:
+    case UseDecision::kForgotten:
       event->verdict = Verdict::kReplay;
       ++stats_.replays;
       break;

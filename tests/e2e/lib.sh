@@ -11,6 +11,9 @@ SEND_KNOCKS=$(readlink -f "$3")
 E2E=kn$$                       # prefix of this test's namespace names
 WORK=$(mktemp -d /tmp/knock-e2e.XXXXXX)
 chmod 755 "$WORK"
+# knockd's runtime files (pid, reload answers) go here, as systemd's
+# RuntimeDirectory= would say, not into the host's /run/knockd.
+export RUNTIME_DIRECTORY=$WORK/run
 PIDS=()
 NAMESPACES=()
 

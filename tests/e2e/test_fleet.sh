@@ -138,7 +138,9 @@ pass "knockd reload of a broken configuration fails with FILE:LINE:COL and signa
 stop_pid "$KNOCKD_PID"
 [ "$STOPPED_RC" = 0 ] || fail "knockd exited $STOPPED_RC"
 [ ! -e "$WORK/state/knockd.pid" ] || fail "the pid file outlived knockd"
+RUNTIME_PID=$RUNTIME_DIRECTORY/$(tr / - <<<"${WORK#/}/knockd.toml").pid
+[ ! -e "$RUNTIME_PID" ] || fail "the runtime pid file outlived knockd"
 OUT=$("$KNOCKD" -c "$WORK/knockd.toml" client add bob --key "$BOB_PUB")
-grep -qx "knockd is not running (no $WORK/state/knockd.pid): the change takes effect when it starts" <<<"$OUT" ||
+grep -qxF "knockd is not running (no $RUNTIME_PID nor $WORK/state/knockd.pid): the change takes effect when it starts" <<<"$OUT" ||
   fail "client add without a daemon said: $OUT"
 pass "at stop the pid file goes; client add then says knockd is not running"

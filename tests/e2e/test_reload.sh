@@ -2,7 +2,8 @@
 # SIGHUP reloads the configuration without a restart: a broken file is
 # refused with its FILE:LINE:COL error and the running configuration keeps
 # working; a valid one adding a client takes effect at once; a sequence
-# half sent when the reload happens still completes.
+# half sent when the reload happens still completes; concurrent `knockd
+# reload`s all get an answer; an edited state_dir is refused by name.
 source "$(dirname "$0")/lib.sh"
 
 TABLE=knockd_e2e_reload
@@ -82,6 +83,40 @@ in_ns "$C" "$SEND_KNOCKS" --source 198.18.0.3 198.18.0.1 "$SECOND" ||
 wait_for_log knockd "granted client alice service ssh from 198.18.0.3 " 5
 expect_open_from "$C" 198.18.0.3 198.18.0.1 2222
 pass "a sequence sent across a SIGHUP still completes"
+
+# Three `knockd reload`s at once: each gets the daemon's answer, its own or
+# that of a reload that began after it asked, never a timeout.
+for i in 1 2 3; do
+  timeout 30 "$KNOCKD" -c "$WORK/knockd.toml" reload >"$WORK/reload$i.out" 2>&1 &
+  eval "RELOAD_PID$i=\$!"
+  PIDS+=("$!")
+done
+for i in 1 2 3; do
+  eval "wait \$RELOAD_PID$i" ||
+    fail "concurrent reload $i failed: $(cat "$WORK/reload$i.out")"
+  matches "^knockd pid $KNOCKD_PID: reloaded $WORK/knockd.toml: 3 clients" <"$WORK/reload$i.out" ||
+    fail "concurrent reload $i said: $(cat "$WORK/reload$i.out")"
+done
+pass "three concurrent knockd reloads each get a true answer"
+
+# state_dir edited before the reload: the running daemon is still found
+# (its pid file in the runtime directory is named by the configuration
+# file), and the reload is refused naming the key.
+sed -i "s|^state_dir = .*|state_dir = \"$WORK/state2\"|" "$WORK/knockd.toml"
+if OUT=$("$KNOCKD" -c "$WORK/knockd.toml" reload 2>&1); then
+  fail "a reload that moves state_dir was taken: $OUT"
+fi
+matches -F "state_dir (\"$WORK/state\" -> \"$WORK/state2\") takes effect on restart only (systemctl restart knockd)" <<<"$OUT" ||
+  fail "the refusal does not name state_dir: $OUT"
+# Control: without the runtime directory's pid file, the edited state_dir
+# alone does not lead to the daemon.
+if OUT=$(RUNTIME_DIRECTORY=$WORK/no-runtime "$KNOCKD" -c "$WORK/knockd.toml" reload 2>&1); then
+  fail "reload found a daemon through the edited state_dir: $OUT"
+fi
+matches -F "knockd is not running (no $WORK/no-runtime/" <<<"$OUT" ||
+  fail "the control said: $OUT"
+kill -0 "$KNOCKD_PID" || fail "knockd died on the refused reload"
+pass "after state_dir was edited, knockd reload finds the daemon and names the restart-only key"
 
 stop_pid "$KNOCKD_PID"
 [ "$STOPPED_RC" -eq 0 ] || fail "knockd exited $STOPPED_RC on SIGTERM"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -270,19 +271,117 @@ TEST_CASE("once settling started, the lock goes when the record is durable",
   CHECK(DataLines(path) == 2);
 }
 
-TEST_CASE("a damaged state file is an error and not a guess",
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// The file as a write of `torn` into the padding leaves it: after the last
+/// record, in place, the file's size kept (a short write on a full disk, a
+/// crash or a power cut mid-write).
+void WriteTorn(const std::string& path, const std::string& base,
+               const std::string& torn) {
+  std::string text = base;
+  const size_t end = text.find_last_not_of('\n') + 2;
+  REQUIRE(end + torn.size() <= text.size());
+  text.replace(end, torn.size(), torn);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+std::string DamageMessage(const std::string& path, const char* window) {
+  return "the knock state file \"" + path +
+         "\" held a damaged record (an interrupted write), which may have "
+         "sent any slot of " +
+         window + " for bastion/ssh; wait 12s";
+}
+
+TEST_CASE("a damaged line blocks the window it may have used, not the user",
           "[client_state]") {
   TempDir dir("knock-state-test");
   const std::string path = dir.path() + "/used";
-  std::ofstream(path) << "# comment\n"
-                      << kServerKey << " ssh 30 58000000 0\n"
-                      << "garbage\n";
+  Reserve(path, Scope());
+  WriteTorn(path, ReadAll(path), "garbage");
   int slot = -1;
   std::string err;
+  CHECK_FALSE(knock::PeekFreeSlot(path, Scope(), 4, kNowUnix, &slot, &err));
+  CHECK(err == DamageMessage(path, "this 30s window"));
   CHECK_FALSE(knock::ReserveFreeSlot(path, Scope(), 4, kNowUnix, &slot, &err));
-  CHECK(err == path +
-                   ":3: not a line of the knock state file; remove the file "
-                   "if it is damaged");
+  CHECK(err == DamageMessage(path, "this 30s window"));
+  CHECK_FALSE(knock::ReserveSlot(path, Scope(), 3, kNowUnix, &err));
+  CHECK(err == DamageMessage(path, "this 30s window"));
+  // The reservation replaced the damaged line by what it may have been:
+  // the file reads whole again.
+  const std::string text = ReadAll(path);
+  CHECK(text.find("garbage") == std::string::npos);
+  CHECK(text.find("\n* * 1 " + std::to_string(kNowUnix) + " * ") !=
+        std::string::npos);
+  // The next window, of any server, is free: nobody is locked out.
+  const int64_t next = (kWindow + 1) * kStepSeconds;
+  CHECK(Reserve(path, Scope(kServerKey, kWindow + 1), 4, next) == 0);
+  CHECK(Reserve(path, Scope(kOtherKey, kWindow + 1), 4, next) == 0);
+  // A peek (--dry-run) repairs nothing: it dates a damaged line by the
+  // file's last write, so it is blocked only up to the window of that write.
+  WriteTorn(path, ReadAll(path), "garbage");
+  const timeval written[2] = {{next, 0}, {next, 0}};
+  REQUIRE(utimes(path.c_str(), written) == 0);
+  const int64_t later = next + 5 * kStepSeconds;
+  CHECK_FALSE(knock::PeekFreeSlot(path, Scope(kServerKey, kWindow + 1), 4,
+                                  later, &slot, &err));
+  REQUIRE(knock::PeekFreeSlot(path, Scope(kServerKey, kWindow + 6), 4, later,
+                              &slot, &err));
+  CHECK(slot == 0);
+}
+
+TEST_CASE("a record torn at any byte is never read as another slot",
+          "[client_state]") {
+  TempDir dir("knock-state-test");
+  const std::string path = dir.path() + "/used";
+  // Slots 0 to 11 sent; the record of slot 12 is being written.
+  for (int i = 0; i < 12; ++i) Reserve(path, Scope(), 16);
+  const std::string base = ReadAll(path);
+  const std::string whole_path = dir.path() + "/whole";
+  std::filesystem::copy_file(path, whole_path);
+  std::string err;
+  REQUIRE(knock::ReserveSlot(whole_path, Scope(), 12, kNowUnix, &err));
+  const std::string whole = ReadAll(whole_path);
+  const size_t start = base.find_last_not_of('\n') + 2;
+  const std::string line = whole.substr(start, whole.find('\n', start) - start);
+  INFO(line);
+  REQUIRE(line.rfind(std::string(kServerKey) + " ssh 30 " +
+                         std::to_string(kWindow) + " 12 ",
+                     0) == 0);
+  for (size_t cut = 1; cut < line.size(); ++cut) {
+    INFO("cut after " << cut << " bytes: " << line.substr(0, cut));
+    WriteTorn(path, base, line.substr(0, cut));
+    int slot = -1;
+    CHECK_FALSE(
+        knock::ReserveFreeSlot(path, Scope(), 16, kNowUnix, &slot, &err));
+    CHECK(err == DamageMessage(path, "this 30s window"));
+  }
+  // The whole record is read as slot 12.
+  WriteTorn(path, base, line);
+  CHECK(Reserve(path, Scope(), 16) == 13);
+}
+
+TEST_CASE("without checks a torn slot reads as another one (control)",
+          "[client_state]") {
+  TempDir dir("knock-state-test");
+  const std::string path = dir.path() + "/used";
+  // An older client's file: no checks. Slots 0 to 11 sent, and the record
+  // of slot 12 cut after its first digit.
+  std::string text =
+      "# knock: sequences already sent, never sent again. One per line:\n"
+      "# server-public-key service step-seconds window slot\n";
+  for (int i = 0; i < 12; ++i)
+    text += std::string(kServerKey) + " ssh 30 " + std::to_string(kWindow) +
+            " " + std::to_string(i) + "\n";
+  text +=
+      std::string(kServerKey) + " ssh 30 " + std::to_string(kWindow) + " 1\n";
+  std::ofstream(path) << text;
+  // Slot 12, which the torn record may have sent, is handed out again.
+  CHECK(Reserve(path, Scope(), 16) == 12);
 }
 
 TEST_CASE("processes reserving at once never share a slot", "[client_state]") {

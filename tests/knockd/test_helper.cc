@@ -22,6 +22,7 @@
 #include "knockd/client_sequence.h"
 #include "knockd/helper/helper.h"
 #include "knockd/helper/sniffer_request_check.h"
+#include "knockd/shared/daemon_pid_file.h"
 #include "knockd/shared/privsep_message.h"
 #include "knockd/shared/reload_answer.h"
 #include "knockd/shared/sealed_memfd.h"
@@ -168,6 +169,8 @@ struct World {
   FakeClock clock;
   ScriptedLauncher launcher;
   std::unique_ptr<CapturedLog> log;
+  /// Where the configuration puts state_dir, under `dir`.
+  std::string state_subdir = "state";
 
   World() {
     log = std::make_unique<CapturedLog>(dir + "/log");
@@ -176,13 +179,15 @@ struct World {
     WriteConfig("");
   }
   bool Logged(const std::string& line) const { return log->Has(line); }
+  /// The helper's runtime directory (the daemon's is /run/knockd).
+  std::string runtime_dir() const { return dir + "/run"; }
 
   std::string config_path() const { return dir + "/knockd.toml"; }
 
   void WriteConfig(const std::string& extra) {
     std::ofstream out(config_path());
     out << "private_key_file = \"" << dir << "/server.key\"\n"
-        << "state_dir = \"" << dir << "/state\"\n"
+        << "state_dir = \"" << dir << "/" << state_subdir << "\"\n"
         << "[knock]\nports = \"16384-32767\"\nstep = \"30s\"\nskew = 1\n"
         << "slots = 4\n"
         << extra << "\n"
@@ -202,6 +207,7 @@ struct World {
       return std::make_unique<RecordingFirewall>(record);
     };
     seams.drop_privileges = false;
+    seams.runtime_dir = runtime_dir();
     return seams;
   }
 
@@ -459,6 +465,48 @@ TEST_CASE("the used set covers every window the helper accepts", "[helper]") {
   }
 }
 
+TEST_CASE(
+    "the helper refuses a sequence used before the clock stepped forward "
+    "and back",
+    "[helper]") {
+  World w;
+  const uint64_t window = w.Window();
+  const std::vector<uint16_t> sent = w.Sent(w.alice, window, 1);
+  auto helper = w.StartHelper([&](FakeSniffer* s) {
+    s->Send(GrantMessage("198.18.0.7", 0, window, 1, sent));
+    // The tables of the clock ten windows ahead, then back again.
+    if (s->Receive().type != knock::PrivsepMessageType::kTable) return 9;
+    if (s->Receive().type != knock::PrivsepMessageType::kTable) return 9;
+    // A sniffer that lost its copy (or lies) forwards the sniffed sequence
+    // from another address; then, as the control, a fresh one of the next
+    // window, which opens.
+    s->Send(GrantMessage("198.18.0.66", 0, window, 1, sent));
+    s->Send(GrantMessage("198.18.0.8", 0, window + 1, 0,
+                         w.Sent(w.alice, window + 1, 0)));
+    return s->WaitForShutdown();
+  });
+  REQUIRE(StepUntil(helper->get(), [&] { return w.firewall->opened.size() == 1; }));
+  const int64_t before_step_us = w.clock.now_us;
+  w.clock.now_us += 10 * kStepSeconds * 1000000;
+  for (int i = 0; i < 3; ++i) helper->Step(kStepWaitMs);
+  w.clock.now_us = before_step_us + 1000000;
+  CHECK(StepUntil(helper->get(), [&] { return w.firewall->opened.size() == 2; }));
+  CHECK_FALSE(helper->stopping());
+  REQUIRE(w.firewall->opened.size() == 2);
+  CHECK(w.firewall->opened[1].source == Address("198.18.0.8"));
+  // Refused by the floor: the entry that said "used by 198.18.0.7" was
+  // pruned while the clock was ahead.
+  CHECK(w.Logged(
+      "firewall helper refused a grant: client alice service ssh "
+      "from 198.18.0.66 (window " +
+      std::to_string(window) + " slot 1): window " + std::to_string(window) +
+      " was pruned from the used set (it holds no window up to " +
+      std::to_string(window) +
+      ") and may have been used: the clock went back"));
+  CHECK_FALSE(w.Logged("used by 198.18.0.7"));
+  CHECK(helper->Finish() == 0);
+}
+
 TEST_CASE("a grant just outside the accepted windows stops the helper",
           "[helper]") {
   World w;
@@ -513,25 +561,91 @@ TEST_CASE("a reload the sniffer refuses is rolled back, and no key crosses",
   CHECK_FALSE(w.Logged("at stop"));
 }
 
-TEST_CASE("a second SIGHUP while a reload is pending is ignored", "[helper]") {
+TEST_CASE(
+    "a SIGHUP while a reload is pending gets a reload of its own after it",
+    "[helper]") {
   World w;
   auto helper = w.StartHelper([&](FakeSniffer* s) {
     if (s->Receive().type != knock::PrivsepMessageType::kReconfigure) return 9;
     // Long enough for the test's second SIGHUP to find the reload pending.
     usleep(500 * 1000);
     s->Send(knock::EncodeReconfigured(true));
-    // A second reconfigure would be a second reload.
+    // The second reload, which read the configuration after it was asked.
+    if (s->Receive().type != knock::PrivsepMessageType::kReconfigure) return 9;
+    s->Send(knock::EncodeReconfigured(true));
     return s->WaitForShutdown();
   });
   helper->Step(kStepWaitMs);
-  REQUIRE(kill(getpid(), SIGHUP) == 0);
+  sigval first{}, second{};
+  first.sival_int = 1111;
+  second.sival_int = 2222;
+  REQUIRE(sigqueue(getpid(), SIGHUP, first) == 0);
   helper->Step(kStepWaitMs);
-  REQUIRE(kill(getpid(), SIGHUP) == 0);
-  CHECK(StepUntil(helper.get(), [&] { return w.Logged("reloaded "); }));
-  CHECK(w.Logged("SIGHUP ignored: the previous reload is not finished"));
+  const int64_t second_sent_ns = knock::ReloadClockNanos();
+  REQUIRE(sigqueue(getpid(), SIGHUP, second) == 0);
+  std::vector<knock::ReloadAnswer> answers;
+  const std::string path = w.dir + "/state/knockd.reload";
+  CHECK(StepUntil(helper.get(), [&] {
+    return knock::ReadReloadAnswersFile(path, &answers) && answers.size() == 2;
+  }));
+  CHECK(w.Logged("SIGHUP during a reload: another reload follows this one"));
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0].request == knock::ReloadRequest{getpid(), 1111});
+  CHECK(answers[1].request == knock::ReloadRequest{getpid(), 2222});
+  CHECK(answers[1].accepted);
+  // The first reload began before the second request: it does not answer
+  // it (control); the second began after it.
+  CHECK(answers[0].started_ns < second_sent_ns);
+  CHECK(answers[1].started_ns > second_sent_ns);
+  CHECK(knock::FindReloadAnswer(answers, {getpid(), 3333}, second_sent_ns) ==
+        &answers[1]);
   CHECK_FALSE(helper->stopping());
   CHECK(helper->Finish() == 0);
   CHECK_FALSE(w.Logged("at stop"));
+}
+
+TEST_CASE("two SIGHUPs pending at once are one reload that answers both",
+          "[helper]") {
+  World w;
+  auto helper = w.StartHelper([](FakeSniffer* s) {
+    for (;;) {
+      const knock::PrivsepMessageType type = s->Receive().type;
+      if (type == knock::PrivsepMessageType::kShutdown) return 0;
+      if (type == knock::PrivsepMessageType::kReconfigure)
+        s->Send(knock::EncodeReconfigured(true));
+    }
+  });
+  helper->Step(kStepWaitMs);
+  // Both queued before the helper reads either: the kernel keeps one
+  // pending SIGHUP, with the first sender's token.
+  sigval first{}, second{};
+  first.sival_int = 1111;
+  second.sival_int = 2222;
+  const int64_t first_sent_ns = knock::ReloadClockNanos();
+  REQUIRE(sigqueue(getpid(), SIGHUP, first) == 0);
+  const int64_t second_sent_ns = knock::ReloadClockNanos();
+  REQUIRE(sigqueue(getpid(), SIGHUP, second) == 0);
+  std::vector<knock::ReloadAnswer> answers;
+  const std::string path = w.dir + "/state/knockd.reload";
+  CHECK(StepUntil(
+      helper->get(), [&] { return knock::ReadReloadAnswersFile(path, &answers); }));
+  for (int i = 0; i < 5; ++i) helper->Step(kStepWaitMs);
+  REQUIRE(knock::ReadReloadAnswersFile(path, &answers));
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].request == knock::ReloadRequest{getpid(), 1111});
+  // The second sender finds no answer of its own, but one that began after
+  // it asked; the first finds its own.
+  const knock::ReloadAnswer* for_second =
+      knock::FindReloadAnswer(answers, {getpid(), 2222}, second_sent_ns);
+  REQUIRE(for_second != nullptr);
+  CHECK(for_second->accepted);
+  CHECK(knock::FindReloadAnswer(answers, {getpid(), 1111}, first_sent_ns) ==
+        &answers[0]);
+  // Control: by its token alone (what reload looked for before), the
+  // second sender would have waited for an answer that never comes.
+  CHECK(knock::FindReloadAnswer(answers, {getpid(), 2222},
+                                answers[0].started_ns) == nullptr);
+  CHECK(helper->Finish() == 0);
 }
 
 namespace {
@@ -539,7 +653,8 @@ namespace {
 /// Starts a helper, rewrites its configuration with `extra`, asks for a
 /// reload as `knockd reload` does (SIGHUP queued with a token), and
 /// returns the answer it wrote. The sniffer takes any reconfigure.
-knock::ReloadAnswer AskForReload(World* w, const std::string& extra) {
+knock::ReloadAnswer AskForReload(World* w, const std::string& extra,
+                                 knock::ReloadAnswer* in_runtime = nullptr) {
   auto helper = w->StartHelper([](FakeSniffer* s) {
     for (;;) {
       const knock::PrivsepMessageType type = s->Receive().type;
@@ -558,8 +673,14 @@ knock::ReloadAnswer AskForReload(World* w, const std::string& extra) {
   CHECK(StepUntil(helper.get(),
                   [&] { return knock::ReadReloadAnswer(state_dir, &answer); }));
   CHECK(answer.request == knock::ReloadRequest{getpid(), 4242});
+  const knock::DaemonFiles runtime =
+      knock::RuntimeDaemonFiles(w->runtime_dir(), w->config_path());
+  if (in_runtime != nullptr)
+    CHECK(knock::ReadReloadAnswerFile(runtime.answer, in_runtime));
   CHECK_FALSE(helper->stopping());
   CHECK(helper->Finish() == 0);
+  // The answers go with the daemon.
+  CHECK(access(runtime.answer.c_str(), F_OK) != 0);
   return answer;
 }
 
@@ -576,6 +697,54 @@ TEST_CASE("a reload that needs a restart is refused, and the asker is told",
   CHECK(w.Logged(refusal));
   CHECK_FALSE(answer.accepted);
   CHECK(answer.message == refusal);
+}
+
+TEST_CASE(
+    "a reload that moves state_dir is refused, and answered where the "
+    "running daemon's files are",
+    "[helper]") {
+  World w;
+  w.state_subdir = "moved";
+  knock::ReloadAnswer in_runtime;
+  const knock::ReloadAnswer answer = AskForReload(&w, "", &in_runtime);
+  const std::string refusal =
+      "reload refused, keeping the running configuration: state_dir (\"" +
+      w.dir + "/state\" -> \"" + w.dir +
+      "/moved\") takes effect on restart only (systemctl restart knockd)";
+  CHECK_FALSE(answer.accepted);
+  CHECK(answer.message == refusal);
+  // The same answer where `knockd reload` looks first: the runtime file
+  // named by the configuration file, which no edit moves.
+  CHECK(in_runtime.message == refusal);
+  // Control: nothing was written under the edited state_dir.
+  CHECK(access((w.dir + "/moved").c_str(), F_OK) != 0);
+}
+
+TEST_CASE("the helper's pid file is in its runtime directory and state_dir",
+          "[helper]") {
+  World w;
+  // A killed earlier run's answer, with a start time from before a reboot:
+  // it must not stand for an answer of this run.
+  REQUIRE(mkdir((w.dir + "/state").c_str(), 0700) == 0);
+  std::string write_err;
+  REQUIRE(knock::WriteReloadAnswersFile(
+      w.dir + "/state/knockd.reload",
+      {{{1, 2}, true, "reloaded before", INT64_MAX}}, &write_err));
+  auto helper = w.StartHelper([](FakeSniffer* s) {
+    return s->WaitForShutdown();
+  });
+  CHECK(access((w.dir + "/state/knockd.reload").c_str(), F_OK) != 0);
+  const std::string runtime_pid =
+      knock::RuntimeDaemonFiles(w.runtime_dir(), w.config_path()).pid;
+  for (const std::string& path : {runtime_pid, w.dir + "/state/knockd.pid"}) {
+    INFO(path);
+    std::ifstream in(path);
+    std::string pid;
+    CHECK(std::getline(in, pid));
+    CHECK(pid == std::to_string(getpid()));
+  }
+  CHECK(helper->Finish() == 0);
+  CHECK(access(runtime_pid.c_str(), F_OK) != 0);
 }
 
 TEST_CASE("control: a reload without such a change is taken, and told so",

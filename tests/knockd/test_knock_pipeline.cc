@@ -274,6 +274,34 @@ TEST_CASE("a live clock stepped forward and back keeps granting",
 }
 
 TEST_CASE(
+    "a sequence used before a live clock stepped forward and back is not "
+    "granted again",
+    "[pipeline][clock]") {
+  Fixture f;
+  f.pipeline->set_live_clock(true);
+  const int64_t second = 1000000;
+  f.pipeline->OnClock(kT0Us, 0);
+  Knock(&f, kT0Us + 1000, 0);
+  REQUIRE(f.firewall.grants.size() == 1);
+  // Forward an hour: the used set is pruned by the wall clock; back again:
+  // the window is live once more and a sniffed copy is replayed.
+  f.pipeline->OnClock(kT0Us + kHourUs, second);
+  f.pipeline->OnClock(kT0Us + 2 * second, 2 * second);
+  CHECK(f.store.size() == 0);  // the entry itself is gone
+  Knock(&f, kT0Us + 2 * second, 0, "198.19.0.66");
+  CHECK(f.firewall.grants.size() == 1);
+  REQUIRE_FALSE(f.events.empty());
+  CHECK(f.events.back().match.verdict == knock::Verdict::kExpiredWindow);
+  // Control: the next window opens; the windows are live again. (The whole
+  // window of the replayed sequence is refused: the set keeps one floor.)
+  Knock(&f, kT0Us + 3 * second, 1, "198.18.0.3");
+  CHECK(f.firewall.grants.size() == 1);
+  f.pipeline->OnClock(kT0Us + 31 * second, 31 * second);
+  Knock(&f, kT0Us + 31 * second, 1, "198.18.0.3");
+  CHECK(f.firewall.grants.size() == 2);
+}
+
+TEST_CASE(
     "a live clock stepped back on the forward-only path refuses "
     "knocks (control)",
     "[pipeline][clock]") {

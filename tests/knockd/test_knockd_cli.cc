@@ -13,6 +13,7 @@
 #include "common/key_file.h"
 #include "program_run.h"
 #include "temp_dir.h"
+#include "knockd/shared/daemon_pid_file.h"
 
 namespace {
 
@@ -180,8 +181,12 @@ TEST_CASE("reload without a running knockd fails, and signals nothing") {
   const Run run = box.Knockd({"-c", box.Config(), "reload"});
   CHECK(run.status == 1);
   CHECK(run.out.empty());
-  CHECK(run.err == "knockd: knockd is not running (no " + box.root +
-                       "/state/knockd.pid)\n");
+  // Looked for where the daemon of this file would be, then in state_dir.
+  CHECK(run.err == "knockd: knockd is not running (no " +
+                       knock::RuntimeDaemonFiles(
+                           knock::DefaultRuntimeDirectory(), box.Config())
+                           .pid +
+                       " nor " + box.root + "/state/knockd.pid)\n");
 }
 
 TEST_CASE("reload of a broken configuration fails before any signal") {

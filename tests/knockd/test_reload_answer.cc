@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <thread>
 
 #include "knockd/shared/daemon_pid_file.h"
 #include "knockd/shared/reload_answer.h"
@@ -35,6 +36,10 @@ struct StateDir : TempDir {
 class StandInDaemon {
  public:
   StandInDaemon(const StateDir& dir,
+                std::function<void(const knock::ReloadRequest&)> answer)
+      : StandInDaemon(knock::DaemonPidFilePath(dir.path()), std::move(answer)) {}
+  /// The same, with its pid in `pid_path`.
+  StandInDaemon(const std::string& pid_path,
                 std::function<void(const knock::ReloadRequest&)> answer) {
     sigset_t hup;
     sigemptyset(&hup);
@@ -55,7 +60,7 @@ class StandInDaemon {
     sigprocmask(SIG_SETMASK, &saved, nullptr);
     // The name is set in the child; wait until it shows.
     for (int i = 0; i < 200 && !Named(); ++i) usleep(5000);
-    dir.WritePid(pid_);
+    std::ofstream(pid_path) << pid_ << "\n";
   }
   ~StandInDaemon() {
     kill(pid_, SIGKILL);
@@ -79,7 +84,8 @@ TEST_CASE("a reload answer is one line that parses back") {
   const knock::ReloadAnswer answer{
       {1234, 56789}, false, "reload refused: user (\"a\" -> \"b\")\nx"};
   const std::string line = knock::EncodeReloadAnswer(answer);
-  CHECK(line == "1234 56789 refused reload refused: user (\"a\" -> \"b\") x\n");
+  CHECK(line ==
+        "1234 56789 0 refused reload refused: user (\"a\" -> \"b\") x\n");
   knock::ReloadAnswer parsed;
   REQUIRE(knock::ParseReloadAnswer(line, &parsed));
   CHECK(parsed.request == answer.request);
@@ -89,8 +95,13 @@ TEST_CASE("a reload answer is one line that parses back") {
                                    &parsed));
   CHECK(parsed.accepted);
   CHECK(parsed.message == "reloaded f: 2 clients");
-  for (const char* bad : {"", "7 0 accepted half a line", "7 x accepted m\n",
-                          "7 0 maybe m\n", "7\n"}) {
+  CHECK(parsed.started_ns == 0);  // an older knockd's line
+  REQUIRE(knock::ParseReloadAnswer("7 0 99 refused r\n", &parsed));
+  CHECK(parsed.started_ns == 99);
+  CHECK_FALSE(parsed.accepted);
+  for (const char* bad :
+       {"", "7 0 accepted half a line", "7 x accepted m\n", "7 0 maybe m\n",
+        "7\n", "7 0 99 maybe m\n", "7 0 -5 accepted m\n", "7 0 99\n"}) {
     CAPTURE(bad);
     CHECK_FALSE(knock::ParseReloadAnswer(bad, &parsed));
   }
@@ -161,4 +172,132 @@ TEST_CASE("reload reports a daemon that stops instead of answering") {
   signal(SIGCHLD, SIG_DFL);
   CHECK(message ==
         who + " stopped before it answered the reload (see its log)");
+}
+
+TEST_CASE(
+    "reload finds the daemon by its configuration after state_dir was "
+    "edited") {
+  StateDir run, old_state, new_state;
+  const std::string config = "/etc/knockd/knockd.toml";
+  const knock::DaemonFiles runtime =
+      knock::RuntimeDaemonFiles(run.path(), config);
+  CHECK(runtime.pid == run.path() + "/etc-knockd-knockd.toml.pid");
+  CHECK(runtime.answer == run.path() + "/etc-knockd-knockd.toml.reload");
+  // The daemon started with state_dir = old_state; the file on disk now
+  // says new_state.
+  StandInDaemon daemon(runtime.pid, [&](const knock::ReloadRequest& request) {
+    std::string err;
+    for (const knock::DaemonFiles& files :
+         {runtime, knock::StateDirDaemonFiles(old_state.path())})
+      knock::WriteReloadAnswerFile(
+          files.answer, {request, false, "state_dir takes effect"}, &err);
+    pause();
+  });
+  std::string message;
+  CHECK(knock::ReloadRunningDaemon(
+            {runtime, knock::StateDirDaemonFiles(new_state.path())},
+            kShortTimeoutMs, &message) == knock::ReloadOutcome::kFailed);
+  CHECK(message == daemon.Who() + ": state_dir takes effect");
+  // Control: through the edited state_dir alone it is not found.
+  CHECK(knock::ReloadRunningDaemon({knock::StateDirDaemonFiles(new_state.path())},
+                                   kShortTimeoutMs, &message) ==
+        knock::ReloadOutcome::kNotRunning);
+  CHECK(message ==
+        "knockd is not running (no " + new_state.path() + "/knockd.pid)");
+}
+
+TEST_CASE("reload names every place it looked for the daemon") {
+  StateDir run, state;
+  const std::vector<knock::DaemonFiles> places = {
+      knock::RuntimeDaemonFiles(run.path(), "/etc/knockd/knockd.toml"),
+      knock::StateDirDaemonFiles(state.path())};
+  std::string message;
+  CHECK(knock::ReloadRunningDaemon(places, kShortTimeoutMs, &message) ==
+        knock::ReloadOutcome::kNotRunning);
+  CHECK(message == "knockd is not running (no " + run.path() +
+                       "/etc-knockd-knockd.toml.pid nor " + state.path() +
+                       "/knockd.pid)");
+}
+
+TEST_CASE("the runtime directory is systemd's when it names one") {
+  const char* saved = getenv("RUNTIME_DIRECTORY");
+  const std::string kept = saved ? saved : "";
+  unsetenv("RUNTIME_DIRECTORY");
+  CHECK(knock::DefaultRuntimeDirectory() == "/run/knockd");
+  setenv("RUNTIME_DIRECTORY", "/run/elsewhere:/run/other", 1);
+  CHECK(knock::DefaultRuntimeDirectory() == "/run/elsewhere");
+  if (saved)
+    setenv("RUNTIME_DIRECTORY", kept.c_str(), 1);
+  else
+    unsetenv("RUNTIME_DIRECTORY");
+}
+
+TEST_CASE("an answer is a request's own, or that of a reload begun after it") {
+  const std::vector<knock::ReloadAnswer> answers = {
+      {{10, 1}, true, "first", 100},
+      {{11, 2}, false, "second", 200},
+      {{12, 3}, true, "third", 300}};
+  // Its own, wherever it is.
+  CHECK(knock::FindReloadAnswer(answers, {12, 3}, 250) == &answers[2]);
+  // Else the oldest that began after the request was sent.
+  CHECK(knock::FindReloadAnswer(answers, {13, 4}, 150) == &answers[1]);
+  // Nothing that began before it answers it.
+  CHECK(knock::FindReloadAnswer(answers, {13, 4}, 300) == nullptr);
+  // The file keeps the last answers, oldest first.
+  StateDir dir;
+  std::vector<knock::ReloadAnswer> many;
+  for (int i = 0; i < 20; ++i) many.push_back({{1, i}, true, "m", i});
+  std::string err;
+  REQUIRE(knock::WriteReloadAnswersFile(dir.path() + "/a", many, &err));
+  std::vector<knock::ReloadAnswer> read;
+  REQUIRE(knock::ReadReloadAnswersFile(dir.path() + "/a", &read));
+  REQUIRE(read.size() == knock::kReloadAnswersKept);
+  CHECK(read.front().request.token == 4);
+  CHECK(read.back().request.token == 19);
+}
+
+TEST_CASE("two reloads at once each get a true answer") {
+  StateDir dir;
+  // Whether the answer says when its reload began: a daemon that does not
+  // (token only, as before) leaves the second asker waiting (control).
+  const bool says_when = GENERATE(true, false);
+  INFO((says_when ? "answer with its start" : "token only (control)"));
+  // The stand-in takes the first SIGHUP, lets the second asker signal too
+  // (merged with a pending one, or come during the reload: either way it
+  // gets no answer of its own), then reloads once, answering the first.
+  StandInDaemon daemon(dir, [&](const knock::ReloadRequest& request) {
+    usleep(300 * 1000);
+    const int64_t started_ns = says_when ? knock::ReloadClockNanos() : 0;
+    std::string err;
+    knock::WriteReloadAnswer(
+        dir.path(), {request, true, "reloaded f: 3 clients", started_ns}, &err);
+    pause();
+  });
+  knock::ReloadOutcome outcomes[2];
+  std::string messages[2];
+  std::thread askers[2];
+  for (int i = 0; i < 2; ++i)
+    askers[i] = std::thread([&, i] {
+      outcomes[i] =
+          knock::ReloadRunningDaemon(dir.path(), kShortTimeoutMs, &messages[i]);
+    });
+  for (std::thread& asker : askers) asker.join();
+  const std::string own = daemon.Who() + ": reloaded f: 3 clients";
+  const std::string covered = own + " (a reload that began after this request)";
+  // One asker's signal reached the stand-in first: that one has its own.
+  CHECK(((messages[0] == own) != (messages[1] == own)));
+  for (int i = 0; i < 2; ++i) {
+    INFO(messages[i]);
+    if (messages[i] == own) {
+      CHECK(outcomes[i] == knock::ReloadOutcome::kReloaded);
+    } else if (says_when) {
+      CHECK(outcomes[i] == knock::ReloadOutcome::kReloaded);
+      CHECK(messages[i] == covered);
+    } else {
+      CHECK(outcomes[i] == knock::ReloadOutcome::kFailed);
+      CHECK(messages[i] == daemon.Who() +
+                               " did not answer the reload within 1 s (see "
+                               "its log)");
+    }
+  }
 }

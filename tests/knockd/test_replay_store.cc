@@ -59,8 +59,88 @@ TEST_CASE("pruning drops only windows before the oldest accepted",
   CHECK(store.size() == 2);
   CHECK(store.Use({kAlice, "ssh", 13, 0}, Addr("198.18.0.9"), 0, 1, &entry) ==
         knock::UseDecision::kReplay);
-  CHECK(store.Use({kAlice, "ssh", 12, 0}, Addr("198.18.0.9"), 0, 1, &entry) ==
+  CHECK(store.Use({kAlice, "ssh", 15, 0}, Addr("198.18.0.9"), 0, 1, &entry) ==
         knock::UseDecision::kFirstUse);
+  // What was pruned, and every window before it, stays refused.
+  CHECK(store.pruned_through() == 12);
+  CHECK(store.Use({kAlice, "ssh", 12, 0}, Addr("198.18.0.9"), 0, 1, &entry) ==
+        knock::UseDecision::kForgotten);
+  CHECK(store.Use({kAlice, "ssh", 12, 3}, Addr("198.18.0.9"), 0, 1, &entry) ==
+        knock::UseDecision::kForgotten);
+  CHECK(store.size() == 3);
+}
+
+TEST_CASE("a set pruned by a clock stepped ahead still refuses what it pruned",
+          "[replay_store]") {
+  // The wall clock steps ten windows ahead (NTP, or whoever answers for
+  // it), the set is pruned by it, then the clock comes back: window 100 is
+  // acceptable again, and an attacker replays what it sniffed there.
+  knock::ReplayStore store;
+  const knock::UsedKey key{kAlice, "ssh", 100, 1};
+  const knock::UsedEntry* entry = nullptr;
+  REQUIRE(store.Use(key, Addr("198.18.0.2"), 0, 1, &entry) ==
+          knock::UseDecision::kFirstUse);
+  store.PruneBefore(110 - 3);
+  // The entry is really gone (without the floor the replay would be a first
+  // use, as it was before the floor existed) ...
+  CHECK_FALSE(store.Find(key).has_value());
+  // ... and the replay is still refused.
+  CHECK(store.Use(key, Addr("198.18.0.66"), 0, 1, &entry) ==
+        knock::UseDecision::kForgotten);
+  CHECK(entry == nullptr);
+  CHECK_FALSE(store.Find(key).has_value());
+  // Windows after the newest one used stay open to their clients.
+  CHECK(store.Use({kAlice, "ssh", 101, 0}, Addr("198.18.0.2"), 0, 1, &entry) ==
+        knock::UseDecision::kFirstUse);
+}
+
+TEST_CASE("the floor follows the windows used, not the clock",
+          "[replay_store]") {
+  knock::ReplayStore store;
+  const knock::UsedEntry* entry = nullptr;
+  // A clock a year ahead with nothing used prunes nothing and raises no
+  // floor: when it comes back, every window opens as before.
+  store.PruneBefore(1000000);
+  CHECK_FALSE(store.pruned_through().has_value());
+  CHECK(store.Use({kAlice, "ssh", 5, 0}, Addr("198.18.0.2"), 0, 1, &entry) ==
+        knock::UseDecision::kFirstUse);
+  store.PruneBefore(1000000);
+  CHECK(store.pruned_through() == 5);
+  CHECK(store.Use({kAlice, "ssh", 6, 0}, Addr("198.18.0.2"), 0, 1, &entry) ==
+        knock::UseDecision::kFirstUse);
+}
+
+TEST_CASE("the floor survives a restart, and a v1 file loads without one",
+          "[replay_store]") {
+  const std::string path = TempDir() + "/used-sequences";
+  std::string err;
+  {
+    knock::ReplayStore store(path);
+    const knock::UsedEntry* entry = nullptr;
+    store.Use({kAlice, "ssh", 100, 0}, Addr("198.18.0.2"), 0, 1, &entry);
+    store.Use({kAlice, "ssh", 120, 0}, Addr("198.18.0.2"), 0, 1, &entry);
+    store.PruneBefore(110);
+    REQUIRE(store.Save(&err));
+  }
+  knock::ReplayStore restarted(path);
+  REQUIRE(restarted.Load(&err));
+  CHECK(restarted.pruned_through() == 100);
+  CHECK(restarted.size() == 1);
+  const knock::UsedEntry* entry = nullptr;
+  CHECK(restarted.Use({kAlice, "ssh", 100, 0}, Addr("198.18.0.66"), 0, 1,
+                      &entry) == knock::UseDecision::kForgotten);
+
+  std::ofstream(path) << "# knockd used sequences v1\n100 0 ssh "
+                      << kAlice.ToText() << " 198.18.0.2 5\n";
+  knock::ReplayStore old(path);
+  REQUIRE(old.Load(&err));
+  CHECK_FALSE(old.pruned_through().has_value());
+  CHECK(old.size() == 1);
+
+  std::ofstream(path) << "# knockd used sequences v2\npruned_through x\n";
+  knock::ReplayStore corrupt(path);
+  CHECK_FALSE(corrupt.Load(&err));
+  CHECK(err == path + ":2: corrupt used-sequence line \"pruned_through x\"");
 }
 
 TEST_CASE("the used set survives a restart through its file",

@@ -7,7 +7,6 @@ TEST_CASE("a reload that changes no restart-only key passes") {
   knock::ServerConfig running, next;
   next.log_level = "debug";
   next.knock.seq_timeout_ms = 5000;
-  next.state_dir = "/elsewhere";
   CHECK(knock::RestartOnlyChange(running, next).empty());
 }
 
@@ -40,6 +39,13 @@ TEST_CASE("each restart-only key is named with both values") {
     CHECK(knock::RestartOnlyChange(running, next) ==
           "user (\"knockd\" -> \"nobody\") takes effect on restart only "
           "(systemctl restart knockd)");
+  }
+  SECTION("state_dir") {
+    knock::ServerConfig next;
+    next.state_dir = "/srv/knockd";
+    CHECK(knock::RestartOnlyChange(running, next) ==
+          "state_dir (\"/var/lib/knockd\" -> \"/srv/knockd\") takes effect on "
+          "restart only (systemctl restart knockd)");
   }
   SECTION("several at once") {
     knock::ServerConfig next;
