@@ -394,6 +394,7 @@ int Sniffer::Loop() {
     fds[0].events = static_cast<short>(
         POLLIN |
         (queue_.HasWaiting(knock::SystemClock().NowMicros()) ? POLLOUT : 0));
+    // Under a flood the capture waits for the end of the pacer's period.
     const int64_t before_poll_us = MonotonicMicros();
     const bool paced = pacer.Paced(before_poll_us);
     for (size_t i = kFirstCaptureFd; i < fds.size(); ++i)
