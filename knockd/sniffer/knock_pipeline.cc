@@ -148,7 +148,16 @@ void KnockPipeline::OnClock(int64_t realtime_us, int64_t monotonic_us) {
 
 void KnockPipeline::OnTimer(int64_t now_us) {
   matcher_.AdvanceTo(now_us);
-  matcher_.ForgetIdleSources(now_us);
+  // The sweep walks every young source: the live loop ticks at each
+  // wake-up, thousands of times a second under a flood, and sweeping at
+  // each made it the daemon's main cost there. An idle source only holds
+  // memory and a place the table gives up first anyway, so a second late
+  // is harmless. A clock set back sweeps at once.
+  if (now_us >= next_idle_sweep_us_ ||
+      now_us < next_idle_sweep_us_ - kIdleSweepPeriodUs) {
+    next_idle_sweep_us_ = now_us + kIdleSweepPeriodUs;
+    matcher_.ForgetIdleSources(now_us);
+  }
   firewall_->Tick(now_us / 1000);
   for (const std::string& err : firewall_->TakeErrors()) {
     ++stats_.firewall_errors;

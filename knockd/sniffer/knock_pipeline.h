@@ -66,9 +66,12 @@ class KnockPipeline {
   /// move them, through a CaptureClock.
   void set_live_clock(bool live) { live_clock_ = live; }
 
+  /// How often OnTimer lets idle sources go, however often it is called.
+  static constexpr int64_t kIdleSweepPeriodUs = 1000000;
+
   void OnFrame(const Frame& frame);
-  /// Rolls windows and lets the firewall close holes; call about once a
-  /// second with the wall time.
+  /// Rolls windows and lets the firewall close holes; call at least once a
+  /// second with the wall time (more often costs little).
   void OnTimer(int64_t now_us);
   /// OnTimer for live capture: also notices a step of the wall clock
   /// against the monotonic one, logs it once and centres the windows on
@@ -113,6 +116,8 @@ class KnockPipeline {
   DecodeStats dropped_before_reload_;
   bool live_clock_ = false;
   int64_t clock_us_ = 0;
+  /// When OnTimer next sweeps idle sources (0: at its first call).
+  int64_t next_idle_sweep_us_ = 0;
   ClockStepDetector step_detector_;
   CaptureClock capture_clock_;
   /// Knocks far from the capture's clock, waiting for its verdict.

@@ -18,6 +18,7 @@
 #include "knockd/shared/config_sources.h"
 #include "knockd/shared/privsep_message.h"
 #include "knockd/shared/sealed_memfd.h"
+#include "knockd/sniffer/capture_pacer.h"
 #include "knockd/sniffer/clock_step_timer.h"
 #include "knockd/sniffer/helper_queue.h"
 #include "knockd/sniffer/knock_pipeline.h"
@@ -384,14 +385,23 @@ int Sniffer::Loop() {
   fds.push_back({setup_->start.channel.fd(), POLLIN, 0});
   // Polled with negative fd (ignored by poll) when the timer is missing.
   fds.push_back({setup_->clock_steps.fd(), POLLIN, 0});
+  constexpr size_t kFirstCaptureFd = 2;
   for (int fd : source.PollFds()) fds.push_back({fd, POLLIN, 0});
+  knock::CapturePacer pacer;
   int status = 0;
   while (!channel_broken_) {
     // Room in the channel is waited for only when something is due.
     fds[0].events = static_cast<short>(
         POLLIN |
         (queue_.HasWaiting(knock::SystemClock().NowMicros()) ? POLLOUT : 0));
-    if (poll(fds.data(), fds.size(), kTimerPeriodMs) < 0 && errno != EINTR) {
+    // Under a flood the capture waits for the end of the pacer's period.
+    const int64_t before_poll_us = MonotonicMicros();
+    const bool paced = pacer.Paced(before_poll_us);
+    for (size_t i = kFirstCaptureFd; i < fds.size(); ++i)
+      fds[i].events = paced ? 0 : POLLIN;
+    if (poll(fds.data(), fds.size(),
+             pacer.PollTimeoutMs(before_poll_us, kTimerPeriodMs)) < 0 &&
+        errno != EINTR) {
       logger_->Error(std::string("sniffer: poll: ") + strerror(errno));
       return 1;
     }
@@ -399,11 +409,13 @@ int Sniffer::Loop() {
     // The tick below sees the step; reading only re-arms the wake-up.
     if (fds[1].revents) setup_->clock_steps.TakeStep();
     std::string err;
+    const uint64_t frames_before = pipeline->stats().frames;
     if (!source.Dispatch(
             [pipeline](const knock::Frame& frame) { pipeline->OnFrame(frame); },
             &err) &&
         !err.empty())
       logger_->Error("capture: " + err);
+    pacer.OnDrain(MonotonicMicros(), pipeline->stats().frames - frames_before);
     Tick(pipeline);
     FlushQueue(false);
     SendStats(knock::SystemClock().NowMicros());

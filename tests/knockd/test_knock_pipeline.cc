@@ -425,3 +425,51 @@ TEST_CASE("a used set never pruned grows with every grant (control)",
   store.PruneBefore(1999 - 1);
   CHECK(store.size() == 2);
 }
+
+/// A source that knocked once on a sequence port at `time_us`: held by the
+/// matcher, idle once seq_timeout has passed.
+void KnockOnce(Fixture* f, int64_t time_us, const char* source) {
+  Feed(f->pipeline.get(), Syn(source, f->Sequence(time_us, 0)[0]), time_us);
+}
+
+TEST_CASE("idle sources are swept once a second, however often the loop ticks",
+          "[pipeline]") {
+  Fixture f;
+  const int64_t timeout_us = f.config.knock.seq_timeout_ms * 1000;
+  KnockOnce(&f, kT0Us, "198.19.0.9");
+  REQUIRE(SourcesNow(f) == 1);
+  // The first tick sweeps (nothing is idle yet); the source falls idle
+  // 0.1 s later, and ticks every millisecond until a second after that
+  // sweep leave it.
+  const int64_t first_sweep_us = kT0Us + timeout_us - 100000;
+  f.pipeline->OnTimer(first_sweep_us);
+  const int64_t period_us = knock::KnockPipeline::kIdleSweepPeriodUs;
+  for (int64_t t = first_sweep_us + 1000; t < first_sweep_us + period_us;
+       t += 1000)
+    f.pipeline->OnTimer(t);
+  CHECK(SourcesNow(f) == 1);
+  f.pipeline->OnTimer(first_sweep_us + period_us);
+  CHECK(SourcesNow(f) == 0);
+}
+
+TEST_CASE("an idle source goes at the first tick after its timeout (control)",
+          "[pipeline]") {
+  Fixture f;
+  const int64_t timeout_us = f.config.knock.seq_timeout_ms * 1000;
+  KnockOnce(&f, kT0Us, "198.19.0.9");
+  f.pipeline->OnTimer(kT0Us + timeout_us + 500000);
+  CHECK(SourcesNow(f) == 0);
+}
+
+TEST_CASE("a clock set back sweeps idle sources at once", "[pipeline]") {
+  Fixture f;
+  const int64_t timeout_us = f.config.knock.seq_timeout_ms * 1000;
+  // A sweep, then a knock stamped before it (the same window), then the
+  // clock set back a second: that tick is before the next sweep was due,
+  // and still sweeps the knock, idle by then.
+  f.pipeline->OnTimer(kT0Us + timeout_us + 2000000);
+  KnockOnce(&f, kT0Us, "198.19.0.9");
+  REQUIRE(SourcesNow(f) == 1);
+  f.pipeline->OnTimer(kT0Us + timeout_us + 1000000);
+  CHECK(SourcesNow(f) == 0);
+}

@@ -1,0 +1,39 @@
+#pragma once
+// When the sniffer's loop may wait for the capture: at once while frames
+// are few, once a period while they come as a flood.
+
+#include <cstdint>
+
+namespace knock {
+
+/// Paces the loop's wake-ups for capture. A wake-up costs the sniffer
+/// several microseconds (a context switch on a small virtual machine),
+/// more than matching a frame; under a flood the kernel would wake it for
+/// nearly every frame. Once a period delivered `kFloodFrames` frames or
+/// more, the next period drains the capture once, at its end: a frame then
+/// waits at most a period. After a quiet spell the first frame starts a
+/// period unpaced, so a burst of knocks is matched as it arrives.
+class CapturePacer {
+ public:
+  static constexpr int64_t kPeriodUs = 1000;
+  /// Two frames in a period: a flood of a few thousand frames a second
+  /// already costs more in wake-ups than in matching.
+  static constexpr uint64_t kFloodFrames = 2;
+  /// A drain this long after a period began follows a quiet spell.
+  static constexpr int64_t kQuietAfterUs = 2 * kPeriodUs;
+
+  /// After a drain at `now_us` (a monotonic clock) that delivered `frames`.
+  void OnDrain(int64_t now_us, uint64_t frames);
+  /// True while the loop should leave the capture unpolled.
+  bool Paced(int64_t now_us) const;
+  /// The loop's poll timeout: until the period's end while paced (at
+  /// least 1 ms), else `idle_ms`.
+  int PollTimeoutMs(int64_t now_us, int idle_ms) const;
+
+ private:
+  int64_t period_start_us_ = 0;
+  uint64_t frames_in_period_ = 0;
+  bool paced_ = false;
+};
+
+}  // namespace knock
