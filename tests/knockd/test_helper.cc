@@ -485,12 +485,14 @@ TEST_CASE(
                          w.Sent(w.alice, window + 1, 0)));
     return s->WaitForShutdown();
   });
-  REQUIRE(StepUntil(helper->get(), [&] { return w.firewall->opened.size() == 1; }));
+  REQUIRE(
+      StepUntil(helper.get(), [&] { return w.firewall->opened.size() == 1; }));
   const int64_t before_step_us = w.clock.now_us;
   w.clock.now_us += 10 * kStepSeconds * 1000000;
   for (int i = 0; i < 3; ++i) helper->Step(kStepWaitMs);
   w.clock.now_us = before_step_us + 1000000;
-  CHECK(StepUntil(helper->get(), [&] { return w.firewall->opened.size() == 2; }));
+  CHECK(
+      StepUntil(helper.get(), [&] { return w.firewall->opened.size() == 2; }));
   CHECK_FALSE(helper->stopping());
   REQUIRE(w.firewall->opened.size() == 2);
   CHECK(w.firewall->opened[1].source == Address("198.18.0.8"));
@@ -627,8 +629,9 @@ TEST_CASE("two SIGHUPs pending at once are one reload that answers both",
   REQUIRE(sigqueue(getpid(), SIGHUP, second) == 0);
   std::vector<knock::ReloadAnswer> answers;
   const std::string path = w.dir + "/state/knockd.reload";
-  CHECK(StepUntil(
-      helper->get(), [&] { return knock::ReadReloadAnswersFile(path, &answers); }));
+  CHECK(StepUntil(helper.get(), [&] {
+    return knock::ReadReloadAnswersFile(path, &answers);
+  }));
   for (int i = 0; i < 5; ++i) helper->Step(kStepWaitMs);
   REQUIRE(knock::ReadReloadAnswersFile(path, &answers));
   REQUIRE(answers.size() == 1);
@@ -730,9 +733,8 @@ TEST_CASE("the helper's pid file is in its runtime directory and state_dir",
   REQUIRE(knock::WriteReloadAnswersFile(
       w.dir + "/state/knockd.reload",
       {{{1, 2}, true, "reloaded before", INT64_MAX}}, &write_err));
-  auto helper = w.StartHelper([](FakeSniffer* s) {
-    return s->WaitForShutdown();
-  });
+  auto helper =
+      w.StartHelper([](FakeSniffer* s) { return s->WaitForShutdown(); });
   CHECK(access((w.dir + "/state/knockd.reload").c_str(), F_OK) != 0);
   const std::string runtime_pid =
       knock::RuntimeDaemonFiles(w.runtime_dir(), w.config_path()).pid;

@@ -11,9 +11,9 @@
 #include <sstream>
 
 #include "common/key_file.h"
+#include "knockd/shared/daemon_pid_file.h"
 #include "program_run.h"
 #include "temp_dir.h"
-#include "knockd/shared/daemon_pid_file.h"
 
 namespace {
 

@@ -37,7 +37,8 @@ class StandInDaemon {
  public:
   StandInDaemon(const StateDir& dir,
                 std::function<void(const knock::ReloadRequest&)> answer)
-      : StandInDaemon(knock::DaemonPidFilePath(dir.path()), std::move(answer)) {}
+      : StandInDaemon(knock::DaemonPidFilePath(dir.path()), std::move(answer)) {
+  }
   /// The same, with its pid in `pid_path`.
   StandInDaemon(const std::string& pid_path,
                 std::function<void(const knock::ReloadRequest&)> answer) {
@@ -199,9 +200,9 @@ TEST_CASE(
             kShortTimeoutMs, &message) == knock::ReloadOutcome::kFailed);
   CHECK(message == daemon.Who() + ": state_dir takes effect");
   // Control: through the edited state_dir alone it is not found.
-  CHECK(knock::ReloadRunningDaemon({knock::StateDirDaemonFiles(new_state.path())},
-                                   kShortTimeoutMs, &message) ==
-        knock::ReloadOutcome::kNotRunning);
+  CHECK(knock::ReloadRunningDaemon(
+            {knock::StateDirDaemonFiles(new_state.path())}, kShortTimeoutMs,
+            &message) == knock::ReloadOutcome::kNotRunning);
   CHECK(message ==
         "knockd is not running (no " + new_state.path() + "/knockd.pid)");
 }
