@@ -432,15 +432,18 @@ bool Helper::OnGrant(const knock::PrivsepMessage& message) {
                            message.owner.window, message.owner.slot};
   const std::optional<knock::UsedEntry> before = store_->Find(key);
   const knock::UsedEntry* used = nullptr;
-  const knock::UseDecision decision = store_->Use(
-      key, message.source, now_us, service.open_for_ms * 1000, &used);
+  const knock::UseDecision decision =
+      store_->Use(key, config_->knock.step_seconds, message.source, now_us,
+                  service.open_for_ms * 1000, &used);
   if (decision == knock::UseDecision::kForgotten) {
     event.refused = "pruned_window";
-    RefuseGrant(&event,
-                "window " + std::to_string(key.window) +
-                    " was pruned from the used set (it holds no window up to " +
-                    std::to_string(*store_->pruned_through()) +
-                    ") and may have been used: the clock went back");
+    RefuseGrant(
+        &event,
+        "window " + std::to_string(key.window) +
+            " was pruned from the used set (it holds no window that "
+            "began before " +
+            knock::FormatTimestampUs(*store_->pruned_until_unix() * 1000000) +
+            ") and may have been used: the clock went back");
     return true;
   }
   if (decision == knock::UseDecision::kReplay) {
@@ -795,7 +798,8 @@ void Helper::OnTimer() {
   for (const knock::AuditRecord& record : audit_grants_.TakeExpired(now_us))
     Audit(record);
   // The used set keeps every window a grant may still name.
-  store_->PruneBefore(knock::AcceptedWindows(now_us, config_->knock).oldest);
+  store_->PruneBefore(knock::AcceptedWindows(now_us, config_->knock).oldest,
+                      config_->knock.step_seconds);
   RollWindows(now_us);
   if (now_us - last_metrics_us_ >= kMetricsPeriodUs) WriteMetrics(now_us);
 }

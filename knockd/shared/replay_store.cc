@@ -15,8 +15,13 @@ namespace knock {
 namespace {
 
 constexpr char kFileHeader[] = "# knockd used sequences v2";
-// The line that keeps the floor across a restart (absent in v1 files).
-constexpr char kFloorKeyword[] = "pruned_through";
+// The line that keeps the floor across a restart (absent in v1 files). A
+// comment to readers before it, so that going back to one still starts.
+constexpr char kFloorPrefix[] = "# pruned_until_unix ";
+
+int64_t WindowStartUnix(uint64_t window, int64_t step_seconds) {
+  return static_cast<int64_t>(window) * step_seconds;
+}
 
 }  // namespace
 
@@ -28,11 +33,12 @@ size_t UsedKeyHash::operator()(const UsedKey& key) const {
   return static_cast<size_t>(h);
 }
 
-UseDecision ReplayStore::Use(const UsedKey& key, const IpAddress& source,
-                             int64_t now_us, int64_t open_for_us,
-                             const UsedEntry** entry) {
+UseDecision ReplayStore::Use(const UsedKey& key, int64_t step_seconds,
+                             const IpAddress& source, int64_t now_us,
+                             int64_t open_for_us, const UsedEntry** entry) {
   *entry = nullptr;
-  if (pruned_through_ && key.window <= *pruned_through_)
+  if (pruned_until_unix_ &&
+      WindowStartUnix(key.window, step_seconds) < *pruned_until_unix_)
     return UseDecision::kForgotten;
   auto [it, inserted] = used_.try_emplace(key);
   UsedEntry& used = it->second;
@@ -64,13 +70,15 @@ void ReplayStore::Restore(const UsedKey& key,
   }
 }
 
-void ReplayStore::PruneBefore(uint64_t oldest_window) {
-  std::erase_if(used_, [this, oldest_window](const auto& item) {
+void ReplayStore::PruneBefore(uint64_t oldest_window, int64_t step_seconds) {
+  std::erase_if(used_, [&](const auto& item) {
     const uint64_t window = item.first.window;
     if (window >= oldest_window) return false;
     // The floor follows what was used, not the clock: a clock stepped a year
     // ahead with nothing used in between raises it no further than before.
-    if (!pruned_through_ || window > *pruned_through_) pruned_through_ = window;
+    const int64_t end = WindowStartUnix(window + 1, step_seconds);
+    if (!pruned_until_unix_ || end > *pruned_until_unix_)
+      pruned_until_unix_ = end;
     return true;
   });
 }
@@ -87,20 +95,21 @@ bool ReplayStore::Load(std::string* err) {
   int line_number = 0;
   while (std::getline(in, line)) {
     ++line_number;
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    if (line.starts_with(kFloorKeyword)) {
-      std::string keyword, rest;
-      uint64_t floor = 0;
-      if (!(fields >> keyword >> floor) || keyword != kFloorKeyword ||
-          fields >> rest) {
+    if (line.starts_with(kFloorPrefix)) {
+      std::istringstream fields(line.substr(sizeof kFloorPrefix - 1));
+      std::string rest;
+      int64_t floor = 0;
+      if (!(fields >> floor) || floor < 0 || fields >> rest) {
         *err = path_ + ":" + std::to_string(line_number) +
                ": corrupt used-sequence line \"" + line + "\"";
         return false;
       }
-      if (!pruned_through_ || floor > *pruned_through_) pruned_through_ = floor;
+      if (!pruned_until_unix_ || floor > *pruned_until_unix_)
+        pruned_until_unix_ = floor;
       continue;
     }
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
     std::string client, service, source;
     uint64_t window = 0;
     unsigned slot = 0;
@@ -131,7 +140,7 @@ bool ReplayStore::Save(std::string* err) const {
   out << kFileHeader
       << "\n# window slot service client_key first_source "
          "grant_expires_us\n";
-  if (pruned_through_) out << kFloorKeyword << ' ' << *pruned_through_ << '\n';
+  if (pruned_until_unix_) out << kFloorPrefix << *pruned_until_unix_ << '\n';
   for (const auto& [key, entry] : used_) {
     out << key.window << ' ' << unsigned{key.slot} << ' ' << key.service << ' '
         << key.client.ToText() << ' ' << entry.first_source.ToString() << ' '

@@ -38,15 +38,16 @@ enum class UseDecision {
   kFirstUse,   // never seen: grant
   kRefresh,    // same source, grant still live: extend
   kReplay,     // another source, or the same source after its grant ended
-  kForgotten,  // a window at or below the newest pruned one: may have been
-               // used, and the set no longer knows by whom
+  kForgotten,  // a window that began before the end of the newest pruned
+               // one: may have been used, and the set no longer knows by whom
 };
 
 /// The used set, in memory and in `<state_dir>/used-sequences`.
 /// Pruning follows the wall clock, which can step forward and back again;
-/// so the set also keeps the newest window it pruned (its floor) and
-/// refuses every window at or below it: what it forgot stays refused, even
-/// when the clock makes that window acceptable again.
+/// so the set also keeps where the newest window it pruned ended (its
+/// floor, a unix time: window numbers change meaning with `step`) and
+/// refuses every window that began before it: what it forgot stays
+/// refused, even when the clock makes that window acceptable again.
 class ReplayStore {
  public:
   /// `path` empty keeps the store in memory only (tests, `knockd replay`).
@@ -55,17 +56,23 @@ class ReplayStore {
   /// Reads the file if it exists. A corrupt line fails with FILE:LINE.
   bool Load(std::string* err);
   /// Decides, and records a first use or a refresh (with its new expiry).
-  UseDecision Use(const UsedKey& key, const IpAddress& source, int64_t now_us,
-                  int64_t open_for_us, const UsedEntry** entry);
+  /// `step_seconds` is the step `key.window` counts in.
+  UseDecision Use(const UsedKey& key, int64_t step_seconds,
+                  const IpAddress& source, int64_t now_us, int64_t open_for_us,
+                  const UsedEntry** entry);
   /// What the set holds for `key`, if anything.
   std::optional<UsedEntry> Find(const UsedKey& key) const;
   /// Puts `key` back as Find returned it before a Use (nullopt: unused).
   void Restore(const UsedKey& key, const std::optional<UsedEntry>& before);
-  /// Drops sequences of windows before `oldest_window`, and raises the
-  /// floor to the newest window dropped (never to a window nothing used).
-  void PruneBefore(uint64_t oldest_window);
-  /// The newest window pruned, if any: it and all before it are refused.
-  std::optional<uint64_t> pruned_through() const { return pruned_through_; }
+  /// Drops sequences of windows before `oldest_window` (of `step_seconds`),
+  /// and raises the floor to the end of the newest window dropped (never
+  /// to a window nothing used).
+  void PruneBefore(uint64_t oldest_window, int64_t step_seconds);
+  /// The unix time the newest pruned window ended, if any: every window
+  /// that began before it is refused.
+  std::optional<int64_t> pruned_until_unix() const {
+    return pruned_until_unix_;
+  }
   /// Writes the file atomically (temporary file, then rename).
   bool Save(std::string* err) const;
   /// The same used set, kept in memory only: the sniffer's copy, whose
@@ -73,7 +80,7 @@ class ReplayStore {
   ReplayStore InMemoryCopy() const {
     ReplayStore copy;
     copy.used_ = used_;
-    copy.pruned_through_ = pruned_through_;
+    copy.pruned_until_unix_ = pruned_until_unix_;
     return copy;
   }
   size_t size() const { return used_.size(); }
@@ -81,7 +88,7 @@ class ReplayStore {
  private:
   std::string path_;
   std::unordered_map<UsedKey, UsedEntry, UsedKeyHash> used_;
-  std::optional<uint64_t> pruned_through_;
+  std::optional<int64_t> pruned_until_unix_;
 };
 
 }  // namespace knock

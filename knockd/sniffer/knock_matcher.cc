@@ -128,7 +128,8 @@ bool KnockMatcher::AdvanceTo(int64_t now_us) {
   if (table_.rolled() && window <= table_.current_window()) return false;
   if (!table_.RollTo(window)) return false;
   const uint64_t skew = static_cast<uint64_t>(config_->knock.skew);
-  store_->PruneBefore(window > skew ? window - skew : 0);
+  store_->PruneBefore(window > skew ? window - skew : 0,
+                      config_->knock.step_seconds);
   forward_limit_.PruneBefore(window > skew ? window - skew : 0);
   return true;
 }
@@ -141,7 +142,8 @@ bool KnockMatcher::RollToClock(int64_t now_us) {
   table_.RollTo(window);
   const uint64_t skew = static_cast<uint64_t>(config_->knock.skew);
   if (forward) {
-    store_->PruneBefore(window > skew ? window - skew : 0);
+    store_->PruneBefore(window > skew ? window - skew : 0,
+                        config_->knock.step_seconds);
     forward_limit_.PruneBefore(window > skew ? window - skew : 0);
   }
   return true;
@@ -287,8 +289,9 @@ bool KnockMatcher::Decide(const Knock& knock, const ExpectedSequence& sequence,
     return true;
   }
   const UsedEntry* used = nullptr;
-  const UseDecision decision = store_->Use(key, knock.source, knock.time_us,
-                                           service.open_for_ms * 1000, &used);
+  const UseDecision decision =
+      store_->Use(key, config_->knock.step_seconds, knock.source, knock.time_us,
+                  service.open_for_ms * 1000, &used);
   if (decision == UseDecision::kForgotten) {
     // Its window was pruned before the clock went back: it may have been
     // used, so it counts as expired, as it would have been before the step.

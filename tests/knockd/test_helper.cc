@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/bound_sequence.h"
+#include "common/clock.h"
 #include "common/key_file.h"
 #include "common/knock_sequence.h"
 #include "common/pair_key.h"
@@ -502,8 +503,10 @@ TEST_CASE(
       "firewall helper refused a grant: client alice service ssh "
       "from 198.18.0.66 (window " +
       std::to_string(window) + " slot 1): window " + std::to_string(window) +
-      " was pruned from the used set (it holds no window up to " +
-      std::to_string(window) +
+      " was pruned from the used set (it holds no window that began "
+      "before " +
+      knock::FormatTimestampUs(static_cast<int64_t>(window + 1) * kStepSeconds *
+                               1000000) +
       ") and may have been used: the clock went back"));
   CHECK_FALSE(w.Logged("used by 198.18.0.7"));
   CHECK(helper->Finish() == 0);

@@ -420,9 +420,9 @@ TEST_CASE("a used set never pruned grows with every grant (control)",
   const knock::IpAddress source = Addr("198.18.0.2");
   const knock::UsedEntry* entry = nullptr;
   for (uint64_t window = 0; window < 2000; ++window)
-    store.Use({alice.Public(), "ssh", window, 0}, source, 0, 1, &entry);
+    store.Use({alice.Public(), "ssh", window, 0}, 30, source, 0, 1, &entry);
   CHECK(store.size() == 2000);
-  store.PruneBefore(1999 - 1);
+  store.PruneBefore(1999 - 1, 30);
   CHECK(store.size() == 2);
 }
 
