@@ -18,6 +18,10 @@ namespace {
 
 constexpr mode_t kAnswerFileMode = 0644;
 constexpr size_t kMaxAnswerBytes = 64 * 1024;
+// Every kept answer fits in what a reader reads, whatever a refusal lists
+// (every listening socket, every restart-only key).
+constexpr size_t kMaxMessageBytes = 3000;
+constexpr char kCutMark[] = " [...]";
 constexpr char kAccepted[] = "accepted";
 constexpr char kRefused[] = "refused";
 
@@ -30,6 +34,8 @@ bool ParseNumber(const std::string& text, T* out) {
 
 // The message is one line: a newline in it would end the record early.
 std::string OneLine(std::string text) {
+  if (text.size() > kMaxMessageBytes)
+    text = text.substr(0, kMaxMessageBytes - (sizeof kCutMark - 1)) + kCutMark;
   for (char& c : text)
     if (c == '\n' || c == '\r') c = ' ';
   return text;

@@ -257,6 +257,26 @@ TEST_CASE("an answer is a request's own, or that of a reload begun after it") {
   CHECK(read.back().request.token == 19);
 }
 
+TEST_CASE("answers with long refusals all stay readable") {
+  // A refusal that lists every listening socket can be any length; the
+  // reader reads 64 KiB. Sixteen such answers must still all be read.
+  StateDir dir;
+  const std::string long_message(100000, 'x');
+  std::vector<knock::ReloadAnswer> many;
+  for (int i = 0; i < 16; ++i) many.push_back({{1, i}, false, long_message, i});
+  std::string err;
+  REQUIRE(knock::WriteReloadAnswersFile(dir.path() + "/a", many, &err));
+  std::vector<knock::ReloadAnswer> read;
+  REQUIRE(knock::ReadReloadAnswersFile(dir.path() + "/a", &read));
+  REQUIRE(read.size() == 16);
+  CHECK(read.back().message == std::string(2994, 'x') + " [...]");
+  // A short message is kept whole.
+  many.back().message = "refused: x";
+  REQUIRE(knock::WriteReloadAnswersFile(dir.path() + "/a", many, &err));
+  REQUIRE(knock::ReadReloadAnswersFile(dir.path() + "/a", &read));
+  CHECK(read.back().message == "refused: x");
+}
+
 TEST_CASE("two reloads at once each get a true answer") {
   StateDir dir;
   // Whether the answer says when its reload began: a daemon that does not
