@@ -62,10 +62,11 @@ DaemonFiles StateDirDaemonFiles(const std::string& state_dir) {
 
 DaemonFiles RuntimeDaemonFiles(const std::string& runtime_dir,
                                const std::string& config_path) {
+  // The path as named, not resolved: a configuration that is a link
+  // switched to each new release must keep its daemon's name.
   std::error_code ec;
-  std::filesystem::path absolute =
-      std::filesystem::weakly_canonical(config_path, ec);
-  if (ec) absolute = std::filesystem::absolute(config_path, ec);
+  std::filesystem::path absolute = std::filesystem::absolute(config_path, ec);
+  if (ec) absolute = config_path;
   std::string name = absolute.lexically_normal().string();
   if (!name.empty() && name[0] == '/') name.erase(0, 1);
   for (char& c : name)

@@ -207,6 +207,24 @@ TEST_CASE(
         "knockd is not running (no " + new_state.path() + "/knockd.pid)");
 }
 
+TEST_CASE("the runtime name is the configuration's path as named") {
+  // A configuration that is a link, switched to each release: the daemon
+  // started through the link and the reload of the next release must meet.
+  StateDir run, etc;
+  std::ofstream(etc.path() + "/release-1.toml") << "";
+  std::ofstream(etc.path() + "/release-2.toml") << "";
+  const std::string link = etc.path() + "/knockd.toml";
+  REQUIRE(symlink("release-1.toml", link.c_str()) == 0);
+  const knock::DaemonFiles at_start =
+      knock::RuntimeDaemonFiles(run.path(), link);
+  REQUIRE(unlink(link.c_str()) == 0);
+  REQUIRE(symlink("release-2.toml", link.c_str()) == 0);
+  CHECK(knock::RuntimeDaemonFiles(run.path(), link).pid == at_start.pid);
+  // Spelled another way, the same path is the same name.
+  CHECK(knock::RuntimeDaemonFiles(run.path(), etc.path() + "/./knockd.toml")
+            .pid == at_start.pid);
+}
+
 TEST_CASE("reload names every place it looked for the daemon") {
   StateDir run, state;
   const std::vector<knock::DaemonFiles> places = {
