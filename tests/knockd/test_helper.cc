@@ -609,17 +609,24 @@ TEST_CASE(
   CHECK_FALSE(w.Logged("at stop"));
 }
 
+namespace {
+
+/// A fake sniffer that takes every reconfigure until the helper stops it.
+int AcceptEveryReconfigure(FakeSniffer* s) {
+  for (;;) {
+    const knock::PrivsepMessageType type = s->Receive().type;
+    if (type == knock::PrivsepMessageType::kShutdown) return 0;
+    if (type == knock::PrivsepMessageType::kReconfigure)
+      s->Send(knock::EncodeReconfigured(true));
+  }
+}
+
+}  // namespace
+
 TEST_CASE("two SIGHUPs pending at once are one reload that answers both",
           "[helper]") {
   World w;
-  auto helper = w.StartHelper([](FakeSniffer* s) {
-    for (;;) {
-      const knock::PrivsepMessageType type = s->Receive().type;
-      if (type == knock::PrivsepMessageType::kShutdown) return 0;
-      if (type == knock::PrivsepMessageType::kReconfigure)
-        s->Send(knock::EncodeReconfigured(true));
-    }
-  });
+  auto helper = w.StartHelper(AcceptEveryReconfigure);
   helper->Step(kStepWaitMs);
   // Both queued before the helper reads either: the kernel keeps one
   // pending SIGHUP, with the first sender's token.
@@ -661,14 +668,7 @@ namespace {
 /// returns the answer it wrote. The sniffer takes any reconfigure.
 knock::ReloadAnswer AskForReload(World* w, const std::string& extra,
                                  knock::ReloadAnswer* in_runtime = nullptr) {
-  auto helper = w->StartHelper([](FakeSniffer* s) {
-    for (;;) {
-      const knock::PrivsepMessageType type = s->Receive().type;
-      if (type == knock::PrivsepMessageType::kShutdown) return 0;
-      if (type == knock::PrivsepMessageType::kReconfigure)
-        s->Send(knock::EncodeReconfigured(true));
-    }
-  });
+  auto helper = w->StartHelper(AcceptEveryReconfigure);
   helper->Step(kStepWaitMs);
   w->WriteConfig(extra);
   sigval value{};
