@@ -337,7 +337,7 @@ bool Helper::StartAfterFork(std::string* err) {
 bool Helper::WritePidFile(std::string* err) {
   const knock::DaemonFiles in_state =
       knock::StateDirDaemonFiles(config_->state_dir);
-  if (!knock::WriteDaemonPidFile(in_state, err)) return false;
+  if (!knock::WriteDaemonPidFile(in_state, config_path_, err)) return false;
   // Answers of an earlier run (one killed, or before a reboot, whose
   // monotonic times mean nothing now) must not answer anyone.
   unlink(in_state.answer.c_str());
@@ -354,7 +354,7 @@ bool Helper::WritePidFile(std::string* err) {
   if (mkdir(runtime_dir.c_str(), kRuntimeDirMode) != 0 && errno != EEXIST)
     runtime_err = runtime_dir + ": " + strerror(errno);
   if (!runtime_err.empty() ||
-      !knock::WriteDaemonPidFile(in_runtime, &runtime_err)) {
+      !knock::WriteDaemonPidFile(in_runtime, config_path_, &runtime_err)) {
     logger_.Warning("no pid file in " + runtime_dir + " (" + runtime_err +
                     "): `knockd reload` finds this daemon through " +
                     in_state.pid + " only");

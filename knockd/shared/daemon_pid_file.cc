@@ -27,13 +27,25 @@ constexpr char kRuntimeDirectory[] = "/run/knockd";
 // Room for ".reload" and ".tmp" within NAME_MAX.
 constexpr size_t kMaxRuntimeNameBytes = 200;
 
-bool ReadPid(const std::string& path, pid_t* out) {
+constexpr char kConfigLinePrefix[] = "config ";
+
+// The pid on the first line; `config` gets the second line's path, or ""
+// from a pid file without one (an older knockd's).
+bool ReadPid(const std::string& path, pid_t* out,
+             std::string* config = nullptr) {
   std::ifstream in(path);
   std::string text;
   if (!std::getline(in, text)) return false;
   const auto [ptr, ec] =
       std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && ptr == text.data() + text.size() && *out > 1;
+  if (ec != std::errc() || ptr != text.data() + text.size() || *out <= 1)
+    return false;
+  if (config != nullptr) {
+    config->clear();
+    if (std::getline(in, text) && text.starts_with(kConfigLinePrefix))
+      *config = text.substr(sizeof kConfigLinePrefix - 1);
+  }
+  return true;
 }
 
 // A pid file outlives a crash; the pid may since belong to another program.
@@ -57,24 +69,28 @@ std::string DaemonPidFilePath(const std::string& state_dir) {
 }
 
 DaemonFiles StateDirDaemonFiles(const std::string& state_dir) {
-  return {state_dir + "/knockd.pid", ReloadAnswerPath(state_dir)};
+  return {state_dir + "/knockd.pid", ReloadAnswerPath(state_dir), ""};
 }
 
-DaemonFiles RuntimeDaemonFiles(const std::string& runtime_dir,
-                               const std::string& config_path) {
+std::string NormalConfigPath(const std::string& config_path) {
   // The path as named, not resolved: a configuration that is a link
   // switched to each new release must keep its daemon's name.
   std::error_code ec;
   std::filesystem::path absolute = std::filesystem::absolute(config_path, ec);
   if (ec) absolute = config_path;
-  std::string name = absolute.lexically_normal().string();
+  return absolute.lexically_normal().string();
+}
+
+DaemonFiles RuntimeDaemonFiles(const std::string& runtime_dir,
+                               const std::string& config_path) {
+  std::string name = NormalConfigPath(config_path);
   if (!name.empty() && name[0] == '/') name.erase(0, 1);
   for (char& c : name)
     if (c == '/') c = '-';
   if (name.size() > kMaxRuntimeNameBytes)
     name = name.substr(name.size() - kMaxRuntimeNameBytes);
   const std::string base = runtime_dir + "/" + name;
-  return {base + ".pid", base + ".reload"};
+  return {base + ".pid", base + ".reload", ""};
 }
 
 std::string DefaultRuntimeDirectory() {
@@ -88,17 +104,21 @@ std::string DefaultRuntimeDirectory() {
 
 std::vector<DaemonFiles> DaemonFilesFor(const std::string& config_path,
                                         const std::string& state_dir) {
-  return {RuntimeDaemonFiles(DefaultRuntimeDirectory(), config_path),
-          StateDirDaemonFiles(state_dir)};
+  DaemonFiles in_state = StateDirDaemonFiles(state_dir);
+  in_state.config = NormalConfigPath(config_path);
+  return {RuntimeDaemonFiles(DefaultRuntimeDirectory(), config_path), in_state};
 }
 
 bool WriteDaemonPidFile(const std::string& state_dir, std::string* err) {
-  return WriteDaemonPidFile(StateDirDaemonFiles(state_dir), err);
+  return WriteDaemonPidFile(StateDirDaemonFiles(state_dir), "", err);
 }
 
-bool WriteDaemonPidFile(const DaemonFiles& files, std::string* err) {
-  return ReplaceSmallFile(files.pid, std::to_string(getpid()) + "\n",
-                          kPidFileMode, "pid file", err);
+bool WriteDaemonPidFile(const DaemonFiles& files,
+                        const std::string& config_path, std::string* err) {
+  std::string text = std::to_string(getpid()) + "\n";
+  if (!config_path.empty())
+    text += kConfigLinePrefix + NormalConfigPath(config_path) + "\n";
+  return ReplaceSmallFile(files.pid, text, kPidFileMode, "pid file", err);
 }
 
 void RemoveDaemonPidFile(const std::string& state_dir) {
@@ -126,7 +146,7 @@ ReloadOutcome ReloadRunningDaemon(const std::vector<DaemonFiles>& places,
   // not read (knockd's state directory is 0700) says nothing either way.
   const DaemonFiles* found = nullptr;
   pid_t pid = 0;
-  std::string unreadable, not_running;
+  std::string unreadable, not_running, running_config;
   for (const DaemonFiles& place : places) {
     struct stat info;
     if (stat(place.pid.c_str(), &info) != 0) {
@@ -138,7 +158,7 @@ ReloadOutcome ReloadRunningDaemon(const std::vector<DaemonFiles>& places,
                      "): is this knockd's account or root?";
       continue;
     }
-    if (!ReadPid(place.pid, &pid)) {
+    if (!ReadPid(place.pid, &pid, &running_config)) {
       not_running += (not_running.empty() ? "no " : " nor ") + place.pid;
       continue;
     }
@@ -159,6 +179,13 @@ ReloadOutcome ReloadRunningDaemon(const std::vector<DaemonFiles>& places,
   }
   const std::string& path = found->pid;
   const std::string who = "knockd pid " + std::to_string(pid);
+  if (!found->config.empty() && !running_config.empty() &&
+      running_config != found->config) {
+    *message = who + " (from " + path + ") runs " + running_config + ", not " +
+               found->config + ": nothing was signalled; reload it with -c " +
+               running_config;
+    return ReloadOutcome::kFailed;
+  }
   // The token tells this request's answer from any other's; the time, an
   // answer that covers it (a reload that began after it was sent).
   const ReloadRequest request{

@@ -18,7 +18,15 @@ namespace knock {
 struct DaemonFiles {
   std::string pid;
   std::string answer;
+  /// The configuration the daemon found here must run (as
+  /// NormalConfigPath gives it), or "" for any: a state directory may be
+  /// named by another configuration file than the running daemon's.
+  std::string config;
 };
+
+/// `config_path` absolute and lexically normal, not resolved through
+/// links: the name of one configuration, whatever the current directory.
+std::string NormalConfigPath(const std::string& config_path);
 
 /// "<state_dir>/knockd.pid" and "<state_dir>/knockd.reload".
 DaemonFiles StateDirDaemonFiles(const std::string& state_dir);
@@ -31,12 +39,14 @@ DaemonFiles RuntimeDaemonFiles(const std::string& runtime_dir,
 std::string DefaultRuntimeDirectory();
 /// Where to look for the knockd that runs `config_path`: its runtime files
 /// first, then those in `state_dir` (a knockd that could not write the
-/// runtime directory, or an older one).
+/// runtime directory, or an older one), where it must run `config_path`.
 std::vector<DaemonFiles> DaemonFilesFor(const std::string& config_path,
                                         const std::string& state_dir);
 
-/// Writes this process's pid (0644, atomic rename).
-bool WriteDaemonPidFile(const DaemonFiles& files, std::string* err);
+/// Writes this process's pid (0644, atomic rename), and on a second line
+/// "config PATH" the configuration it runs, when `config_path` is given.
+bool WriteDaemonPidFile(const DaemonFiles& files,
+                        const std::string& config_path, std::string* err);
 /// Removes the pid file, and the reload answers beside it, if it still
 /// names this process.
 void RemoveDaemonPidFile(const DaemonFiles& files);
@@ -69,7 +79,9 @@ enum class ReloadOutcome {
 ReloadOutcome ReloadRunningDaemon(const std::string& state_dir, int timeout_ms,
                                   std::string* message);
 /// The same, with the first of `places` whose pid file exists (or cannot be
-/// looked at); kNotRunning names every place looked at.
+/// looked at); kNotRunning names every place looked at. A daemon whose pid
+/// file names another configuration than the place's `config` is not
+/// signalled (kFailed): it would reload its own file, not the asker's.
 ReloadOutcome ReloadRunningDaemon(const std::vector<DaemonFiles>& places,
                                   int timeout_ms, std::string* message);
 

@@ -24,8 +24,17 @@ start_bg "$S" knockd bash -c 'umask 077 && exec "$@"' knockd \
   "$KNOCKD" -c "$WORK/knockd.toml" run
 KNOCKD_PID=$LAST_PID
 wait_for_log knockd "started: 1 clients" 10
-[ "$(cat "$WORK/state/knockd.pid")" = "$KNOCKD_PID" ] ||
-  fail "knockd.pid holds $(cat "$WORK/state/knockd.pid"), not $KNOCKD_PID"
+[ "$(cat "$WORK/state/knockd.pid")" = "$KNOCKD_PID
+config $WORK/knockd.toml" ] ||
+  fail "knockd.pid holds $(cat "$WORK/state/knockd.pid"), not $KNOCKD_PID and its configuration"
+# A copy of the configuration (same state_dir) does not reload the daemon
+# that runs the original: it would reload its own file and say "reloaded".
+cp "$WORK/knockd.toml" "$WORK/copy.toml"
+if OUT=$("$KNOCKD" -c "$WORK/copy.toml" reload 2>&1); then
+  fail "a reload through a copy of the configuration succeeded: $OUT"
+fi
+[ "$OUT" = "knockd: knockd pid $KNOCKD_PID (from $WORK/state/knockd.pid) runs $WORK/knockd.toml, not $WORK/copy.toml: nothing was signalled; reload it with -c $WORK/knockd.toml" ] ||
+  fail "reload through a copy said: $OUT"
 
 # A bad key and a taken name are refused before anything is written.
 if OUT=$("$KNOCKD" -c "$WORK/knockd.toml" client add alice --key "$BOB_PUB" 2>&1); then

@@ -79,6 +79,18 @@ class StandInDaemon {
   pid_t pid_ = -1;
 };
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string ReadFirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
 }  // namespace
 
 TEST_CASE("a reload answer is one line that parses back") {
@@ -236,6 +248,57 @@ TEST_CASE("reload names every place it looked for the daemon") {
   CHECK(message == "knockd is not running (no " + run.path() +
                        "/etc-knockd-knockd.toml.pid nor " + state.path() +
                        "/knockd.pid)");
+}
+
+TEST_CASE(
+    "reload does not signal a daemon that runs another configuration from "
+    "the same state_dir") {
+  StateDir state;
+  const knock::DaemonFiles in_state = knock::StateDirDaemonFiles(state.path());
+  const auto answer = [&](const knock::ReloadRequest& request) {
+    std::string err;
+    knock::WriteReloadAnswerFile(
+        in_state.answer, {request, true, "reloaded /etc/knockd/a.toml"}, &err);
+    pause();
+  };
+  // What the helper writes: its pid, then the configuration it runs.
+  {
+    StandInDaemon daemon(in_state.pid, answer);
+    const std::string pid = ReadFirstLine(in_state.pid);
+    std::ofstream(in_state.pid) << pid << "\nconfig /etc/knockd/a.toml\n";
+    knock::DaemonFiles asked = in_state;
+    asked.config = knock::NormalConfigPath("/etc/knockd/./b.toml");
+    std::string message;
+    CHECK(knock::ReloadRunningDaemon({asked}, kShortTimeoutMs, &message) ==
+          knock::ReloadOutcome::kFailed);
+    CHECK(message == daemon.Who() + " (from " + in_state.pid +
+                         ") runs /etc/knockd/a.toml, not /etc/knockd/b.toml: "
+                         "nothing was signalled; reload it with -c "
+                         "/etc/knockd/a.toml");
+    // Control: asked through its own configuration, it reloads.
+    asked.config = "/etc/knockd/a.toml";
+    CHECK(knock::ReloadRunningDaemon({asked}, kShortTimeoutMs, &message) ==
+          knock::ReloadOutcome::kReloaded);
+  }
+  // An older knockd's pid file names no configuration: it is asked.
+  StandInDaemon older(in_state.pid, answer);
+  knock::DaemonFiles asked = in_state;
+  asked.config = "/etc/knockd/b.toml";
+  std::string message;
+  CHECK(knock::ReloadRunningDaemon({asked}, kShortTimeoutMs, &message) ==
+        knock::ReloadOutcome::kReloaded);
+}
+
+TEST_CASE("the helper's pid file names the configuration it runs") {
+  StateDir state;
+  const knock::DaemonFiles files = knock::StateDirDaemonFiles(state.path());
+  std::string err;
+  REQUIRE(
+      knock::WriteDaemonPidFile(files, "/etc/knockd/../knockd/k.toml", &err));
+  CHECK(ReadFile(files.pid) ==
+        std::to_string(getpid()) + "\nconfig /etc/knockd/k.toml\n");
+  REQUIRE(knock::WriteDaemonPidFile(files, "", &err));
+  CHECK(ReadFile(files.pid) == std::to_string(getpid()) + "\n");
 }
 
 TEST_CASE("the runtime directory is systemd's when it names one") {
