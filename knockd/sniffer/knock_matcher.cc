@@ -161,9 +161,21 @@ uint32_t KnockMatcher::ToTableMs(int64_t time_us) const {
 
 int KnockMatcher::FindComplete(std::span<const RememberedKnock> history,
                                uint16_t port, int* best_progress) const {
-  for (uint32_t id : table_.SequencesWith(port)) {
+  const SequenceIds candidates = table_.SequencesWith(port);
+  // Every candidate holds `port`, which the history just took.
+  if (!candidates.empty()) *best_progress = std::max(*best_progress, 1);
+  // A sequence's ports are distinct, so none has more of them in the
+  // history than the history has knocks.
+  const int known = static_cast<int>(history.size());
+  for (uint32_t id : candidates) {
     const std::span<const uint16_t> ports = table_.Ports(id);
     const int total = static_cast<int>(ports.size());
+    // Every sequence of the table is `count` long: once one holds as many
+    // of the history as it has, and that is too few to complete, no later
+    // candidate can complete or raise the level. Under a flood from
+    // spoofed sources each source has one knock, and with 10,000 clients
+    // about a hundred candidates per port were each a cache miss.
+    if (known < total && *best_progress >= known) return -1;
     int present = 0;
     int missing = 0;
     for (uint16_t p : ports) {

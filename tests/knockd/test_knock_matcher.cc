@@ -96,6 +96,33 @@ TEST_CASE("a sequence in order is granted once, to its sender", "[matcher]") {
   CHECK(events[0].expires_us == kT0Us + 7000 + 30000000);
 }
 
+TEST_CASE("sequences of one and two knocks complete on their last knock",
+          "[matcher]") {
+  // A source's first knock cannot complete a longer sequence, and the
+  // matcher skips the candidates then; a sequence of one knock is complete
+  // on that knock.
+  for (const int count : {1, 2}) {
+    CAPTURE(count);
+    Fixture f;
+    f.config.knock.count = count;
+    f.matcher = std::make_unique<knock::KnockMatcher>(f.config, &f.store, 42);
+    std::string err;
+    REQUIRE(f.matcher->Init(f.server_key, &err));
+    REQUIRE(f.matcher->AdvanceTo(kT0Us));
+    knock::PairKey key;
+    REQUIRE(knock::DerivePairKey(f.alice_key, f.server_key.Public(),
+                                 knock::PairRole::kClient, &key, &err));
+    std::vector<uint16_t> ports;
+    REQUIRE(knock::DeriveSequence(key, {f.Window(), 0, "ssh"},
+                                  {16384, 16384, count}, &ports, &err));
+    // The first knock of the two-knock sequence opens nothing (control).
+    const auto events = f.Knock(Addr("198.18.0.2"), ports);
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].verdict == knock::Verdict::kGranted);
+    CHECK(events[0].time_us == kT0Us + (count - 1) * 1000);
+  }
+}
+
 TEST_CASE("seven of eight knocks open nothing", "[matcher]") {
   Fixture f;
   auto ports = f.Sequence(f.alice_key, f.Window(), 0);
