@@ -447,6 +447,7 @@ flood_clients() {
   stop_ours
   result "flood_ours_${n}_clients_ns_per_packet" "$(ns_per_packet "$((cpu1 - cpu0))" "$(awk '{print $2}' "$WORK/$name-gen.log")")"
   result "flood_ours_${n}_clients_filter_ports" "$(sed -n 's/.*capture filter: \([0-9]*\) ports.*/\1/p' "$WORK/$name.log" | head -n 1)"
+  result "flood_ours_${n}_clients_capture" "$(sed -n 's/.*capture: \(received.*\)/\1/p' "$WORK/$name.log" | tr ' ' '_')"
 }
 
 if part 3; then
