@@ -548,7 +548,7 @@ TEST_CASE("100 default clients' ports pass exactly, in every view",
     CHECK(longest < 80);
   }
   // Through the kernel: every port of the range and around it, IPv4 TCP;
-  // a sample for IPv6 UDP.
+  // a sample for IPv6 UDP, Ethernet and raw IP.
   KernelFilter kernel(Build(spec).code);
   REQUIRE(kernel.attached());
   const std::set<uint16_t> held = PortsOf(image);
@@ -562,9 +562,14 @@ TEST_CASE("100 default clients' ports pass exactly, in every view",
   }
   CHECK(passed == held.size());
   AnyPort udp(FilterView::kEthernet, true, true);
-  for (uint32_t port = kFirstPort; port < kFirstPort + kRangeSize; port += 7)
-    CHECK(kernel.Passes(udp.To(port)) ==
-          (held.count(static_cast<uint16_t>(port)) == 1));
+  KernelFilter raw_kernel(Build(spec, FilterView::kRawIp).code);
+  REQUIRE(raw_kernel.attached());
+  AnyPort raw_udp(FilterView::kRawIp, true, true);
+  for (uint32_t port = kFirstPort; port < kFirstPort + kRangeSize; port += 7) {
+    const bool live = held.count(static_cast<uint16_t>(port)) == 1;
+    CHECK(kernel.Passes(udp.To(port)) == live);
+    CHECK(raw_kernel.Passes(raw_udp.To(port)) == live);
+  }
 }
 
 TEST_CASE("the bitmap is exact at the edges of its words and of the range",
