@@ -4,8 +4,10 @@
 #include <pcap/dlt.h>
 
 #include <algorithm>
+#include <bit>
 #include <bitset>
 #include <iterator>
+#include <utility>
 
 namespace knock {
 
@@ -427,7 +429,7 @@ Bitmap BitmapOf(const std::vector<uint16_t>& ports) {
 uint32_t PortsIn(const Bitmap& words) {
   uint32_t ports = 0;
   for (uint32_t word : words)
-    ports += static_cast<uint32_t>(__builtin_popcount(word));
+    ports += static_cast<uint32_t>(std::popcount(word));
   return ports;
 }
 
@@ -561,7 +563,7 @@ bool WidenedBitmap(const Bitmap& words, size_t room, uint32_t accept_bytes,
     if (words[w] != 0 && words[w] != 0xffffffff) order.push_back(w);
   // Densest first: widening them passes the fewest new ports.
   std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return __builtin_popcount(words[a]) > __builtin_popcount(words[b]);
+    return std::popcount(words[a]) > std::popcount(words[b]);
   });
   auto fits = [&](size_t count) {
     return BitmapTest(Widen(words, order, count), accept_bytes).size() <= room;
