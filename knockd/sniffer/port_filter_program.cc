@@ -4,8 +4,10 @@
 #include <pcap/dlt.h>
 
 #include <algorithm>
+#include <bit>
 #include <bitset>
 #include <iterator>
+#include <utility>
 
 namespace knock {
 
@@ -35,10 +37,17 @@ constexpr uint32_t kIpv4FragmentMask = 0x3fff;
 // Scratch memory cells.
 constexpr uint32_t kMemProtocol = 0;
 constexpr uint32_t kMemLength = 1;
+// The bitmap test's: the port, and 1 << (port & 31).
+constexpr uint32_t kMemPort = 2;
+constexpr uint32_t kMemBit = 3;
+constexpr uint32_t kWordPorts = 32;
+constexpr uint32_t kBitmapWords = 0x10000 / kWordPorts;
 // A conditional jump's offsets are one byte.
 constexpr uint32_t kMaxShortJump = 255;
 // The spans a leaf of the comparison tree tests one after the other.
 constexpr size_t kLeafSpans = 4;
+// The segments (runs or bitmap words) a leaf of the bitmap's tree tests.
+constexpr size_t kLeafSegments = 4;
 
 sock_filter Insn(uint16_t code, uint32_t k, uint8_t jt = 0, uint8_t jf = 0) {
   return sock_filter{code, jt, jf, k};
@@ -313,9 +322,36 @@ void Append(std::vector<sock_filter>* to,
   to->insert(to->end(), from.begin(), from.end());
 }
 
+/// A balanced comparison tree over `count` sorted pieces of the port
+/// space from `first` on, `low(i)` the first port of piece i: each node
+/// sends ports at or above its middle piece's start right, the rest left;
+/// `leaf(first, count)` tests up to `leaf_pieces` pieces. A = port.
+template <typename Low, typename LeafCode>
+std::vector<sock_filter> Tree(size_t first, size_t count, size_t leaf_pieces,
+                              const Low& low, const LeafCode& leaf) {
+  if (count <= leaf_pieces) return leaf(first, count);
+  const size_t middle = first + count / 2;
+  const std::vector<sock_filter> left =
+      Tree(first, count / 2, leaf_pieces, low, leaf);
+  const std::vector<sock_filter> right =
+      Tree(middle, count - count / 2, leaf_pieces, low, leaf);
+  std::vector<sock_filter> code;
+  if (left.size() <= kMaxShortJump) {
+    code.push_back(
+        Insn(kJge, low(middle), static_cast<uint8_t>(left.size()), 0));
+  } else {
+    // Too far for a conditional jump: it skips an unconditional one.
+    code.push_back(Insn(kJge, low(middle), 0, 1));
+    code.push_back(Insn(BPF_JMP | BPF_JA, static_cast<uint32_t>(left.size())));
+  }
+  Append(&code, left);
+  Append(&code, right);
+  return code;
+}
+
 // A leaf tests its spans in order; A = port.
-std::vector<sock_filter> Leaf(const Span* spans, size_t count,
-                              uint32_t accept_bytes) {
+std::vector<sock_filter> SpanLeaf(const Span* spans, size_t count,
+                                  uint32_t accept_bytes) {
   std::vector<sock_filter> code;
   size_t size = 2;
   for (size_t i = 0; i < count; ++i)
@@ -339,27 +375,14 @@ std::vector<sock_filter> Leaf(const Span* spans, size_t count,
   return code;
 }
 
-/// A balanced comparison tree over `spans` (sorted, disjoint): each node
-/// sends ports at or above its middle span's start right, the rest left.
-std::vector<sock_filter> Tree(const Span* spans, size_t count,
-                              uint32_t accept_bytes) {
-  if (count <= kLeafSpans) return Leaf(spans, count, accept_bytes);
-  const size_t middle = count / 2;
-  const std::vector<sock_filter> left = Tree(spans, middle, accept_bytes);
-  const std::vector<sock_filter> right =
-      Tree(spans + middle, count - middle, accept_bytes);
-  std::vector<sock_filter> code;
-  if (left.size() <= kMaxShortJump) {
-    code.push_back(
-        Insn(kJge, spans[middle].low, static_cast<uint8_t>(left.size()), 0));
-  } else {
-    // Too far for a conditional jump: it skips an unconditional one.
-    code.push_back(Insn(kJge, spans[middle].low, 0, 1));
-    code.push_back(Insn(BPF_JMP | BPF_JA, static_cast<uint32_t>(left.size())));
-  }
-  Append(&code, left);
-  Append(&code, right);
-  return code;
+/// The run tree over `spans` (sorted, disjoint).
+std::vector<sock_filter> SpanTree(const std::vector<Span>& spans,
+                                  uint32_t accept_bytes) {
+  return Tree(
+      0, spans.size(), kLeafSpans, [&](size_t i) { return spans[i].low; },
+      [&](size_t first, size_t count) {
+        return SpanLeaf(spans.data() + first, count, accept_bytes);
+      });
 }
 
 std::vector<Span> SpansOf(const std::vector<uint16_t>& ports) {
@@ -393,6 +416,198 @@ uint32_t PortsIn(const std::vector<Span>& spans) {
   return ports;
 }
 
+/// Bit i of word w set: port 32·w + i passes.
+using Bitmap = std::vector<uint32_t>;
+
+Bitmap BitmapOf(const std::vector<uint16_t>& ports) {
+  Bitmap words(kBitmapWords, 0);
+  for (uint16_t port : ports)
+    words[port / kWordPorts] |= uint32_t{1} << (port % kWordPorts);
+  return words;
+}
+
+uint32_t PortsIn(const Bitmap& words) {
+  uint32_t ports = 0;
+  for (uint32_t word : words)
+    ports += static_cast<uint32_t>(std::popcount(word));
+  return ports;
+}
+
+/// A piece of the port space the bitmap program decides as a whole: a run
+/// of ports that all fail or all pass (whole words of zeros or ones, merged
+/// with their like neighbours), or one mixed 32-port word tested bit by
+/// bit. The segments tile the port space: one ends where the next starts.
+struct Segment {
+  enum Kind { kReject, kAccept, kWord } kind;
+  uint32_t low;
+  uint32_t bits;  // kWord: the word
+};
+
+std::vector<Segment> SegmentsOf(const Bitmap& words) {
+  std::vector<Segment> segments;
+  for (uint32_t w = 0; w < words.size(); ++w) {
+    const Segment::Kind kind = words[w] == 0            ? Segment::kReject
+                               : words[w] == 0xffffffff ? Segment::kAccept
+                                                        : Segment::kWord;
+    if (kind != Segment::kWord && !segments.empty() &&
+        segments.back().kind == kind)
+      continue;
+    segments.push_back({kind, w * kWordPorts, words[w]});
+  }
+  return segments;
+}
+
+// A leaf tests its segments in order, each but the last behind a `jge` to
+// the next one's start; A = port, which the tree above keeps within the
+// leaf's segments. Its own `ret #0` and `ret #accept` end it.
+std::vector<sock_filter> SegmentLeaf(const Segment* segments, size_t count,
+                                     uint32_t accept_bytes) {
+  size_t size = 2;
+  for (size_t i = 0; i < count; ++i) {
+    const bool last = i + 1 == count;
+    size += (last ? 0 : 1) + (segments[i].kind == Segment::kWord ? 2
+                              : last                             ? 1
+                                                                 : 0);
+  }
+  const size_t reject_at = size - 2, accept_at = size - 1;
+  std::vector<sock_filter> code;
+  // The offset of a jump at the next instruction to `target`.
+  auto to = [&](size_t target) {
+    return static_cast<uint8_t>(target - code.size() - 1);
+  };
+  for (size_t i = 0; i < count; ++i) {
+    const Segment& segment = segments[i];
+    const bool last = i + 1 == count;
+    const bool accept = segment.kind == Segment::kAccept;
+    if (segment.kind == Segment::kWord) {
+      // At or past the next segment: skip this word's test.
+      if (!last) code.push_back(Insn(kJge, segments[i + 1].low, 2, 0));
+      code.push_back(Insn(BPF_LD | BPF_MEM, kMemBit));
+      code.push_back(Insn(kJset, segment.bits, to(accept_at), to(reject_at)));
+    } else if (!last) {
+      code.push_back(Insn(kJge, segments[i + 1].low, 0,
+                          to(accept ? accept_at : reject_at)));
+    } else {
+      code.push_back(Insn(kRet, accept ? accept_bytes : 0));
+    }
+  }
+  code.push_back(Insn(kRet, 0));
+  code.push_back(Insn(kRet, accept_bytes));
+  return code;
+}
+
+/// The bitmap test of `words`: M[kMemBit] = 1 << (port & 31) once, then a
+/// comparison tree over the segments.
+std::vector<sock_filter> BitmapTest(const Bitmap& words,
+                                    uint32_t accept_bytes) {
+  const std::vector<Segment> segments = SegmentsOf(words);
+  std::vector<sock_filter> code = {
+      Insn(BPF_ST, kMemPort),
+      Insn(BPF_ALU | BPF_AND | BPF_K, kWordPorts - 1),
+      Insn(BPF_MISC | BPF_TAX, 0),
+      Insn(BPF_LD | BPF_IMM, 1),
+      Insn(BPF_ALU | BPF_LSH | BPF_X, 0),
+      Insn(BPF_ST, kMemBit),
+      Insn(BPF_LD | BPF_MEM, kMemPort),
+  };
+  Append(&code, Tree(
+                    0, segments.size(), kLeafSegments,
+                    [&](size_t i) { return segments[i].low; },
+                    [&](size_t first, size_t count) {
+                      return SegmentLeaf(segments.data() + first, count,
+                                         accept_bytes);
+                    }));
+  return code;
+}
+
+/// `words` with the `count` first of `order` (mixed words, densest first)
+/// passing whole.
+Bitmap Widen(Bitmap words, const std::vector<uint32_t>& order, size_t count) {
+  for (size_t i = 0; i < count; ++i) words[order[i]] = 0xffffffff;
+  return words;
+}
+
+/// A port test and what it passes.
+struct PortTestCode {
+  PortTest test = PortTest::kRuns;
+  std::vector<sock_filter> code;
+  uint32_t passed_ports = 0;
+};
+
+/// The smallest gaps between the runs of `ports` filled in until the run
+/// tree takes at most `room` instructions; filling all gaps leaves one span,
+/// which always fits.
+PortTestCode FilledRuns(const std::vector<uint16_t>& ports, size_t room,
+                        uint32_t accept_bytes) {
+  const std::vector<Span> spans = SpansOf(ports);
+  uint32_t low = 1, high = 0xffff;
+  while (low < high) {
+    const uint32_t middle = low + (high - low) / 2;
+    if (SpanTree(FillGaps(spans, middle), accept_bytes).size() <= room) {
+      high = middle;
+    } else {
+      low = middle + 1;
+    }
+  }
+  const std::vector<Span> filled = FillGaps(spans, low);
+  return {PortTest::kRuns, SpanTree(filled, accept_bytes), PortsIn(filled)};
+}
+
+/// The densest mixed words of `words` widened to pass whole until the
+/// bitmap test takes at most `room` instructions; false if even widening
+/// every mixed word leaves it too long.
+bool WidenedBitmap(const Bitmap& words, size_t room, uint32_t accept_bytes,
+                   PortTestCode* out) {
+  std::vector<uint32_t> order;
+  for (uint32_t w = 0; w < words.size(); ++w)
+    if (words[w] != 0 && words[w] != 0xffffffff) order.push_back(w);
+  // Densest first: widening them passes the fewest new ports.
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return std::popcount(words[a]) > std::popcount(words[b]);
+  });
+  auto fits = [&](size_t count) {
+    return BitmapTest(Widen(words, order, count), accept_bytes).size() <= room;
+  };
+  if (!fits(order.size())) return false;
+  size_t low = 0, high = order.size();
+  while (low < high) {
+    const size_t middle = low + (high - low) / 2;
+    if (fits(middle)) {
+      high = middle;
+    } else {
+      low = middle + 1;
+    }
+  }
+  const Bitmap widened = Widen(words, order, low);
+  *out = {PortTest::kBitmap, BitmapTest(widened, accept_bytes),
+          PortsIn(widened)};
+  return true;
+}
+
+/// The shortest exact test of `ports` within `room` instructions; if none
+/// fits, the widened bitmap or the filled runs, whichever passes fewer
+/// ports. False for an inexact one.
+bool ChoosePortTest(const std::vector<uint16_t>& ports, size_t room,
+                    uint32_t accept_bytes, PortTestCode* out) {
+  const uint32_t count = static_cast<uint32_t>(ports.size());
+  PortTestCode runs{PortTest::kRuns, SpanTree(SpansOf(ports), accept_bytes),
+                    count};
+  const Bitmap words = BitmapOf(ports);
+  PortTestCode bitmap{PortTest::kBitmap, BitmapTest(words, accept_bytes),
+                      count};
+  if (runs.code.size() <= room || bitmap.code.size() <= room) {
+    const bool runs_shorter = runs.code.size() <= bitmap.code.size();
+    *out = std::move(runs_shorter ? runs : bitmap);
+    return true;
+  }
+  *out = FilledRuns(ports, room, accept_bytes);
+  PortTestCode widened;
+  if (WidenedBitmap(words, room, accept_bytes, &widened) &&
+      widened.passed_ports < out->passed_ports)
+    *out = std::move(widened);
+  return false;
+}
+
 }  // namespace
 
 bool FilterViewOfLinkType(int link_type, FilterView* view) {
@@ -421,31 +636,13 @@ PortFilterProgram BuildPortFilterProgram(const PortFilterSpec& spec,
   PortFilterProgram program;
   std::vector<sock_filter> header;
   if (!BuildHeader(view, spec, &header)) return program;
-  std::vector<Span> spans = SpansOf(spec.ports);
-  std::vector<sock_filter> tree;
-  auto fits = [&](const std::vector<Span>& candidate) {
-    tree = Tree(candidate.data(), candidate.size(), accept_bytes);
-    return header.size() + tree.size() <= BPF_MAXINSNS;
-  };
-  if (!fits(spans)) {
-    // The smallest gap size whose filling makes the tree fit; filling all
-    // gaps leaves one span, which always fits.
-    uint32_t low = 1, high = 0xffff;
-    while (low < high) {
-      const uint32_t middle = low + (high - low) / 2;
-      if (fits(FillGaps(spans, middle))) {
-        high = middle;
-      } else {
-        low = middle + 1;
-      }
-    }
-    spans = FillGaps(spans, low);
-    fits(spans);
-    program.exact = false;
-  }
-  program.passed_ports = PortsIn(spans);
+  PortTestCode test;
+  program.exact = ChoosePortTest(spec.ports, BPF_MAXINSNS - header.size(),
+                                 accept_bytes, &test);
+  program.test = test.test;
+  program.passed_ports = test.passed_ports;
   program.code = std::move(header);
-  Append(&program.code, tree);
+  Append(&program.code, test.code);
   return program;
 }
 

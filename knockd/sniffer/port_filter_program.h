@@ -41,15 +41,26 @@ enum class FilterView {
 /// libpcap compiled stays).
 bool FilterViewOfLinkType(int link_type, FilterView* view);
 
+/// How a program tests the destination port once the header has read it.
+enum class PortTest {
+  /// A comparison tree over the runs of ports: short for a few ports.
+  kRuns,
+  /// A comparison tree over 32-port words of a bitmap, each mixed word
+  /// tested bit by bit: exact for any set of a range up to about 32,768
+  /// ports.
+  kBitmap,
+};
+
 /// The instructions and what they pass.
 struct PortFilterProgram {
   std::vector<sock_filter> code;
-  /// False when the exact set did not fit BPF_MAXINSNS and the smallest
-  /// gaps between its ports were filled in (passing some ports no window
-  /// uses); in the limit that is one span from the lowest port to the
-  /// highest, the old range filter.
+  PortTest test = PortTest::kRuns;
+  /// False when the exact set did not fit BPF_MAXINSNS: either the bitmap
+  /// passes every port of its densest mixed words (kBitmap), or the smallest
+  /// gaps between the runs are filled in (kRuns), whichever passes fewer
+  /// ports no window uses.
   bool exact = true;
-  /// How many ports the program passes (the spec's, plus filled gaps).
+  /// How many ports the program passes (the spec's, plus those widened).
   uint32_t passed_ports = 0;
 };
 

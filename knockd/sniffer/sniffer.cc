@@ -299,13 +299,19 @@ void Sniffer::LogPortFilter() {
   }
   const knock::PortFilterProgram program = knock::BuildPortFilterProgram(
       port_filter_, knock::FilterView::kEthernet, 0);
+  const bool bitmap = program.test == knock::PortTest::kBitmap;
+  const std::string how = std::to_string(program.code.size()) +
+                          " instructions, " + (bitmap ? "bitmap" : "port runs");
   logger_->Info("capture filter: " + std::to_string(program.passed_ports) +
                 " ports of the knock range" +
-                (program.exact ? ""
-                               : " (the held windows' " +
-                                     std::to_string(port_filter_.ports.size()) +
-                                     " ports and the gaps between the "
-                                     "closest, to fit the kernel's limit)"));
+                (program.exact
+                     ? " (exact; " + how + ")"
+                     : " (the held windows' " +
+                           std::to_string(port_filter_.ports.size()) +
+                           " ports and " +
+                           (bitmap ? "the rest of their densest 32-port words"
+                                   : "the gaps between the closest") +
+                           ", to fit the kernel's limit; " + how + ")"));
 }
 
 bool Sniffer::HandleHelper(int* status) {

@@ -62,7 +62,10 @@ LIVE=$(sed -n 's/.*capture filter: \([0-9]*\) ports of the knock range.*/\1/p' \
   "$WORK/knockd.log" | head -n 1)
 [ -n "$LIVE" ] || fail "knockd did not say what its capture filter passes"
 [ "$LIVE" -lt 1000 ] || fail "the filter passes $LIVE ports for one client"
-pass "the capture filter passes $LIVE ports of 16,384"
+# Exact: every port it passes is a held window's.
+matches -F "capture filter: $LIVE ports of the knock range (exact; " <"$WORK/knockd.log" ||
+  fail "the capture filter is not exact: $(grep 'capture filter' "$WORK/knockd.log" | head -n 1)"
+pass "the capture filter passes exactly $LIVE ports of 16,384"
 
 # 8 knocks 60 ms apart (0.42 s a sequence), one sequence every 0.5 s: a
 # sequence spans a roll of the 2 s windows about one time in five.

@@ -88,8 +88,9 @@ struct Ancillary {
 /// uses: a load past the end rejects, an unknown instruction or a jump out
 /// of the program fails the test.
 uint32_t Interpret(const std::vector<sock_filter>& code, const Bytes& packet,
-                   const Ancillary& ancillary) {
+                   const Ancillary& ancillary, size_t* executed = nullptr) {
   uint32_t a = 0, x = 0, memory[BPF_MEMWORDS] = {};
+  size_t steps = 0;
   auto load = [&](uint32_t offset, uint32_t size, uint32_t* out) {
     if (offset == static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_PROTOCOL)) {
       *out = ancillary.protocol;
@@ -106,6 +107,7 @@ uint32_t Interpret(const std::vector<sock_filter>& code, const Bytes& packet,
   };
   for (size_t pc = 0; pc < code.size(); ++pc) {
     const sock_filter& insn = code[pc];
+    if (executed) *executed = ++steps;
     const uint32_t size = BPF_SIZE(insn.code) == BPF_W   ? 4
                           : BPF_SIZE(insn.code) == BPF_H ? 2
                                                          : 1;
@@ -113,6 +115,8 @@ uint32_t Interpret(const std::vector<sock_filter>& code, const Bytes& packet,
       case BPF_LD:
         if (BPF_MODE(insn.code) == BPF_MEM) {
           a = memory[insn.k];
+        } else if (BPF_MODE(insn.code) == BPF_IMM) {
+          a = insn.k;
         } else if (BPF_MODE(insn.code) == BPF_ABS) {
           if (!load(insn.k, size, &a)) return 0;
         } else if (BPF_MODE(insn.code) == BPF_IND) {
@@ -252,6 +256,100 @@ knock::PortFilterProgram Build(const PortFilterSpec& spec,
       knock::BuildPortFilterProgram(spec, view, kAcceptBytes);
   REQUIRE(!program.code.empty());
   REQUIRE(program.code.size() <= BPF_MAXINSNS);
+  return program;
+}
+
+/// `draws` random ports of [first, first + size), as many clients' windows
+/// draw them (repeats fall together), for TCP and UDP.
+PortFilterSpec RandomPorts(uint32_t first, uint32_t size, uint32_t draws,
+                           uint32_t seed) {
+  std::mt19937 random(seed);
+  std::set<uint16_t> ports;
+  for (uint32_t i = 0; i < draws; ++i)
+    ports.insert(static_cast<uint16_t>(first + random() % size));
+  return {true, true, std::vector<uint16_t>(ports.begin(), ports.end())};
+}
+
+constexpr uint32_t kAllPorts = 0x10000;
+
+/// A knock frame to any port: one frame built once, its destination port
+/// rewritten in place (the filter reads no checksum).
+class AnyPort {
+ public:
+  AnyPort(FilterView view, bool udp, bool v6) {
+    const int link = view == FilterView::kEthernet ? DLT_EN10MB : DLT_RAW;
+    frame_ = udp ? Udp(0x1234, v6, link) : Syn(0x1234, v6, link);
+    at_ = (link == DLT_EN10MB ? 14 : 0) + (v6 ? 40 : 20) + 2;
+    REQUIRE(frame_[at_] == 0x12);
+    REQUIRE(frame_[at_ + 1] == 0x34);
+    ancillary_ = {v6 ? 0x86ddu : 0x0800u, PACKET_HOST};
+  }
+  const Bytes& To(uint32_t port) {
+    frame_[at_] = static_cast<uint8_t>(port >> 8);
+    frame_[at_ + 1] = static_cast<uint8_t>(port);
+    return frame_;
+  }
+  const Ancillary& ancillary() const { return ancillary_; }
+
+ private:
+  Bytes frame_;
+  size_t at_ = 0;
+  Ancillary ancillary_;
+};
+
+/// Every port of 0..65535 the program passes, run in the interpreter;
+/// the most instructions one packet ran in `longest`.
+std::vector<bool> Passing(const std::vector<sock_filter>& code, FilterView view,
+                          bool udp, bool v6, size_t* longest = nullptr) {
+  AnyPort frame(view, udp, v6);
+  std::vector<bool> passing(kAllPorts);
+  for (uint32_t port = 0; port < kAllPorts; ++port) {
+    size_t executed = 0;
+    const uint32_t verdict =
+        Interpret(code, frame.To(port), frame.ancillary(), &executed);
+    REQUIRE((verdict == 0 || verdict == kAcceptBytes));
+    passing[port] = verdict != 0;
+    if (longest) *longest = std::max(*longest, executed);
+  }
+  return passing;
+}
+
+/// The ports of `passing` that `spec` does not hold, and those it holds
+/// that do not pass.
+struct Mismatch {
+  uint32_t extra = 0;
+  uint32_t missing = 0;
+  uint32_t passed = 0;
+};
+Mismatch Compare(const std::vector<bool>& passing, const PortFilterSpec& spec) {
+  std::vector<bool> held(kAllPorts);
+  for (uint16_t port : spec.ports) held[port] = true;
+  Mismatch out;
+  for (uint32_t port = 0; port < kAllPorts; ++port) {
+    out.passed += passing[port];
+    out.extra += passing[port] && !held[port];
+    out.missing += !passing[port] && held[port];
+  }
+  return out;
+}
+
+/// `spec`'s program in `view` passes its ports and no other, over all
+/// 65,536 ports, TCP and UDP, IPv4 and IPv6; the kernel accepts it.
+knock::PortFilterProgram CheckExact(const PortFilterSpec& spec,
+                                    FilterView view = FilterView::kEthernet) {
+  const knock::PortFilterProgram program = Build(spec, view);
+  CHECK(program.exact);
+  CHECK(program.passed_ports == spec.ports.size());
+  CHECK(KernelFilter(program.code).attached());
+  for (bool udp : {false, true}) {
+    for (bool v6 : {false, true}) {
+      const Mismatch mismatch =
+          Compare(Passing(program.code, view, udp, v6), spec);
+      CHECK(mismatch.extra == 0);
+      CHECK(mismatch.missing == 0);
+      CHECK(mismatch.passed == spec.ports.size());
+    }
+  }
   return program;
 }
 
@@ -431,53 +529,183 @@ TEST_CASE("the filter passes the union of the windows before and after a roll",
   CHECK(passed == both.size());
 }
 
-TEST_CASE("a set too large for BPF_MAXINSNS fills its smallest gaps",
+TEST_CASE("100 default clients' ports pass exactly, in every view",
           "[port_filter_program]") {
-  // Every third port: 5,462 single-port spans, gaps of 2.
-  PortFilterSpec spec{true, false, {}};
-  for (uint32_t port = kFirstPort; port < kFirstPort + kRangeSize; port += 3)
-    spec.ports.push_back(static_cast<uint16_t>(port));
-  const knock::PortFilterProgram program = Build(spec);
-  CHECK(!program.exact);
-  CHECK(program.passed_ports ==
-        uint32_t{spec.ports.back()} - spec.ports.front() + 1);
-  KernelFilter kernel(program.code);
+  // 100 clients × 5 windows × 4 slots × 8 knocks: 16,000 draws, about
+  // 10,200 distinct ports of the 16,384, nearly every 32-port word mixed.
+  const knock::SequenceTableImage image = Image(100, 5, 400, 11);
+  const PortFilterSpec spec = PortFilterSpecOf(image, KnockProtocol::kBoth);
+  REQUIRE(spec.ports.size() > 10000);
+  REQUIRE(spec.ports.size() < 10400);
+  for (FilterView view :
+       {FilterView::kEthernet, FilterView::kNetwork, FilterView::kRawIp}) {
+    const knock::PortFilterProgram program = CheckExact(spec, view);
+    CHECK(program.test == knock::PortTest::kBitmap);
+    // A packet runs the header, a tree of depth 7 over 128 leaves and at
+    // most a leaf's 4 segments, never the program's length.
+    size_t longest = 0;
+    Passing(program.code, view, false, false, &longest);
+    CHECK(longest < 80);
+  }
+  // Through the kernel: every port of the range and around it, IPv4 TCP;
+  // a sample for IPv6 UDP, Ethernet and raw IP.
+  KernelFilter kernel(Build(spec).code);
   REQUIRE(kernel.attached());
-  for (uint16_t port : spec.ports) CHECK(kernel.Passes(Syn(port, false)));
-  CHECK(!kernel.Passes(Syn(kFirstPort - 1, false)));
-
-  // 1,000 ports with gaps of 1, then 1,500 with gaps of 7: only the small
-  // gaps are filled.
-  PortFilterSpec mixed{true, false, {}};
-  for (uint32_t i = 0; i < 1000; ++i)
-    mixed.ports.push_back(static_cast<uint16_t>(kFirstPort + i * 2));
-  for (uint32_t i = 0; i < 1500; ++i)
-    mixed.ports.push_back(static_cast<uint16_t>(kFirstPort + 2000 + i * 8));
-  const knock::PortFilterProgram coarse = Build(mixed);
-  CHECK(!coarse.exact);
-  // [0, 2000] is one span now (2000 is the first of the sparse part).
-  CHECK(coarse.passed_ports == 2001 + 1499);
-  KernelFilter coarse_kernel(coarse.code);
-  REQUIRE(coarse_kernel.attached());
-  for (uint16_t port : mixed.ports)
-    CHECK(coarse_kernel.Passes(Syn(port, false)));
+  const std::set<uint16_t> held = PortsOf(image);
+  AnyPort syn(FilterView::kEthernet, false, false);
+  uint32_t passed = 0;
+  for (uint32_t port = kFirstPort - 64; port < kFirstPort + kRangeSize + 64;
+       ++port) {
+    const bool passes = kernel.Passes(syn.To(port));
+    CHECK(passes == (held.count(static_cast<uint16_t>(port)) == 1));
+    passed += passes;
+  }
+  CHECK(passed == held.size());
+  AnyPort udp(FilterView::kEthernet, true, true);
+  KernelFilter raw_kernel(Build(spec, FilterView::kRawIp).code);
+  REQUIRE(raw_kernel.attached());
+  AnyPort raw_udp(FilterView::kRawIp, true, true);
+  for (uint32_t port = kFirstPort; port < kFirstPort + kRangeSize; port += 7) {
+    const bool live = held.count(static_cast<uint16_t>(port)) == 1;
+    CHECK(kernel.Passes(udp.To(port)) == live);
+    CHECK(raw_kernel.Passes(raw_udp.To(port)) == live);
+  }
 }
 
-TEST_CASE("the exact filter holds about 2,000 isolated ports",
+TEST_CASE("the bitmap is exact at the edges of its words and of the range",
           "[port_filter_program]") {
+  SECTION("every port of the range") {
+    PortFilterSpec spec{true, true, {}};
+    for (uint32_t port = kFirstPort; port < kFirstPort + kRangeSize; ++port)
+      spec.ports.push_back(static_cast<uint16_t>(port));
+    CheckExact(spec);
+  }
+  SECTION("alternating ports: every word mixed") {
+    PortFilterSpec spec{true, true, {}};
+    for (uint32_t port = kFirstPort + 1; port < kFirstPort + kRangeSize;
+         port += 2)
+      spec.ports.push_back(static_cast<uint16_t>(port));
+    CHECK(CheckExact(spec).test == knock::PortTest::kBitmap);
+  }
+  SECTION("words all ones and all zeros next to mixed words") {
+    // By word: ones, mixed, ones, zeros, mixed, zeros, ones, ones, mixed;
+    // the range's first and last word mixed, their first and last ports in.
+    std::mt19937 random(12);
+    std::set<uint16_t> ports;
+    const uint32_t words = kRangeSize / 32;
+    for (uint32_t w = 0; w < words; ++w) {
+      const uint32_t low = kFirstPort + w * 32;
+      const uint32_t kind = w == 0 || w == words - 1 ? 1 : w % 9;
+      for (uint32_t i = 0; i < 32; ++i) {
+        const bool in = kind == 0 || kind == 2 || kind == 6 || kind == 7 ||
+                        ((kind == 1 || kind == 4 || kind == 8) &&
+                         (i == 0 || i == 31 || random() % 2));
+        if (in) ports.insert(static_cast<uint16_t>(low + i));
+      }
+    }
+    const PortFilterSpec spec{true, true, {ports.begin(), ports.end()}};
+    REQUIRE(spec.ports.front() == kFirstPort);
+    REQUIRE(spec.ports.back() == kFirstPort + kRangeSize - 1);
+    CHECK(CheckExact(spec).test == knock::PortTest::kBitmap);
+  }
+  SECTION("a range not aligned to 32 ports") {
+    PortFilterSpec spec = RandomPorts(16390, 10001, 9000, 13);
+    spec.ports.insert(spec.ports.begin(), 16390);
+    spec.ports.push_back(16390 + 10000);
+    spec.ports.erase(std::unique(spec.ports.begin(), spec.ports.end()),
+                     spec.ports.end());
+    CHECK(CheckExact(spec).test == knock::PortTest::kBitmap);
+  }
+  SECTION("the top of the port space, port 65535 in") {
+    PortFilterSpec spec = RandomPorts(49152, 16384, 16000, 14);
+    if (spec.ports.back() != 65535) spec.ports.push_back(65535);
+    CHECK(CheckExact(spec).test == knock::PortTest::kBitmap);
+  }
+}
+
+TEST_CASE("a 32,768-port range of random ports still fits exactly",
+          "[port_filter_program]") {
+  const PortFilterSpec spec = RandomPorts(20000, 32768, 30000, 15);
+  const knock::PortFilterProgram program = Build(spec);
+  CHECK(program.exact);
+  CHECK(program.test == knock::PortTest::kBitmap);
+  const Mismatch mismatch =
+      Compare(Passing(program.code, FilterView::kEthernet, false, false), spec);
+  CHECK(mismatch.extra == 0);
+  CHECK(mismatch.missing == 0);
+}
+
+TEST_CASE("a set too large for BPF_MAXINSNS passes more, and says how many",
+          "[port_filter_program]") {
+  SECTION("random ports of the whole port space: the densest words widen") {
+    // 2,048 mixed words do not fit; passing the densest ones whole does.
+    const PortFilterSpec spec = RandomPorts(1, 65535, 40000, 16);
+    const knock::PortFilterProgram program = Build(spec);
+    CHECK(!program.exact);
+    CHECK(program.test == knock::PortTest::kBitmap);
+    CHECK(KernelFilter(program.code).attached());
+    for (bool udp : {false, true}) {
+      const Mismatch mismatch = Compare(
+          Passing(program.code, FilterView::kEthernet, udp, true), spec);
+      CHECK(mismatch.missing == 0);
+      CHECK(mismatch.passed == program.passed_ports);
+      CHECK(mismatch.extra == program.passed_ports - spec.ports.size());
+      // Far from the whole space: only the densest words were widened
+      // (50,031 ports pass; widening the sparsest first, 54,393).
+      CHECK(mismatch.extra > 0);
+      CHECK(program.passed_ports < 51000);
+    }
+  }
+  SECTION("long runs split by holes of 1 and 2 ports: the small holes fill") {
+    // Runs of 32 ports over the whole space, the holes between them 1 and 2
+    // ports in turn: about 1,985 runs, nearly every word mixed with 31 or 30
+    // ports. Filling the 1-port holes halves the runs, and the run tree
+    // fits: fewer ports than widening the words would pass.
+    PortFilterSpec spec{true, false, {}};
+    for (uint32_t port = 1, run = 0; port < kAllPorts; ++run) {
+      for (uint32_t i = 0; i < 32 && port < kAllPorts; ++i, ++port)
+        spec.ports.push_back(static_cast<uint16_t>(port));
+      port += 1 + run % 2;
+    }
+    const knock::PortFilterProgram program = Build(spec);
+    CHECK(!program.exact);
+    CHECK(program.test == knock::PortTest::kRuns);
+    CHECK(KernelFilter(program.code).attached());
+    CAPTURE(spec.ports.size(), program.passed_ports);
+    const Mismatch mismatch = Compare(
+        Passing(program.code, FilterView::kEthernet, false, false), spec);
+    CHECK(mismatch.missing == 0);
+    CHECK(mismatch.passed == program.passed_ports);
+    CHECK(mismatch.extra > 0);
+    // The 1-port holes filled: 978 more ports pass (widening: 1,637;
+    // filling every hole: 2,934).
+    CHECK(program.passed_ports == spec.ports.size() + 978);
+  }
+}
+
+TEST_CASE(
+    "the shorter exact test is built: runs for few ports, else the bitmap",
+    "[port_filter_program]") {
+  // One default client's ports: the run tree is the shorter.
+  const PortFilterSpec one =
+      PortFilterSpecOf(Image(100, 5, 4, 17), KnockProtocol::kBoth);
+  CHECK(CheckExact(one).test == knock::PortTest::kRuns);
+  // Isolated ports 8 apart: 4 to a word, and the bitmap is the shorter
+  // already at 2,000 (which the run tree alone held), exact past it.
   PortFilterSpec spec{true, true, {}};
   for (uint32_t i = 0; i < 2000; ++i)
     spec.ports.push_back(static_cast<uint16_t>(kFirstPort + i * 8));
-  CHECK(Build(spec).exact);
-  for (uint32_t i = 2000; i < 2400; ++i)
+  CHECK(CheckExact(spec).test == knock::PortTest::kBitmap);
+  for (uint32_t i = 2000; i < kRangeSize / 8; ++i)
     spec.ports.push_back(static_cast<uint16_t>(kFirstPort + i * 8));
-  CHECK(!Build(spec).exact);
+  CHECK(CheckExact(spec).test == knock::PortTest::kBitmap);
   // A dense set is one span, whatever its size.
   PortFilterSpec dense{true, true, {}};
   for (uint32_t port = kFirstPort; port < kFirstPort + kRangeSize; ++port)
     dense.ports.push_back(static_cast<uint16_t>(port));
   const knock::PortFilterProgram whole = Build(dense);
   CHECK(whole.exact);
+  CHECK(whole.test == knock::PortTest::kRuns);
   CHECK(whole.passed_ports == kRangeSize);
 }
 
