@@ -325,3 +325,22 @@ TEST_CASE("a disabled filter installs nothing", "[capture_port_filter]") {
   CHECK(kernel.installs == 0);
   CHECK(filter.NextChangeUs(kRollUs) == std::numeric_limits<int64_t>::max());
 }
+
+TEST_CASE(
+    "a clock past every held window installs a filter that passes nothing",
+    "[capture_port_filter]") {
+  // The wall clock stepped an hour ahead before the helper's next table:
+  // the image holds no window usable then, and the (empty) filter must
+  // still install, or the sniffer would stop.
+  World world(kStart);
+  const int before = world.kernel.installs;
+  std::string err;
+  REQUIRE(world.filter.OnTimer(kStart + 3600 * kSecondUs, &err));
+  CHECK(world.kernel.installs == before + 1);
+  CHECK(world.filter.installed().ports.empty());
+  CHECK_FALSE(world.kernel.Passes(knock::BuildTcpSynFrame(
+      Addr("198.18.0.2"), Addr("198.18.0.1"), 40000, 20000, DLT_EN10MB)));
+  // Back in the image's windows (the helper's table), it passes them again.
+  REQUIRE(world.filter.OnTimer(kStart, &err));
+  CHECK_FALSE(world.filter.installed().ports.empty());
+}
