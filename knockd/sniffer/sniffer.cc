@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include "knockd/shared/privsep_message.h"
 #include "knockd/shared/sealed_memfd.h"
 #include "knockd/sniffer/capture_pacer.h"
+#include "knockd/sniffer/capture_port_filter.h"
 #include "knockd/sniffer/clock_step_timer.h"
 #include "knockd/sniffer/helper_queue.h"
 #include "knockd/sniffer/knock_pipeline.h"
@@ -101,7 +103,10 @@ bool ParseConfigBundle(const std::string& bundle, knock::ServerConfig* config,
 class Sniffer {
  public:
   Sniffer(SnifferSetup* setup, knock::Logger* logger)
-      : setup_(setup), logger_(logger), firewall_(&queue_) {}
+      : setup_(setup),
+        logger_(logger),
+        firewall_(&queue_),
+        port_filter_(setup->source.get(), setup->exact_port_filter) {}
 
   bool Start(std::string* err);
   /// Returns the exit status.
@@ -124,9 +129,12 @@ class Sniffer {
   /// the fork, while the sniffer confines itself).
   bool AwaitFirstTable(std::string* err);
   void LoadTable(const knock::PrivsepMessage& message, int fd);
-  /// Puts the capture's kernel filter on `spec` before a table that needs
-  /// it is used.
-  bool InstallPortFilter(const knock::PortFilterSpec& spec, std::string* err);
+  /// Swaps the capture's kernel filter when time moved the windows a knock
+  /// can use; false (logged) when it cannot, which stops the sniffer.
+  bool FollowPortFilter();
+  /// The loop's poll timeout: `timeout_ms`, cut to wake at the filter's
+  /// next change.
+  int PollTimeoutMs(int timeout_ms) const;
   void LogPortFilter();
   void Reconfigure(const knock::PrivsepMessage& message, int fd);
   void LogCounters();
@@ -140,8 +148,8 @@ class Sniffer {
   std::unique_ptr<knock::KnockPipeline> pipeline_;
   bool channel_broken_ = false;
   int64_t last_stats_us_ = 0;
-  /// What the capture's kernel filter passes now.
-  knock::PortFilterSpec port_filter_;
+  /// The capture's kernel filter: the windows a knock can use now.
+  knock::CapturePortFilter port_filter_;
 };
 
 bool Sniffer::Start(std::string* err) {
@@ -231,9 +239,8 @@ bool Sniffer::AwaitFirstTable(std::string* err) {
       ok = false;
     }
     ok = ok && ReadHandedOver(fd.get(), message, &text, &image, err) &&
-         InstallPortFilter(knock::PortFilterSpecOf(
-                               image, setup_->start.config->knock.protocol),
-                           err) &&
+         port_filter_.TakeTable(image, setup_->start.config->knock,
+                                knock::SystemClock().NowMicros(), err) &&
          pipeline_->LoadTable(std::move(image), err);
     if (ok) LogPortFilter();
     return ok;
@@ -246,14 +253,13 @@ void Sniffer::LoadTable(const knock::PrivsepMessage& message, int fd) {
   std::string err;
   // A table the sniffer cannot take leaves it without live windows: it
   // stops, and the helper with it (fail closed).
-  // The image holds the live windows of the one before it and the next
-  // window, a step before any frame can use it; the filter passes them
-  // before the table that matches them is taken, so no knock finds the
-  // filter behind the table.
+  // The image holds the next window a step before any frame can use it;
+  // the filter passes the windows usable now (and the next one from shortly
+  // before its roll, see FollowPortFilter) before the table that matches
+  // them is taken, so no knock finds the filter behind the table.
   if (!ReadHandedOver(fd, message, &text, &image, &err) ||
-      !InstallPortFilter(
-          knock::PortFilterSpecOf(image, setup_->start.config->knock.protocol),
-          &err) ||
+      !port_filter_.TakeTable(image, setup_->start.config->knock,
+                              knock::SystemClock().NowMicros(), &err) ||
       !pipeline_->LoadTable(std::move(image), &err)) {
     logger_->Error("sniffer: cannot take the helper's tables: " + err);
     channel_broken_ = true;
@@ -266,30 +272,42 @@ void Sniffer::Reconfigure(const knock::PrivsepMessage& message, int fd) {
   std::string err;
   auto config = std::make_unique<knock::ServerConfig>();
   // Until the reload is taken or refused either table may be in use, so the
-  // filter passes both; the next table narrows it again.
+  // filter passes both; then it narrows to the one in use.
   const bool ok =
       ReadHandedOver(fd, message, &text, &image, &err) &&
       ParseConfigBundle(text, config.get(), &err) &&
-      InstallPortFilter(
-          knock::UnionOf(port_filter_, knock::PortFilterSpecOf(
-                                           image, config->knock.protocol)),
-          &err) &&
+      port_filter_.BeginReload(image, config->knock,
+                               knock::SystemClock().NowMicros(), &err) &&
       pipeline_->Reconfigure(config.get(), &firewall_, std::move(image), &err);
   if (ok) {
     setup_->start.config = std::move(config);
-    LogPortFilter();
   } else {
     logger_->Error("sniffer: cannot take the reloaded configuration: " + err);
   }
+  std::string filter_err;
+  // Wider than needed until the loop's next pass tries again: nothing lost.
+  if (!port_filter_.EndReload(ok, knock::SystemClock().NowMicros(),
+                              &filter_err))
+    logger_->Error("sniffer: capture filter: " + filter_err);
+  if (ok) LogPortFilter();
   Send(knock::EncodeReconfigured(ok));
 }
 
-bool Sniffer::InstallPortFilter(const knock::PortFilterSpec& spec,
-                                std::string* err) {
-  if (!setup_->exact_port_filter) return true;
-  if (!setup_->source->SetPortFilter(spec, err)) return false;
-  port_filter_ = spec;
-  return true;
+bool Sniffer::FollowPortFilter() {
+  std::string err;
+  if (port_filter_.OnTimer(knock::SystemClock().NowMicros(), &err)) return true;
+  // Behind the windows, the filter would drop the next window's knocks.
+  logger_->Error("sniffer: cannot swap the capture filter: " + err);
+  channel_broken_ = true;
+  return false;
+}
+
+int Sniffer::PollTimeoutMs(int timeout_ms) const {
+  const int64_t now_us = knock::SystemClock().NowMicros();
+  const int64_t next_us = port_filter_.NextChangeUs(now_us);
+  if (next_us - now_us >= int64_t{timeout_ms} * 1000) return timeout_ms;
+  // Rounded up: the loop wakes at the change, not a millisecond before it.
+  return static_cast<int>(std::max<int64_t>(next_us - now_us + 999, 0) / 1000);
 }
 
 void Sniffer::LogPortFilter() {
@@ -297,8 +315,9 @@ void Sniffer::LogPortFilter() {
     logger_->Info("capture filter: the whole knock range (exact filter off)");
     return;
   }
-  const knock::PortFilterProgram program = knock::BuildPortFilterProgram(
-      port_filter_, knock::FilterView::kEthernet, 0);
+  const knock::PortFilterSpec& spec = port_filter_.installed();
+  const knock::PortFilterProgram program =
+      knock::BuildPortFilterProgram(spec, knock::FilterView::kEthernet, 0);
   const bool bitmap = program.test == knock::PortTest::kBitmap;
   const std::string how = std::to_string(program.code.size()) +
                           " instructions, " + (bitmap ? "bitmap" : "port runs");
@@ -307,8 +326,7 @@ void Sniffer::LogPortFilter() {
                 (program.exact
                      ? " (exact; " + how + ")"
                      : " (the held windows' " +
-                           std::to_string(port_filter_.ports.size()) +
-                           " ports and " +
+                           std::to_string(spec.ports.size()) + " ports and " +
                            (bitmap ? "the rest of their densest 32-port words"
                                    : "the gaps between the closest") +
                            ", to fit the kernel's limit; " + how + ")"));
@@ -406,11 +424,15 @@ int Sniffer::Loop() {
     for (size_t i = kFirstCaptureFd; i < fds.size(); ++i)
       fds[i].events = paced ? 0 : POLLIN;
     if (poll(fds.data(), fds.size(),
-             pacer.PollTimeoutMs(before_poll_us, kTimerPeriodMs)) < 0 &&
+             PollTimeoutMs(
+                 pacer.PollTimeoutMs(before_poll_us, kTimerPeriodMs))) < 0 &&
         errno != EINTR) {
       logger_->Error(std::string("sniffer: poll: ") + strerror(errno));
       return 1;
     }
+    // First: the swap must not wait for the frames or messages that woke
+    // the loop.
+    if (!FollowPortFilter()) break;
     if ((fds[0].revents & ~POLLOUT) && !HandleHelper(&status)) break;
     // The tick below sees the step; reading only re-arms the wake-up.
     if (fds[1].revents) setup_->clock_steps.TakeStep();
