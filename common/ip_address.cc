@@ -98,22 +98,4 @@ const char* AddressClassName(AddressClass address_class) {
   return "unknown";
 }
 
-size_t IpAddressHash::operator()(const IpAddress& address) const {
-  // SipHash would be stronger; a seeded multiply-xorshift over two words is
-  // enough to keep spoofed sources from choosing collisions without knowing
-  // the per-process seed, and costs a few cycles per packet.
-  uint64_t lo, hi;
-  std::memcpy(&lo, address.bytes.data(), 8);
-  std::memcpy(&hi, address.bytes.data() + 8, 8);
-  uint64_t h = seed ^ (static_cast<uint64_t>(address.family) << 56);
-  for (uint64_t word : {lo, hi}) {
-    h ^= word;
-    h *= 0x9e3779b97f4a7c15ULL;
-    h ^= h >> 29;
-  }
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 32;
-  return static_cast<size_t>(h);
-}
-
 }  // namespace knock

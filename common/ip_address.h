@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -25,7 +26,15 @@ struct IpAddress {
 
   bool is_v4() const { return family == Family::kV4; }
   std::string ToString() const;
-  bool operator==(const IpAddress& other) const = default;
+  /// Two word compares, not a call to memcmp: the sniffer's source table
+  /// compares addresses at every knock.
+  bool operator==(const IpAddress& other) const {
+    uint64_t mine[2], theirs[2];
+    std::memcpy(mine, bytes.data(), sizeof mine);
+    std::memcpy(theirs, other.bytes.data(), sizeof theirs);
+    return family == other.family && mine[0] == theirs[0] &&
+           mine[1] == theirs[1];
+  }
 };
 
 /// What kind of address a grant would be for. Only kUnicast may be opened:
@@ -51,7 +60,25 @@ const char* AddressClassName(AddressClass address_class);
 /// who picks spoofed sources cannot aim them all at one bucket.
 struct IpAddressHash {
   uint64_t seed = 0;
-  size_t operator()(const IpAddress& address) const;
+  /// Inline: the sniffer hashes every knock's source, and a call cost more
+  /// than the hash.
+  size_t operator()(const IpAddress& address) const {
+    // SipHash would be stronger; a seeded multiply-xorshift over two words
+    // is enough to keep spoofed sources from choosing collisions without
+    // knowing the per-process seed, and costs a few cycles per packet.
+    uint64_t lo, hi;
+    std::memcpy(&lo, address.bytes.data(), 8);
+    std::memcpy(&hi, address.bytes.data() + 8, 8);
+    uint64_t h = seed ^ (static_cast<uint64_t>(address.family) << 56);
+    for (uint64_t word : {lo, hi}) {
+      h ^= word;
+      h *= 0x9e3779b97f4a7c15ULL;
+      h ^= h >> 29;
+    }
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return static_cast<size_t>(h);
+  }
 };
 
 }  // namespace knock

@@ -83,9 +83,12 @@ int RunReplay(const Invocation& invocation) {
   }
   pipeline.set_event_handler(PrintEvent);
   const auto on_frame = [&pipeline](const knock::Frame& frame) {
-    pipeline.OnFrame(frame);
+    pipeline.QueueFrame(frame);
   };
-  while (source->Dispatch(on_frame, &err)) {
+  bool more = true;
+  while (more) {
+    more = source->Dispatch(on_frame, &err);
+    pipeline.FlushFrames();
   }
   if (!err.empty()) {
     PrintError(pcap_path + ": " + err);

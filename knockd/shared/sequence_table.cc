@@ -267,6 +267,27 @@ bool SequenceTable::RollTo(uint64_t current_window) {
   return true;
 }
 
+void SequenceTable::PrefetchOffsets(uint16_t port) const {
+  if (!range_.Contains(port) || index_offsets_.empty()) return;
+  __builtin_prefetch(&index_offsets_[port - range_.first]);
+}
+
+void SequenceTable::PrefetchIds(uint16_t port) const {
+  if (!range_.Contains(port) || index_offsets_.empty()) return;
+  __builtin_prefetch(index_units_.data() + index_offsets_[port - range_.first]);
+}
+
+void SequenceTable::PrefetchPortsWith(uint16_t port) const {
+  // A few: a port of a crowded range is in many sequences, and the matcher
+  // leaves most after a port or two anyway.
+  constexpr int kMaxSequences = 4;
+  int left = kMaxSequences;
+  for (uint32_t id : SequencesWith(port)) {
+    __builtin_prefetch(ports_.data() + size_t{id} * count_);
+    if (--left == 0) break;
+  }
+}
+
 ExpectedSequence SequenceTable::sequence(uint32_t id) const {
   const size_t per_window = owners_.size();
   const WindowOwner& owner = owners_[id % per_window];

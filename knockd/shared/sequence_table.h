@@ -83,6 +83,13 @@ class SequenceTable {
     return {index_units_.data() + index_offsets_[i],
             index_units_.data() + index_offsets_[i + 1]};
   }
+  /// Prefetching for a batch of knocks, in three steps each a pass over
+  /// the batch (knock_pipeline.cc): where `port`'s ids start, the ids, then
+  /// the ports of the sequences they name, the lines SequencesWith and
+  /// Ports read. Only hints: they change nothing.
+  void PrefetchOffsets(uint16_t port) const;
+  void PrefetchIds(uint16_t port) const;
+  void PrefetchPortsWith(uint16_t port) const;
   /// The ports of sequence `id`, in sending order: the matcher's hot path.
   std::span<const uint16_t> Ports(uint32_t id) const {
     return {ports_.data() + size_t{id} * count_, count_};

@@ -438,11 +438,13 @@ int Sniffer::Loop() {
     if (fds[1].revents) setup_->clock_steps.TakeStep();
     std::string err;
     const uint64_t frames_before = pipeline->stats().frames;
-    if (!source.Dispatch(
-            [pipeline](const knock::Frame& frame) { pipeline->OnFrame(frame); },
-            &err) &&
-        !err.empty())
-      logger_->Error("capture: " + err);
+    // Frames are matched in batches; the last, short one at the end of the
+    // delivery, so none waits for the next wake-up.
+    const bool dispatched = source.Dispatch(
+        [pipeline](const knock::Frame& frame) { pipeline->QueueFrame(frame); },
+        &err);
+    pipeline->FlushFrames();
+    if (!dispatched && !err.empty()) logger_->Error("capture: " + err);
     pacer.OnDrain(MonotonicMicros(), pipeline->stats().frames - frames_before);
     Tick(pipeline);
     FlushQueue(false);

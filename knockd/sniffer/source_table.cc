@@ -55,6 +55,25 @@ uint32_t SourceTable::Find(const IpAddress& source) const {
   }
 }
 
+void SourceTable::PrefetchBucket(size_t hash) const {
+  __builtin_prefetch(&index_[hash & index_mask_]);
+}
+
+void SourceTable::PrefetchSource(size_t hash) const {
+  // The home bucket holds the source looked for, or else the empty bucket
+  // that ends the probe, in most lookups: the index is at most half full.
+  const uint32_t id = index_[hash & index_mask_];
+  if (id == kNone) return;
+  // Both ends: neither a record nor a history is aligned to a cache line.
+  const auto* record = reinterpret_cast<const char*>(&records_[id]);
+  __builtin_prefetch(record, 1);
+  __builtin_prefetch(record + sizeof(Record) - 1, 1);
+  const auto* history =
+      reinterpret_cast<const char*>(&knocks_[size_t{id} * history_]);
+  __builtin_prefetch(history, 1);
+  __builtin_prefetch(history + sizeof(RememberedKnock) * history_ - 1, 1);
+}
+
 uint32_t SourceTable::AllocateRecord(uint32_t now_ms, uint32_t stale_after_ms) {
   if (!free_.empty()) {
     const uint32_t id = free_.back();

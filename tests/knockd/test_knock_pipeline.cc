@@ -57,7 +57,16 @@ struct Fixture {
   std::unique_ptr<knock::KnockPipeline> pipeline;
   std::vector<knock::KnockOutcome> events;
 
-  explicit Fixture(int64_t step_seconds = 30) {
+  explicit Fixture(int64_t step_seconds = 30) { Start(step_seconds); }
+  /// The same keys as `other`, and a table of `max_sources`: two fixtures
+  /// that must decide alike.
+  Fixture(const Fixture& other, uint32_t max_sources)
+      : server_key(knock::PrivateKey::FromBytes(other.server_key.bytes())),
+        alice_key(knock::PrivateKey::FromBytes(other.alice_key.bytes())) {
+    config.knock.max_sources = max_sources;
+    Start(other.config.knock.step_seconds);
+  }
+  void Start(int64_t step_seconds) {
     config.knock.step_seconds = step_seconds;
     config.services = {
         {"ssh",
@@ -472,4 +481,144 @@ TEST_CASE("a clock set back sweeps idle sources at once", "[pipeline]") {
   REQUIRE(SourcesNow(f) == 1);
   f.pipeline->OnTimer(kT0Us + timeout_us + 1000000);
   CHECK(SourcesNow(f) == 0);
+}
+
+namespace {
+
+/// Queues `frames` (stamped `time_us` + 1 ms apiece) as one delivery.
+void Deliver(knock::KnockPipeline* pipeline,
+             const std::vector<std::vector<uint8_t>>& frames, int64_t time_us) {
+  for (const std::vector<uint8_t>& frame : frames) {
+    pipeline->QueueFrame({DLT_EN10MB, frame.data(),
+                          static_cast<uint32_t>(frame.size()), time_us});
+    time_us += 1000;
+  }
+  pipeline->FlushFrames();
+}
+
+}  // namespace
+
+TEST_CASE("a batch is matched in the order its frames came", "[pipeline]") {
+  Fixture f;
+  // Two sequences in one batch: matched backwards, the second would
+  // complete first, at its first knock.
+  std::vector<std::vector<uint8_t>> frames;
+  for (uint16_t port : f.Sequence(kT0Us, 0))
+    frames.push_back(Syn("198.18.0.2", port));
+  for (uint16_t port : f.Sequence(kT0Us, 1))
+    frames.push_back(Syn("198.18.0.3", port));
+  REQUIRE(frames.size() <= knock::KnockPipeline::kBatchKnocks);
+  Deliver(f.pipeline.get(), frames, kT0Us);
+  REQUIRE(f.events.size() == 2);
+  CHECK(f.events[0].match.source == Addr("198.18.0.2"));
+  CHECK(f.events[0].match.time_us == kT0Us + 7 * 1000);
+  CHECK(f.events[1].match.source == Addr("198.18.0.3"));
+  CHECK(f.events[1].match.time_us == kT0Us + 15 * 1000);
+}
+
+TEST_CASE("no knock is lost or matched twice across batches", "[pipeline]") {
+  Fixture f;
+  constexpr size_t kBatch = knock::KnockPipeline::kBatchKnocks;
+  // Noise, then a sequence across the first batch's end, then noise to
+  // two and a half batches.
+  std::vector<std::vector<uint8_t>> frames;
+  for (size_t i = 0; i + 3 < kBatch; ++i)
+    frames.push_back(Syn(("198.19.0." + std::to_string(i + 1)).c_str(), 20000));
+  for (uint16_t port : f.Sequence(kT0Us, 0))
+    frames.push_back(Syn("198.18.0.2", port));
+  while (frames.size() < 2 * kBatch + kBatch / 2)
+    frames.push_back(
+        Syn(("198.19.1." + std::to_string(frames.size())).c_str(), 20001));
+  int64_t t = kT0Us;
+  for (const std::vector<uint8_t>& frame : frames) {
+    f.pipeline->QueueFrame(
+        {DLT_EN10MB, frame.data(), static_cast<uint32_t>(frame.size()), t});
+    t += 1000;
+  }
+  // Whole batches are matched as they fill; the rest waits for the end of
+  // the delivery, and no longer.
+  CHECK(f.pipeline->matcher_stats().knocks == 2 * kBatch);
+  f.pipeline->FlushFrames();
+  CHECK(f.pipeline->matcher_stats().knocks == frames.size());
+  CHECK(f.pipeline->stats().frames == frames.size());
+  REQUIRE(f.events.size() == 1);
+  CHECK(f.events[0].match.source == Addr("198.18.0.2"));
+  CHECK(f.pipeline->matcher_stats().duplicates_ignored == 0);
+  f.pipeline->FlushFrames();
+  CHECK(f.pipeline->matcher_stats().knocks == frames.size());
+}
+
+TEST_CASE("a new source twice in one batch is one source", "[pipeline]") {
+  Fixture f;
+  // Its first knock inserts it; every later one, prefetched before that
+  // insertion, must still find it.
+  const std::vector<uint16_t> ports = f.Sequence(kT0Us, 0);
+  std::vector<std::vector<uint8_t>> frames;
+  for (size_t i = 0; i < ports.size(); ++i) {
+    frames.push_back(Syn("198.18.0.2", ports[i]));
+    if (i == 2) frames.push_back(Syn("198.18.0.2", ports[i]));
+  }
+  REQUIRE(frames.size() <= knock::KnockPipeline::kBatchKnocks);
+  Deliver(f.pipeline.get(), frames, kT0Us);
+  REQUIRE(f.events.size() == 1);
+  CHECK(f.events[0].match.verdict == knock::Verdict::kGranted);
+  CHECK(f.pipeline->matcher_stats().duplicates_ignored == 1);
+  CHECK(SourcesNow(f) == 0);
+}
+
+TEST_CASE("batched matching decides exactly as frame by frame", "[pipeline]") {
+  // A small table, so that sources are evicted inside batches too, and a
+  // stream of noise, sequences, replays and duplicates from few sources.
+  Fixture one(Fixture(), 24);
+  Fixture batched(one, 24);
+  std::mt19937 rng(7);
+  std::vector<std::vector<uint8_t>> frames;
+  std::vector<int64_t> times;
+  int64_t t = kT0Us;
+  for (int round = 0; round < 60; ++round) {
+    const std::string client = "198.18.2." + std::to_string(1 + rng() % 6);
+    const std::vector<uint16_t> ports =
+        one.Sequence(t, static_cast<uint8_t>(rng() % 4));
+    for (uint16_t port : ports) {
+      for (uint32_t n = rng() % 6; n > 0; --n) {
+        // Half on some sequence's port: only those sources are tracked.
+        const std::string spoofed = "198.19.3." + std::to_string(rng() % 40);
+        const uint16_t noise =
+            rng() % 2
+                ? static_cast<uint16_t>(16384 + rng() % 16384)
+                : one.Sequence(t, static_cast<uint8_t>(rng() % 4))[rng() % 8];
+        frames.push_back(Syn(spoofed.c_str(), noise));
+        times.push_back(t += 100);
+      }
+      frames.push_back(Syn(client.c_str(), port));
+      times.push_back(t += 100);
+      if (rng() % 8 == 0) {
+        frames.push_back(Syn(client.c_str(), port));
+        times.push_back(t += 100);
+      }
+    }
+  }
+  for (size_t i = 0; i < frames.size(); ++i)
+    one.pipeline->OnFrame({DLT_EN10MB, frames[i].data(),
+                           static_cast<uint32_t>(frames[i].size()), times[i]});
+  // Deliveries of every size, many spanning several batches.
+  for (size_t i = 0; i < frames.size();) {
+    const size_t end = std::min(frames.size(), i + rng() % 50);
+    for (; i < end; ++i)
+      batched.pipeline->QueueFrame({DLT_EN10MB, frames[i].data(),
+                                    static_cast<uint32_t>(frames[i].size()),
+                                    times[i]});
+    batched.pipeline->FlushFrames();
+  }
+  CHECK(batched.pipeline->CountersLine() == one.pipeline->CountersLine());
+  CHECK(one.pipeline->evictions() > 100);
+  CHECK(one.pipeline->matcher_stats().duplicates_ignored > 10);
+  CHECK(one.events.size() > 20);
+  REQUIRE(batched.events.size() == one.events.size());
+  for (size_t i = 0; i < one.events.size(); ++i) {
+    CHECK(batched.events[i].match.source == one.events[i].match.source);
+    CHECK(batched.events[i].match.verdict == one.events[i].match.verdict);
+    CHECK(batched.events[i].match.time_us == one.events[i].match.time_us);
+    CHECK(batched.events[i].match.ports == one.events[i].match.ports);
+  }
 }
