@@ -1,5 +1,6 @@
 #include "knockd/sniffer/capture_port_filter.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace knock {
@@ -35,6 +36,17 @@ bool CapturePortFilter::OnTimer(int64_t now_us, std::string* err) {
       (!reload_ || reload_->WindowsAt(now_us) == installed_reload_))
     return true;
   return Install(now_us, err);
+}
+
+int64_t CapturePortFilter::FollowedClockUs(int64_t now_us,
+                                           uint64_t clock_steps) {
+  if (clock_steps != followed_steps_) {
+    followed_steps_ = clock_steps;
+    followed_us_ = now_us;
+  } else {
+    followed_us_ = std::max(followed_us_, now_us);
+  }
+  return followed_us_;
 }
 
 int64_t CapturePortFilter::NextChangeUs(int64_t now_us) const {

@@ -41,6 +41,13 @@ class CapturePortFilter {
   /// When OnTimer next has something to do (INT64_MAX: never).
   int64_t NextChangeUs(int64_t now_us) const;
 
+  /// The time to give the calls above for the wall clock `now_us`: the
+  /// latest one seen, until the pipeline counts another clock step
+  /// (`clock_steps`, PipelineStats). The matcher's windows only go back on
+  /// a step it detects; after a smaller step back it keeps accepting its
+  /// later windows, and a filter following the wall clock would drop them.
+  int64_t FollowedClockUs(int64_t now_us, uint64_t clock_steps);
+
   /// What the kernel passes now (empty while disabled).
   const PortFilterSpec& installed() const { return installed_; }
   bool enabled() const { return enabled_; }
@@ -58,6 +65,8 @@ class CapturePortFilter {
   WindowSpan installed_running_;
   WindowSpan installed_reload_;
   bool valid_ = false;
+  int64_t followed_us_ = 0;
+  uint64_t followed_steps_ = 0;
 };
 
 }  // namespace knock

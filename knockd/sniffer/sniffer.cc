@@ -134,7 +134,9 @@ class Sniffer {
   bool FollowPortFilter();
   /// The loop's poll timeout: `timeout_ms`, cut to wake at the filter's
   /// next change.
-  int PollTimeoutMs(int timeout_ms) const;
+  int PollTimeoutMs(int timeout_ms);
+  /// The time the capture filter follows (CapturePortFilter::FollowedClockUs).
+  int64_t FilterNowUs();
   void LogPortFilter();
   void Reconfigure(const knock::PrivsepMessage& message, int fd);
   void LogCounters();
@@ -240,7 +242,7 @@ bool Sniffer::AwaitFirstTable(std::string* err) {
     }
     ok = ok && ReadHandedOver(fd.get(), message, &text, &image, err) &&
          port_filter_.TakeTable(image, setup_->start.config->knock,
-                                knock::SystemClock().NowMicros(), err) &&
+                                FilterNowUs(), err) &&
          pipeline_->LoadTable(std::move(image), err);
     if (ok) LogPortFilter();
     return ok;
@@ -258,8 +260,8 @@ void Sniffer::LoadTable(const knock::PrivsepMessage& message, int fd) {
   // before its roll, see FollowPortFilter) before the table that matches
   // them is taken, so no knock finds the filter behind the table.
   if (!ReadHandedOver(fd, message, &text, &image, &err) ||
-      !port_filter_.TakeTable(image, setup_->start.config->knock,
-                              knock::SystemClock().NowMicros(), &err) ||
+      !port_filter_.TakeTable(image, setup_->start.config->knock, FilterNowUs(),
+                              &err) ||
       !pipeline_->LoadTable(std::move(image), &err)) {
     logger_->Error("sniffer: cannot take the helper's tables: " + err);
     channel_broken_ = true;
@@ -276,8 +278,7 @@ void Sniffer::Reconfigure(const knock::PrivsepMessage& message, int fd) {
   const bool ok =
       ReadHandedOver(fd, message, &text, &image, &err) &&
       ParseConfigBundle(text, config.get(), &err) &&
-      port_filter_.BeginReload(image, config->knock,
-                               knock::SystemClock().NowMicros(), &err) &&
+      port_filter_.BeginReload(image, config->knock, FilterNowUs(), &err) &&
       pipeline_->Reconfigure(config.get(), &firewall_, std::move(image), &err);
   if (ok) {
     setup_->start.config = std::move(config);
@@ -286,8 +287,7 @@ void Sniffer::Reconfigure(const knock::PrivsepMessage& message, int fd) {
   }
   std::string filter_err;
   // Wider than needed until the loop's next pass tries again: nothing lost.
-  if (!port_filter_.EndReload(ok, knock::SystemClock().NowMicros(),
-                              &filter_err))
+  if (!port_filter_.EndReload(ok, FilterNowUs(), &filter_err))
     logger_->Error("sniffer: capture filter: " + filter_err);
   if (ok) LogPortFilter();
   Send(knock::EncodeReconfigured(ok));
@@ -295,15 +295,20 @@ void Sniffer::Reconfigure(const knock::PrivsepMessage& message, int fd) {
 
 bool Sniffer::FollowPortFilter() {
   std::string err;
-  if (port_filter_.OnTimer(knock::SystemClock().NowMicros(), &err)) return true;
+  if (port_filter_.OnTimer(FilterNowUs(), &err)) return true;
   // Behind the windows, the filter would drop the next window's knocks.
   logger_->Error("sniffer: cannot swap the capture filter: " + err);
   channel_broken_ = true;
   return false;
 }
 
-int Sniffer::PollTimeoutMs(int timeout_ms) const {
-  const int64_t now_us = knock::SystemClock().NowMicros();
+int64_t Sniffer::FilterNowUs() {
+  return port_filter_.FollowedClockUs(knock::SystemClock().NowMicros(),
+                                      pipeline_->stats().clock_steps);
+}
+
+int Sniffer::PollTimeoutMs(int timeout_ms) {
+  const int64_t now_us = FilterNowUs();
   const int64_t next_us = port_filter_.NextChangeUs(now_us);
   if (next_us - now_us >= int64_t{timeout_ms} * 1000) return timeout_ms;
   // Rounded up: the loop wakes at the change, not a millisecond before it.

@@ -158,7 +158,8 @@ struct World {
   /// One pass of the sniffer's loop.
   void Tick() {
     std::string err;
-    REQUIRE(filter.OnTimer(now_us, &err));
+    REQUIRE(filter.OnTimer(
+        filter.FollowedClockUs(now_us, pipeline->stats().clock_steps), &err));
     pipeline->OnClock(now_us, now_us);
     last_tick_us = now_us;
   }
@@ -343,4 +344,21 @@ TEST_CASE(
   // Back in the image's windows (the helper's table), it passes them again.
   REQUIRE(world.filter.OnTimer(kStart, &err));
   CHECK_FALSE(world.filter.installed().ports.empty());
+}
+
+TEST_CASE(
+    "a step back of the wall clock shorter than a step keeps the windows the "
+    "matcher still accepts",
+    "[capture_port_filter]") {
+  // Three seconds after c + 1's roll the clock steps back ten: less than a
+  // step, so the pipeline takes it for no step and keeps accepting up to
+  // c + 2, which the filter must keep passing.
+  World world(kNextRollUs + 3 * kSecondUs);
+  world.now_us = kNextRollUs - 7 * kSecondUs;
+  world.last_tick_us = world.now_us;
+  world.Tick();
+  world.Knock(kWindow + 2, 0, world.now_us + 10 * kMsUs, kMsUs);
+  CHECK(world.knocks_passed == 8);
+  CHECK(world.Verdicts(knock::Verdict::kGranted, kWindow + 2) == 1);
+  CHECK(world.pipeline->stats().clock_steps == 0);
 }
