@@ -60,6 +60,14 @@ bool IsKnockd(pid_t pid) {
   return kill(pid, 0) == 0;
 }
 
+// One file under two spellings (a linked /etc/knockd) is the same
+// configuration: only another file is refused.
+bool SameConfig(const std::string& running, const std::string& asked) {
+  if (running == asked) return true;
+  std::error_code ec;
+  return std::filesystem::equivalent(running, asked, ec) && !ec;
+}
+
 bool IsAlive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 
 }  // namespace
@@ -180,7 +188,7 @@ ReloadOutcome ReloadRunningDaemon(const std::vector<DaemonFiles>& places,
   const std::string& path = found->pid;
   const std::string who = "knockd pid " + std::to_string(pid);
   if (!found->config.empty() && !running_config.empty() &&
-      running_config != found->config) {
+      !SameConfig(running_config, found->config)) {
     *message = who + " (from " + path + ") runs " + running_config + ", not " +
                found->config + ": nothing was signalled; reload it with -c " +
                running_config;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -275,6 +276,23 @@ TEST_CASE(
                          ") runs /etc/knockd/a.toml, not /etc/knockd/b.toml: "
                          "nothing was signalled; reload it with -c "
                          "/etc/knockd/a.toml");
+    // Another spelling of the same file (a linked directory) is the same
+    // configuration.
+    const std::string etc = state.path() + "/etc", linked = state.path() + "/l";
+    REQUIRE(mkdir(etc.c_str(), 0700) == 0);
+    std::ofstream(etc + "/a.toml") << "";
+    REQUIRE(symlink(etc.c_str(), linked.c_str()) == 0);
+    std::ofstream(in_state.pid) << pid << "\nconfig " << etc << "/a.toml\n";
+    asked.config = linked + "/a.toml";
+    CHECK(knock::ReloadRunningDaemon({asked}, kShortTimeoutMs, &message) ==
+          knock::ReloadOutcome::kReloaded);
+  }
+  {
+    StandInDaemon daemon(in_state.pid, answer);
+    const std::string pid = ReadFirstLine(in_state.pid);
+    std::ofstream(in_state.pid) << pid << "\nconfig /etc/knockd/a.toml\n";
+    knock::DaemonFiles asked = in_state;
+    std::string message;
     // Control: asked through its own configuration, it reloads.
     asked.config = "/etc/knockd/a.toml";
     CHECK(knock::ReloadRunningDaemon({asked}, kShortTimeoutMs, &message) ==
