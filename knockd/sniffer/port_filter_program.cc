@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <bitset>
 #include <iterator>
 #include <utility>
 
@@ -644,27 +643,6 @@ PortFilterProgram BuildPortFilterProgram(const PortFilterSpec& spec,
   program.code = std::move(header);
   Append(&program.code, test.code);
   return program;
-}
-
-PortFilterSpec PortFilterSpecOf(const SequenceTableImage& image,
-                                KnockProtocol protocol) {
-  PortFilterSpec spec;
-  spec.tcp = protocol != KnockProtocol::kUdp;
-  spec.udp = protocol != KnockProtocol::kTcp;
-  std::bitset<0x10000> seen;
-  for (uint16_t port : image.ports) seen.set(port);
-  // A bound sequence's tail (knock/v1 section 7) depends on the sender's
-  // address, so its ports are in no table: any port of the range may be
-  // one, and the whole range must pass.
-  const bool any_bound =
-      std::any_of(image.owners.begin(), image.owners.end(),
-                  [](const TableImageOwner& owner) { return owner.bound; });
-  if (any_bound)
-    for (uint32_t i = 0; i < image.range_size; ++i)
-      seen.set(image.first_port + i);
-  for (uint32_t port = 0; port < seen.size(); ++port)
-    if (seen.test(port)) spec.ports.push_back(static_cast<uint16_t>(port));
-  return spec;
 }
 
 PortFilterSpec UnionOf(const PortFilterSpec& a, const PortFilterSpec& b) {

@@ -8,9 +8,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "knockd/shared/sequence_table_image.h"
-#include "knockd/shared/server_config.h"
-
 namespace knock {
 
 /// What the filter passes: TCP SYN (no ACK, RST or FIN) and/or UDP to
@@ -72,10 +69,6 @@ struct PortFilterProgram {
 PortFilterProgram BuildPortFilterProgram(const PortFilterSpec& spec,
                                          FilterView view,
                                          uint32_t accept_bytes);
-
-/// Every port of every window `image` holds, for `protocol`.
-PortFilterSpec PortFilterSpecOf(const SequenceTableImage& image,
-                                KnockProtocol protocol);
 
 /// What passes either: used while a reload may still be refused.
 PortFilterSpec UnionOf(const PortFilterSpec& a, const PortFilterSpec& b);

@@ -108,4 +108,14 @@ int64_t PortFilterWindows::NextChangeUs(int64_t now_us) const {
   return std::min(oldest_leaves, newest_joins);
 }
 
+PortFilterSpec PortFilterSpecOf(const SequenceTableImage& image,
+                                KnockProtocol protocol) {
+  KnockSettings knock;
+  knock.protocol = protocol;
+  PortFilterWindows windows;
+  windows.Take(image, knock);
+  return windows.SpecOf(
+      {image.oldest_window, image.oldest_window + image.window_count});
+}
+
 }  // namespace knock

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "knockd/shared/sequence_table_image.h"
+#include "knockd/shared/server_config.h"
 #include "knockd/sniffer/port_filter_program.h"
 
 namespace knock {
@@ -77,5 +79,10 @@ class PortFilterWindows {
   size_t words_per_window_ = 0;
   std::vector<uint64_t> bits_;
 };
+
+/// Every port of every window `image` holds, for `protocol`: what the
+/// filter would pass with no regard to time.
+PortFilterSpec PortFilterSpecOf(const SequenceTableImage& image,
+                                KnockProtocol protocol);
 
 }  // namespace knock

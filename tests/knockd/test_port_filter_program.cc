@@ -18,6 +18,7 @@
 
 #include "knockd/sniffer/pcap_writer.h"
 #include "knockd/sniffer/port_filter_program.h"
+#include "knockd/sniffer/port_filter_windows.h"
 
 namespace {
 

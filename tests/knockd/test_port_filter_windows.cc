@@ -125,12 +125,18 @@ TEST_CASE("only the windows the image holds pass", "[port_filter_windows]") {
 TEST_CASE("every held window gives the whole image's spec",
           "[port_filter_windows]") {
   knock::SequenceTableImage image = Image(20, 3);
+  // Every port the image holds, sorted and once each.
+  const std::set<uint16_t> held(image.ports.begin(), image.ports.end());
   for (KnockProtocol protocol :
        {KnockProtocol::kTcp, KnockProtocol::kUdp, KnockProtocol::kBoth}) {
     knock::KnockSettings knock;
     knock.protocol = protocol;
-    CHECK(WindowsOf(image, knock).SpecOf({kWindow - 2, kWindow + 3}) ==
-          knock::PortFilterSpecOf(image, protocol));
+    const knock::PortFilterSpec spec =
+        WindowsOf(image, knock).SpecOf({kWindow - 2, kWindow + 3});
+    CHECK(spec.ports == std::vector<uint16_t>(held.begin(), held.end()));
+    CHECK(spec.tcp == (protocol != KnockProtocol::kUdp));
+    CHECK(spec.udp == (protocol != KnockProtocol::kTcp));
+    CHECK(spec == knock::PortFilterSpecOf(image, protocol));
   }
   // A bound owner: the whole range, whatever the time.
   image.owners[5].bound = true;
@@ -138,6 +144,8 @@ TEST_CASE("every held window gives the whole image's spec",
       WindowsOf(image).SpecAt(kRollUs + 20 * kSecondUs);
   CHECK(spec == knock::PortFilterSpecOf(image, KnockProtocol::kTcp));
   CHECK(spec.ports.size() == 16384);
+  CHECK(spec.ports.front() == image.first_port);
+  CHECK(spec.ports.back() == image.first_port + 16383);
 }
 
 TEST_CASE("the next change is the end of grace or the start of lead",
