@@ -2,7 +2,7 @@
 # The flood-alone piece of bench/run.sh part 3 (flood_clients), on its own
 # and profiled: our knockd with N generated clients under the random-source
 # SYN flood over 16384-32767, with `perf stat` (and, with PERF_RECORD=1,
-# `perf record -g`) attached to the sniffer process only. Prints the
+# `perf record ${PERF_G--g}`) attached to the sniffer process only. Prints the
 # sniffer's CPU per delivered frame: its task-clock over the frames its
 # counters line reports. For comparing builds back to back by hand; the
 # recorded numbers come from bench/run.sh.
@@ -41,11 +41,13 @@ sleep 1
 # user and system clock ticks of the sniffer: matching versus wake-ups.
 ticks() { awk '{print $14, $15}' "/proc/$SNIFFER/stat"; }
 read -r user0 system0 < <(ticks)
+switches() { awk '/^(non)?voluntary_ctxt_switches/ {n += $2} END {print n}' "/proc/$SNIFFER/status"; }
+switches0=$(switches)
 perf stat -e task-clock,cycles,instructions,cache-misses -p "$SNIFFER" \
   -o "$OUT/perf-stat.txt" &
 STAT_PID=$!
 if [ "${PERF_RECORD:-0}" = 1 ]; then
-  perf record -g -o "$OUT/perf.data" -p "$SNIFFER" 2>"$OUT/perf-record.log" &
+  perf record ${PERF_G--g} -o "$OUT/perf.data" -p "$SNIFFER" 2>"$OUT/perf-record.log" &
   RECORD_PID=$!
 fi
 rate=()
@@ -55,6 +57,7 @@ in_ns "$C" "$TOOLS/bench_syn_flood" --dev "$C_DEV" --dst-mac "$S_MAC" \
   >"$OUT/flood.txt"
 sleep 0.3
 read -r user1 system1 < <(ticks)
+switches1=$(switches)
 kill -INT "$STAT_PID"
 wait "$STAT_PID" || true
 if [ -n "${RECORD_PID:-}" ]; then
@@ -77,4 +80,5 @@ awk -v ms="$task_ms" -v c="$cycles" -v f="$frames" 'BEGIN {
   printf "\n" }'
 awk -v u=$((user1 - user0)) -v s=$((system1 - system0)) -v f="$frames" -v hz="$(getconf CLK_TCK)" 'BEGIN {
   printf "sniffer user %.0f ns, system %.0f ns per frame (clock ticks)\n", u / hz * 1e9 / f, s / hz * 1e9 / f }'
+echo "sniffer context switches: $((switches1 - switches0)) ($(awk -v n=$((switches1 - switches0)) -v f="$frames" 'BEGIN { printf "%.0f", f / (n ? n : 1) }') frames each)"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg); files in $OUT"

@@ -34,6 +34,17 @@ bool InHistory(std::span<const RememberedKnock> history, uint16_t port) {
   return false;
 }
 
+uint64_t PortBit(uint16_t port) { return uint64_t{1} << (port & 63); }
+
+// One bit of 64 per port the history holds. A candidate's port whose bit is
+// clear is certainly missing; only a set bit (a held port, or one sharing
+// its bit) needs the scan of the history.
+uint64_t PortBitsOf(std::span<const RememberedKnock> history) {
+  uint64_t bits = 0;
+  for (const RememberedKnock& k : history) bits |= PortBit(k.port);
+  return bits;
+}
+
 }  // namespace
 
 KnockMatcher::KnockMatcher(const ServerConfig& config, ReplayStore* store,
@@ -167,6 +178,7 @@ int KnockMatcher::FindComplete(std::span<const RememberedKnock> history,
   // A sequence's ports are distinct, so none has more of them in the
   // history than the history has knocks.
   const int known = static_cast<int>(history.size());
+  const uint64_t held_bits = PortBitsOf(history);
   for (uint32_t id : candidates) {
     const std::span<const uint16_t> ports = table_.Ports(id);
     const int total = static_cast<int>(ports.size());
@@ -179,7 +191,7 @@ int KnockMatcher::FindComplete(std::span<const RememberedKnock> history,
     int present = 0;
     int missing = 0;
     for (uint16_t p : ports) {
-      if (InHistory(history, p)) {
+      if ((held_bits & PortBit(p)) != 0 && InHistory(history, p)) {
         ++present;
         continue;
       }

@@ -130,6 +130,25 @@ TEST_CASE("seven of eight knocks open nothing", "[matcher]") {
   CHECK(f.Knock(Addr("198.18.0.2"), ports).empty());
 }
 
+TEST_CASE("a port that only shares the history's summary bit is missing",
+          "[matcher]") {
+  Fixture f;
+  auto ports = f.Sequence(f.alice_key, f.Window(), 0);
+  // The matcher skips the history scan for ports whose bit (port mod 64)
+  // no remembered knock sets; a knock 64 ports away sets the last port's
+  // bit without being it. It comes second: a source's first knock is only
+  // remembered on a port some sequence uses.
+  const uint16_t last = ports.back();
+  const uint16_t neighbour =
+      static_cast<uint16_t>(last + 64 <= 32767 ? last + 64 : last - 64);
+  ports.pop_back();
+  ports.insert(ports.begin() + 1, neighbour);
+  CHECK(f.Knock(Addr("198.18.0.2"), ports).empty());
+  const auto events = f.Knock(Addr("198.18.0.2"), {last}, kT0Us + 10000);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].verdict == knock::Verdict::kGranted);
+}
+
 TEST_CASE("reordered knocks still complete", "[matcher]") {
   Fixture f;
   auto ports = f.Sequence(f.alice_key, f.Window(), 1);
