@@ -82,6 +82,14 @@ void KnockPipeline::QueueFrame(const Frame& frame) {
   ++stats_.frames;
   Knock knock;
   if (!decoder_->Decode(frame, &knock)) return;
+  // The first lines of each lookup are asked for as the knock is queued:
+  // by the time its batch is matched, the frames decoded meanwhile have
+  // hidden their latency (asked for at the flush, the first of them came
+  // too late for the pass that needs them).
+  const size_t hash = matcher_.sources().Hash(knock.source);
+  matcher_.sources().PrefetchBucket(hash);
+  matcher_.table().PrefetchOffsets(knock.port);
+  batch_hashes_[batch_size_] = hash;
   batch_[batch_size_++] = knock;
   if (batch_size_ == kBatchKnocks) FlushFrames();
 }
@@ -94,16 +102,10 @@ void KnockPipeline::FlushFrames() {
   // A random-source flood misses the cache at each of a knock's bucket,
   // record and history, and at the port's entries in the sequence index;
   // one after the other that was most of a frame's cost. Asked for a batch
-  // at a time, the misses overlap: a pass for the first line of each
-  // chain, then one for what it names, and so on.
-  std::array<size_t, kBatchKnocks> hashes;
+  // at a time, the misses overlap: QueueFrame asked for the first line of
+  // each chain, a pass here for what it names, and so on.
   for (size_t i = 0; i < count; ++i) {
-    hashes[i] = sources.Hash(batch_[i].source);
-    sources.PrefetchBucket(hashes[i]);
-    table.PrefetchOffsets(batch_[i].port);
-  }
-  for (size_t i = 0; i < count; ++i) {
-    sources.PrefetchSource(hashes[i]);
+    sources.PrefetchSource(batch_hashes_[i]);
     table.PrefetchIds(batch_[i].port);
   }
   for (size_t i = 0; i < count; ++i) table.PrefetchPortsWith(batch_[i].port);
@@ -120,8 +122,10 @@ void KnockPipeline::Follow(const Knock& knock) {
 }
 
 void KnockPipeline::Match(const Knock& knock) {
-  MatchEvent match;
-  if (matcher_.OnKnock(knock, &match)) Handle(match);
+  // One event for every knock: a flood matches millions that complete
+  // nothing, and making and unmaking an event for each showed in its
+  // profile. OnKnock sets every field of the events it returns.
+  if (matcher_.OnKnock(knock, &match_event_)) Handle(match_event_);
 }
 
 void KnockPipeline::FollowLiveFrame(int64_t time_us) {

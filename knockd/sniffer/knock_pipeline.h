@@ -140,7 +140,10 @@ class KnockPipeline {
   ClockStepDetector step_detector_;
   CaptureClock capture_clock_;
   /// Knocks decoded by QueueFrame, not yet matched, oldest first.
+  MatchEvent match_event_;
   std::array<Knock, kBatchKnocks> batch_;
+  /// Each held knock's source hash, computed once for both prefetches.
+  std::array<size_t, kBatchKnocks> batch_hashes_;
   size_t batch_size_ = 0;
   /// Knocks far from the capture's clock, waiting for its verdict.
   std::vector<Knock> held_;
