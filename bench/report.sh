@@ -25,6 +25,7 @@ TABLE=$(cat <<MD
 | same, flood alone: 1 / 100 / 10,000 clients (ns) | $(v flood_ours_1_clients_ns_per_packet) / $(v flood_ours_100_clients_ns_per_packet) / $(v flood_ours_10000_clients_ns_per_packet) | | | | ≤ 100 up to 100 |
 | same: ports the capture filter passes, of 16,384 | $(v flood_ours_1_clients_filter_ports) / $(v flood_ours_100_clients_filter_ports) / $(v flood_ours_10000_clients_filter_ports) | | | | |
 | same: capture at 1 / 100 / 10,000 clients | $(v flood_ours_1_clients_capture) / $(v flood_ours_100_clients_capture) / $(v flood_ours_10000_clients_capture) | | | | no drops |
+| same, matching alone (no capture, no wake-ups), per frame the filter passes: 1 / 100 / 10,000 clients (ns) | $(v flood_ours_1_clients_matching_ns_per_frame) / $(v flood_ours_100_clients_matching_ns_per_frame) / $(v flood_ours_10000_clients_matching_ns_per_frame) | | | | |
 | under flood: peak RSS (kB) | $(v flood_ours_peak_rss_kb) | $(v flood_knockd_peak_rss_kb) | $(v flood_fwknop_peak_rss_kb) | | |
 | under flood: capture drops | $(v flood_ours_capture) | n/a | n/a | | |
 | $(v scale_clients) clients × 2 services: start (ms) | $(v scale_ours_start_ms) (matcher alone $(v scale_matcher_start_ms)) | $(v scale_knockd_start_ms) (2 doors per client) | $(v scale_fwknop_start_ms) (1 stanza per client) | | ≤ 1000 |

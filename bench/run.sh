@@ -448,6 +448,12 @@ flood_clients() {
   result "flood_ours_${n}_clients_ns_per_packet" "$(ns_per_packet "$((cpu1 - cpu0))" "$(awk '{print $2}' "$WORK/$name-gen.log")")"
   result "flood_ours_${n}_clients_filter_ports" "$(sed -n 's/.*capture filter: \([0-9]*\) ports.*/\1/p' "$WORK/$name.log" | head -n 1)"
   result "flood_ours_${n}_clients_capture" "$(sed -n 's/.*capture: \(received.*\)/\1/p' "$WORK/$name.log" | tr ' ' '_')"
+  # The same frames matched without capture or wake-ups: what of the
+  # figure above the matcher itself costs (the rest is the kernel's).
+  local seconds=5
+  [ "$SMOKE" = 1 ] && seconds=1
+  "$TOOLS/bench_flood_matching" -c "$WORK/$name.toml" --seconds "$seconds" >"$WORK/$name-matching.txt"
+  result "flood_ours_${n}_clients_matching_ns_per_frame" "$(awk '$1 == "ns_per_frame" {printf "%.0f", $2}' "$WORK/$name-matching.txt")"
 }
 
 if part 3; then
