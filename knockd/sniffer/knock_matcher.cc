@@ -191,7 +191,9 @@ int KnockMatcher::FindComplete(std::span<const RememberedKnock> history,
     int present = 0;
     int missing = 0;
     for (uint16_t p : ports) {
-      if ((held_bits & PortBit(p)) != 0 && InHistory(history, p)) {
+      // The knock's own port is the history's newest, at the end of a scan.
+      if (p == port ||
+          ((held_bits & PortBit(p)) != 0 && InHistory(history, p))) {
         ++present;
         continue;
       }

@@ -32,12 +32,42 @@ struct PcapHandle {
   bool inbound_in_filter = false;
 };
 
+// How far ahead of the frame being matched the capture ring is prefetched,
+// in frames, and the largest step between two frames taken for the ring's
+// frame size (a live ring's frames are a few hundred bytes apart).
+constexpr uintptr_t kRingPrefetchFrames = 3;
+constexpr intptr_t kMaxRingStrideBytes = 4096;
+constexpr uintptr_t kCacheLineBytes = 64;
+
 /// What the pcap callback needs to turn a pcap record into a Frame.
 struct DispatchContext {
   const PacketSource::FrameHandler* handler;
   int link_type;
   uint64_t frames;
+  /// The previous frame's bytes: their distance is the ring's frame size.
+  const u_char* previous = nullptr;
 };
+
+// The kernel writes each frame into the capture ring from the core that
+// received it, so every frame's header and first bytes miss this core's
+// cache, and the decoder used to wait for each in turn (about a fifth of
+// a flood frame's cost on a two-core machine). A live ring holds frames at
+// a fixed distance, so the frames a few ahead are asked for now. Only
+// hints: a wrong guess (the ring's end, a file's buffer) costs a line and
+// never faults.
+void PrefetchRingAhead(DispatchContext* context, const u_char* bytes) {
+  // Addresses as integers: the guess may lie outside the ring.
+  const auto at = reinterpret_cast<uintptr_t>(bytes);
+  const auto stride = static_cast<intptr_t>(
+      at - reinterpret_cast<uintptr_t>(context->previous));
+  context->previous = bytes;
+  if (stride <= 0 || stride > kMaxRingStrideBytes) return;
+  const uintptr_t ahead = at + kRingPrefetchFrames * stride;
+  // The ring's frame header sits just before the bytes.
+  for (const uintptr_t line :
+       {ahead - kCacheLineBytes, ahead, ahead + kCacheLineBytes - 1})
+    __builtin_prefetch(reinterpret_cast<const void*>(line));
+}
 
 void OnPacket(u_char* user, const pcap_pkthdr* header, const u_char* bytes) {
   auto* context = reinterpret_cast<DispatchContext*>(user);
@@ -48,6 +78,7 @@ void OnPacket(u_char* user, const pcap_pkthdr* header, const u_char* bytes) {
   frame.time_us =
       int64_t{header->ts.tv_sec} * kMicrosPerSecond + header->ts.tv_usec;
   ++context->frames;
+  PrefetchRingAhead(context, bytes);
   (*context->handler)(frame);
 }
 
