@@ -423,12 +423,13 @@ int Sniffer::Loop() {
     fds[0].events = static_cast<short>(
         POLLIN |
         (queue_.HasWaiting(knock::SystemClock().NowMicros()) ? POLLOUT : 0));
-    // Under a flood the capture waits for the end of the pacer's period.
+    // Under a flood the capture waits for the end of the pacer's period:
+    // its descriptors are left out of the poll, not just masked, so the
+    // kernel does not queue us on (and lock) the capture's wait queue,
+    // which every flood frame wakes, only to be told to sleep on.
     const int64_t before_poll_us = MonotonicMicros();
     const bool paced = pacer.Paced(before_poll_us);
-    for (size_t i = kFirstCaptureFd; i < fds.size(); ++i)
-      fds[i].events = paced ? 0 : POLLIN;
-    if (poll(fds.data(), fds.size(),
+    if (poll(fds.data(), paced ? kFirstCaptureFd : fds.size(),
              PollTimeoutMs(
                  pacer.PollTimeoutMs(before_poll_us, kTimerPeriodMs))) < 0 &&
         errno != EINTR) {
