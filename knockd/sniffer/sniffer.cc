@@ -19,6 +19,7 @@
 #include "knockd/shared/config_sources.h"
 #include "knockd/shared/privsep_message.h"
 #include "knockd/shared/sealed_memfd.h"
+#include "knockd/sniffer/capture_drain.h"
 #include "knockd/sniffer/capture_pacer.h"
 #include "knockd/sniffer/capture_port_filter.h"
 #include "knockd/sniffer/clock_step_timer.h"
@@ -455,15 +456,12 @@ int Sniffer::Loop() {
     // The tick below sees the step; reading only re-arms the wake-up.
     if (fds[1].revents) setup_->clock_steps.TakeStep();
     std::string err;
-    const uint64_t frames_before = pipeline->stats().frames;
-    // Frames are matched in batches; the last, short one at the end of the
-    // delivery, so none waits for the next wake-up.
-    const bool dispatched = source.Dispatch(
-        [pipeline](const knock::Frame& frame) { pipeline->QueueFrame(frame); },
-        &err);
-    pipeline->FlushFrames();
-    if (!dispatched && !err.empty()) logger_->Error("capture: " + err);
-    pacer.OnDrain(MonotonicMicros(), pipeline->stats().frames - frames_before);
+    // A bounded chunk: a drain that stopped at its bound makes the next
+    // pass come at once, and that pass swaps the filter first if due.
+    knock::DrainResult drain;
+    if (!knock::DrainCapture(&source, pipeline, &drain, &err) && !err.empty())
+      logger_->Error("capture: " + err);
+    pacer.OnDrain(MonotonicMicros(), drain.frames, drain.cut);
     Tick(pipeline);
     FlushQueue(false);
     SendStats(knock::SystemClock().NowMicros());

@@ -59,7 +59,10 @@ class KernelSource : public knock::PacketSource {
     close(fds_[1]);
   }
   std::vector<int> PollFds() const override { return {}; }
-  bool Dispatch(const FrameHandler&, std::string*) override { return false; }
+  bool DispatchAtMost(const FrameHandler&, uint32_t, bool*,
+                      std::string*) override {
+    return false;
+  }
   knock::CaptureStats Stats() const override { return {}; }
   bool SetPortFilter(const knock::PortFilterSpec& spec,
                      std::string* err) override {
