@@ -507,8 +507,9 @@ TEST_CASE(
   CHECK(world.filter.TakeTable(world.helper.Image(), world.config.knock,
                                world.now_us, &err));
   CHECK(world.filter.installed().ports.size() == kRangePorts);
-  // A reload to another range: both ranges pass until it is decided, then
-  // the new one alone. (Exact filters are a few dozen ports.)
+  // Were a reload to change the range (the helper refuses that today, the
+  // capture cannot change), both ranges would pass until it is decided,
+  // then the new one alone. (Exact filters are a few dozen ports.)
   knock::ServerConfig reloaded = world.config;
   reloaded.knock.ports = {40000, 40999};
   knock::SequenceTable table;
