@@ -2,7 +2,11 @@
 
 namespace knock {
 
-void CapturePacer::OnDrain(int64_t now_us, uint64_t frames) {
+void CapturePacer::OnDrain(int64_t now_us, uint64_t frames, bool cut) {
+  // A cut drain's rest waits in the ring: sleeping a period on it would
+  // delay the loop's next pass (and a filter swap due in it) for nothing.
+  // Its frames still count towards the period's flood.
+  cut_ = cut;
   // A monotonic clock does not go back; should it, this is a quiet spell.
   const int64_t since_us =
       now_us >= period_start_us_ ? now_us - period_start_us_ : kQuietAfterUs;
@@ -25,11 +29,12 @@ void CapturePacer::OnDrain(int64_t now_us, uint64_t frames) {
 }
 
 bool CapturePacer::Paced(int64_t now_us) const {
-  return paced_ && now_us >= period_start_us_ &&
+  return paced_ && !cut_ && now_us >= period_start_us_ &&
          now_us - period_start_us_ < kPeriodUs;
 }
 
 int CapturePacer::PollTimeoutMs(int64_t now_us, int idle_ms) const {
+  if (cut_) return 0;
   if (!Paced(now_us)) return idle_ms;
   const int64_t left_us = period_start_us_ + kPeriodUs - now_us;
   return static_cast<int>((left_us + 999) / 1000);

@@ -22,18 +22,24 @@ class CapturePacer {
   /// A drain this long after a period began follows a quiet spell.
   static constexpr int64_t kQuietAfterUs = 2 * kPeriodUs;
 
-  /// After a drain at `now_us` (a monotonic clock) that delivered `frames`.
-  void OnDrain(int64_t now_us, uint64_t frames);
-  /// True while the loop should leave the capture unpolled.
+  /// After a drain at `now_us` (a monotonic clock) that delivered `frames`;
+  /// `cut` when it stopped at its bound (kDrainFramesPerCapture) with
+  /// frames perhaps still waiting.
+  void OnDrain(int64_t now_us, uint64_t frames, bool cut = false);
+  /// True while the loop should leave the capture unpolled; never after a
+  /// cut drain, whose rest is drained at once.
   bool Paced(int64_t now_us) const;
-  /// The loop's poll timeout: until the period's end while paced (at
-  /// least 1 ms), else `idle_ms`.
+  /// The loop's poll timeout: 0 after a cut drain (the loop swaps the
+  /// filter if due and drains the next chunk without sleeping); until the
+  /// period's end while paced (at least 1 ms); else `idle_ms`.
   int PollTimeoutMs(int64_t now_us, int idle_ms) const;
 
  private:
   int64_t period_start_us_ = 0;
   uint64_t frames_in_period_ = 0;
   bool paced_ = false;
+  /// The last drain stopped at its bound.
+  bool cut_ = false;
 };
 
 }  // namespace knock

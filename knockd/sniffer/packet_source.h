@@ -34,9 +34,19 @@ class PacketSource {
   virtual ~PacketSource() = default;
   /// File descriptors to poll() for readability; empty for a file source.
   virtual std::vector<int> PollFds() const = 0;
-  /// Hands every frame available now to `handler`. Returns false at end of
-  /// file, or on an error (then `err` says what).
-  virtual bool Dispatch(const FrameHandler& handler, std::string* err) = 0;
+  /// Hands the frames available now to `handler`: at most
+  /// `max_frames_per_capture` from each live capture (0: every one), a file
+  /// a batch at a time. Sets `*cut` when a capture delivered its bound, so
+  /// that more may be waiting. Returns false at end of file, or on an error
+  /// (then `err` says what).
+  virtual bool DispatchAtMost(const FrameHandler& handler,
+                              uint32_t max_frames_per_capture, bool* cut,
+                              std::string* err) = 0;
+  /// Every frame available now (no bound).
+  bool Dispatch(const FrameHandler& handler, std::string* err) {
+    bool cut = false;
+    return DispatchAtMost(handler, 0, &cut, err);
+  }
   virtual CaptureStats Stats() const = 0;
   /// Replaces the kernel filter of every live capture with the exact-port
   /// program for `spec`, each at once (frames the old filter passed stay

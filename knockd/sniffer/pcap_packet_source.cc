@@ -2,7 +2,9 @@
 #include <pcap/pcap.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -106,13 +108,26 @@ class PcapPacketSource : public PacketSource {
     return fds;
   }
 
-  bool Dispatch(const FrameHandler& handler, std::string* err) override {
+  bool DispatchAtMost(const FrameHandler& handler,
+                      uint32_t max_frames_per_capture, bool* cut,
+                      std::string* err) override {
+    *cut = false;
+    // -1: libpcap reads the ring until it finds it empty, frames that
+    // arrive meanwhile included, so under a flood faster than matching it
+    // might never return.
+    int bound = -1;
+    if (is_file_) {
+      bound = kFileBatchFrames;
+    } else if (max_frames_per_capture != 0) {
+      bound = static_cast<int>(
+          std::min<uint32_t>(max_frames_per_capture, INT32_MAX));
+    }
     for (PcapHandle& handle : handles_) {
       DispatchContext context{&handler, handle.link_type, 0};
-      const int count =
-          pcap_dispatch(handle.pcap, is_file_ ? kFileBatchFrames : -1, OnPacket,
-                        reinterpret_cast<u_char*>(&context));
+      const int count = pcap_dispatch(handle.pcap, bound, OnPacket,
+                                      reinterpret_cast<u_char*>(&context));
       frames_ += context.frames;
+      if (!is_file_ && bound > 0 && count >= bound) *cut = true;
       if (count == PCAP_ERROR) {
         *err = "capture on \"" + handle.name +
                "\" failed: " + pcap_geterr(handle.pcap);

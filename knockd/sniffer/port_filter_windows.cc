@@ -69,6 +69,15 @@ WindowSpan PortFilterWindows::WindowsAt(int64_t now_us) const {
   return {first, end};
 }
 
+PortFilterSpec PortFilterWindows::WholeRange() const {
+  PortFilterSpec spec;
+  spec.tcp = tcp_;
+  spec.udp = udp_;
+  for (uint32_t i = 0; i < range_size_; ++i)
+    spec.ports.push_back(static_cast<uint16_t>(first_port_ + i));
+  return spec;
+}
+
 PortFilterSpec PortFilterWindows::SpecOf(const WindowSpan& windows) const {
   PortFilterSpec spec;
   spec.tcp = tcp_;
@@ -76,11 +85,7 @@ PortFilterSpec PortFilterWindows::SpecOf(const WindowSpan& windows) const {
   if (windows.first >= windows.end) return spec;
   // A bound sequence's tail (knock/v1 section 7) depends on the sender's
   // address, so its ports are in no table: the whole range passes.
-  if (any_bound_) {
-    for (uint32_t i = 0; i < range_size_; ++i)
-      spec.ports.push_back(static_cast<uint16_t>(first_port_ + i));
-    return spec;
-  }
+  if (any_bound_) return WholeRange();
   std::vector<uint64_t> passed(words_per_window_, 0);
   for (uint64_t w = windows.first; w < windows.end; ++w) {
     const uint64_t* words =

@@ -61,6 +61,10 @@ class PortFilterWindows {
   /// What passes for `windows`: the union of their ports (the whole range
   /// when the image has a bound owner), for the configured transports.
   PortFilterSpec SpecOf(const WindowSpan& windows) const;
+  /// Every port of the range, for the configured transports: what passes
+  /// for a bound owner, and the capture's fallback when the exact filter
+  /// cannot be installed (it passes whatever any window may use).
+  PortFilterSpec WholeRange() const;
   /// The first time after `now_us` at which WindowsAt may change.
   int64_t NextChangeUs(int64_t now_us) const;
 

@@ -19,6 +19,7 @@
 #include "knockd/shared/config_sources.h"
 #include "knockd/shared/privsep_message.h"
 #include "knockd/shared/sealed_memfd.h"
+#include "knockd/sniffer/capture_drain.h"
 #include "knockd/sniffer/capture_pacer.h"
 #include "knockd/sniffer/capture_port_filter.h"
 #include "knockd/sniffer/clock_step_timer.h"
@@ -106,7 +107,7 @@ class Sniffer {
       : setup_(setup),
         logger_(logger),
         firewall_(&queue_),
-        port_filter_(setup->source.get(), setup->exact_port_filter) {}
+        port_filter_(setup->source.get(), setup->exact_port_filter, logger) {}
 
   bool Start(std::string* err);
   /// Returns the exit status.
@@ -130,7 +131,9 @@ class Sniffer {
   bool AwaitFirstTable(std::string* err);
   void LoadTable(const knock::PrivsepMessage& message, int fd);
   /// Swaps the capture's kernel filter when time moved the windows a knock
-  /// can use; false (logged) when it cannot, which stops the sniffer.
+  /// can use (or retries a refused swap); false (logged) only when neither
+  /// that filter nor the whole knock range can be installed, which stops
+  /// the sniffer.
   bool FollowPortFilter();
   /// The loop's poll timeout: `timeout_ms`, cut to wake at the filter's
   /// next change.
@@ -286,7 +289,9 @@ void Sniffer::Reconfigure(const knock::PrivsepMessage& message, int fd) {
     logger_->Error("sniffer: cannot take the reloaded configuration: " + err);
   }
   std::string filter_err;
-  // Wider than needed until the loop's next pass tries again: nothing lost.
+  // Only when the whole range was refused too: a refused setsockopt leaves
+  // the wider filter of the reload in place, and the loop's next pass tries
+  // again (and stops the sniffer if that fails as well).
   if (!port_filter_.EndReload(ok, FilterNowUs(), &filter_err))
     logger_->Error("sniffer: capture filter: " + filter_err);
   if (ok) LogPortFilter();
@@ -296,7 +301,8 @@ void Sniffer::Reconfigure(const knock::PrivsepMessage& message, int fd) {
 bool Sniffer::FollowPortFilter() {
   std::string err;
   if (port_filter_.OnTimer(FilterNowUs(), &err)) return true;
-  // Behind the windows, the filter would drop the next window's knocks.
+  // Neither the exact filter nor the whole range installed: the kernel's
+  // filter may be behind the windows and drop the next window's knocks.
   logger_->Error("sniffer: cannot swap the capture filter: " + err);
   channel_broken_ = true;
   return false;
@@ -321,6 +327,13 @@ void Sniffer::LogPortFilter() {
     return;
   }
   const knock::PortFilterSpec& spec = port_filter_.installed();
+  if (port_filter_.degraded()) {
+    // The refusal itself was logged by the filter.
+    logger_->Info("capture filter: the whole knock range, " +
+                  std::to_string(spec.ports.size()) +
+                  " ports (the exact filter was refused)");
+    return;
+  }
   const knock::PortFilterProgram program =
       knock::BuildPortFilterProgram(spec, knock::FilterView::kEthernet, 0);
   const bool bitmap = program.test == knock::PortTest::kBitmap;
@@ -383,9 +396,10 @@ void Sniffer::LogCounters() {
   logger_->Info("counters: " + pipeline_->CountersLine());
   // What the kernel could not hand us: the benchmarks' capture-drop figure.
   const knock::CaptureStats capture = setup_->source->Stats();
-  logger_->Info("capture: received " + std::to_string(capture.received) +
-                " dropped_by_kernel " +
-                std::to_string(capture.dropped_by_kernel));
+  logger_->Info(
+      "capture: received " + std::to_string(capture.received) +
+      " dropped_by_kernel " + std::to_string(capture.dropped_by_kernel) +
+      " filter_swaps_failed " + std::to_string(port_filter_.failed_swaps()));
   const knock::HelperQueueStats& queue = queue_.stats();
   logger_->Info("helper queue: refusals " + std::to_string(queue.refusals) +
                 " summaries " + std::to_string(queue.summaries_sent) +
@@ -443,15 +457,12 @@ int Sniffer::Loop() {
     // The tick below sees the step; reading only re-arms the wake-up.
     if (fds[1].revents) setup_->clock_steps.TakeStep();
     std::string err;
-    const uint64_t frames_before = pipeline->stats().frames;
-    // Frames are matched in batches; the last, short one at the end of the
-    // delivery, so none waits for the next wake-up.
-    const bool dispatched = source.Dispatch(
-        [pipeline](const knock::Frame& frame) { pipeline->QueueFrame(frame); },
-        &err);
-    pipeline->FlushFrames();
-    if (!dispatched && !err.empty()) logger_->Error("capture: " + err);
-    pacer.OnDrain(MonotonicMicros(), pipeline->stats().frames - frames_before);
+    // A bounded chunk: a drain that stopped at its bound makes the next
+    // pass come at once, and that pass swaps the filter first if due.
+    knock::DrainResult drain;
+    if (!knock::DrainCapture(&source, pipeline, &drain, &err) && !err.empty())
+      logger_->Error("capture: " + err);
+    pacer.OnDrain(MonotonicMicros(), drain.frames, drain.cut);
     Tick(pipeline);
     FlushQueue(false);
     SendStats(knock::SystemClock().NowMicros());

@@ -91,3 +91,22 @@ TEST_CASE("a clock gone back ends the period", "[capture_pacer]") {
   pacer.OnDrain(end_us - 10 * kPeriodUs, 0);
   CHECK_FALSE(pacer.Paced(end_us - 10 * kPeriodUs));
 }
+
+TEST_CASE(
+    "a drain cut at its bound is followed at once, even in a paced period",
+    "[capture_pacer]") {
+  knock::CapturePacer pacer;
+  const int64_t end_us = OnePeriod(&pacer, kStartUs, 20, 1);
+  REQUIRE(pacer.Paced(end_us));
+  pacer.OnDrain(end_us + 10, 4096, /*cut=*/true);
+  CHECK_FALSE(pacer.Paced(end_us + 10));
+  CHECK(pacer.PollTimeoutMs(end_us + 10, kIdleMs) == 0);
+  // Drained dry: the period's pacing resumes.
+  pacer.OnDrain(end_us + 20, 100, /*cut=*/false);
+  CHECK(pacer.Paced(end_us + 20));
+  CHECK(pacer.PollTimeoutMs(end_us + 20, kIdleMs) == 1);
+  // Out of a flood too: a cut drain is never followed by the idle timeout.
+  knock::CapturePacer quiet;
+  quiet.OnDrain(kStartUs, 4096, /*cut=*/true);
+  CHECK(quiet.PollTimeoutMs(kStartUs, kIdleMs) == 0);
+}

@@ -5,13 +5,16 @@
 // to a socket pair) on every frame before the live pipeline sees it. A
 // knock for the window that goes live at a roll, sent just after it, and
 // sequences spanning a roll still complete; the filter swaps twice a step,
-// and passes both tables during a reload.
+// and passes both tables during a reload. A swap the kernel refuses falls
+// back to the whole knock range and is retried a second later.
 #include <pcap/dlt.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <functional>
 #include <limits>
 #include <set>
 
@@ -20,6 +23,7 @@
 #include "knockd/sniffer/capture_port_filter.h"
 #include "knockd/sniffer/knock_pipeline.h"
 #include "knockd/sniffer/pcap_writer.h"
+#include "scoped_env.h"
 
 namespace {
 
@@ -55,10 +59,18 @@ class KernelSource : public knock::PacketSource {
     close(fds_[1]);
   }
   std::vector<int> PollFds() const override { return {}; }
-  bool Dispatch(const FrameHandler&, std::string*) override { return false; }
+  bool DispatchAtMost(const FrameHandler&, uint32_t, bool*,
+                      std::string*) override {
+    return false;
+  }
   knock::CaptureStats Stats() const override { return {}; }
   bool SetPortFilter(const knock::PortFilterSpec& spec,
                      std::string* err) override {
+    ++attempts;
+    if (refuse) {
+      *err = refuse(spec);
+      if (!err->empty()) return false;
+    }
     const knock::PortFilterProgram program = knock::BuildPortFilterProgram(
         spec, knock::FilterView::kEthernet, 0xffff);
     sock_fprog fprog{static_cast<unsigned short>(program.code.size()),
@@ -78,10 +90,36 @@ class KernelSource : public knock::PacketSource {
     return recv(fds_[1], buffer, sizeof buffer, MSG_DONTWAIT) > 0;
   }
   int installs = 0;
+  /// Every SetPortFilter, refused or not.
+  int attempts = 0;
+  /// When set, the error a swap to `spec` fails with (empty: it installs),
+  /// as a transient setsockopt error would.
+  std::function<std::string(const knock::PortFilterSpec&)> refuse;
 
  private:
   int fds_[2] = {-1, -1};
 };
+
+/// Runs `run` with stderr sent to a pipe and returns what it printed.
+template <typename F>
+std::string CaptureStderr(F run) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  fflush(stderr);
+  const int saved = dup(STDERR_FILENO);
+  dup2(fds[1], STDERR_FILENO);
+  run();
+  fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  close(fds[1]);
+  std::string text;
+  char buffer[512];
+  ssize_t n;
+  while ((n = read(fds[0], buffer, sizeof buffer)) > 0) text.append(buffer, n);
+  close(fds[0]);
+  return text;
+}
 
 /// A firewall that records what it opened.
 class RecordingFirewall : public knock::Firewall {
@@ -123,7 +161,7 @@ struct World {
   knock::Logger logger;
   knock::SequenceTable helper;
   KernelSource kernel;
-  knock::CapturePortFilter filter{&kernel, true};
+  knock::CapturePortFilter filter{&kernel, true, &logger};
   std::unique_ptr<knock::KnockPipeline> pipeline;
   std::vector<knock::KnockOutcome> events;
   int64_t now_us = 0;
@@ -311,7 +349,8 @@ TEST_CASE("during a reload both tables' windows pass; then only the one in use",
 
 TEST_CASE("a disabled filter installs nothing", "[capture_port_filter]") {
   KernelSource kernel;
-  knock::CapturePortFilter filter(&kernel, false);
+  knock::Logger logger;
+  knock::CapturePortFilter filter(&kernel, false, &logger);
   knock::SequenceTableImage image;
   image.first_port = 16384;
   image.range_size = 16384;
@@ -361,4 +400,144 @@ TEST_CASE(
   CHECK(world.knocks_passed == 8);
   CHECK(world.Verdicts(knock::Verdict::kGranted, kWindow + 2) == 1);
   CHECK(world.pipeline->stats().clock_steps == 0);
+}
+
+namespace {
+
+constexpr char kRefused[] =
+    "cannot install the port filter on \"eth0\": "
+    "Cannot allocate memory";
+constexpr uint16_t kFirstPort = 16384;  // the default knock range
+constexpr uint32_t kRangePorts = 16384;
+
+/// The kernel refusing every program but the whole range's with `error`.
+std::function<std::string(const knock::PortFilterSpec&)> RefuseExact(
+    const std::string& error) {
+  return [error](const knock::PortFilterSpec& spec) {
+    return spec.ports.size() == kRangePorts ? std::string() : error;
+  };
+}
+
+/// How many ports of the range the kernel's filter passes (TCP SYNs).
+uint32_t PortsPassed(World* world) {
+  uint32_t passed = 0;
+  for (uint32_t i = 0; i < kRangePorts; ++i)
+    passed += world->kernel.Passes(knock::BuildTcpSynFrame(
+        Addr("198.18.0.9"), Addr("198.18.0.1"), 40000,
+        static_cast<uint16_t>(kFirstPort + i), DLT_EN10MB));
+  return passed;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a refused swap passes the whole knock range, knocks still open, and the "
+    "exact filter is retried a second later, not at every wake-up",
+    "[capture_port_filter]") {
+  ScopedEnv env("JOURNAL_STREAM", nullptr);
+  World world(kStart);
+  world.logger.set_min_level(knock::LogLevel::kInfo);
+  // The swap a second before c + 1's roll (it adds c + 2) is refused.
+  const int64_t swap_us = kNextRollUs - kSecondUs + kWakeLateUs;
+  world.RunUntil(swap_us - 100 * kMsUs);
+  world.kernel.refuse = RefuseExact(kRefused);
+  std::string log = CaptureStderr([&] { world.RunUntil(swap_us); });
+  CHECK(log ==
+        "knockd: warning: capture filter: the exact filter was refused "
+        "(\"cannot install the port filter on \"eth0\": Cannot allocate "
+        "memory\"); the whole knock range passes until it installs, tried "
+        "again within 1 s\n");
+  CHECK(world.filter.degraded());
+  CHECK(world.filter.failed_swaps() == 1);
+  CHECK(world.filter.installed().ports.size() == kRangePorts);
+  CHECK(PortsPassed(&world) == kRangePorts);
+  CHECK(world.filter.NextChangeUs(swap_us) ==
+        swap_us + knock::CapturePortFilter::kSwapRetryUs);
+  // Wake-ups before the retry try nothing.
+  const int attempts = world.kernel.attempts;
+  for (int64_t t = swap_us + 100 * kMsUs; t < swap_us + kSecondUs;
+       t += 100 * kMsUs) {
+    world.now_us = t;
+    world.Tick();
+  }
+  CHECK(world.kernel.attempts == attempts);
+
+  // Knocks for c + 2 just after the roll, and the retry (refused again,
+  // the same error: not logged again) in between.
+  log = CaptureStderr([&] {
+    world.Knock(kWindow + 2, 0, kNextRollUs + 10 * kMsUs, 30 * kMsUs);
+  });
+  CHECK(log == "");
+  CHECK(world.filter.failed_swaps() == 2);
+  CHECK(world.knocks_passed == 8);
+  CHECK(world.Verdicts(knock::Verdict::kGranted, kWindow + 2) == 1);
+
+  // Another error is logged; once the kernel takes the exact filter again,
+  // that is logged too, and the rest of the range stays out again.
+  world.kernel.refuse = RefuseExact("another error");
+  log = CaptureStderr([&] { world.RunUntil(world.now_us + kSecondUs); });
+  CHECK(log ==
+        "knockd: warning: capture filter: the exact filter was refused "
+        "(\"another error\"); the whole knock range passes until it "
+        "installs, tried again within 1 s\n");
+  world.kernel.refuse = nullptr;
+  log = CaptureStderr([&] { world.RunUntil(world.now_us + kSecondUs); });
+  CHECK(log ==
+        "knockd: info: capture filter: the exact filter is installed again\n");
+  CHECK_FALSE(world.filter.degraded());
+  CHECK(world.filter.failed_swaps() == 3);
+  CHECK(world.filter.installed() == [&] {
+    knock::PortFilterWindows windows;
+    windows.Take(world.helper.Image(), world.config.knock);
+    return windows.SpecAt(world.now_us);
+  }());
+  CHECK(PortsPassed(&world) == world.filter.installed().ports.size());
+}
+
+TEST_CASE(
+    "a table and a reload whose exact filter is refused are still taken, "
+    "with the whole range of both",
+    "[capture_port_filter]") {
+  ScopedEnv env("JOURNAL_STREAM", nullptr);
+  World world(kStart);
+  world.kernel.refuse = RefuseExact(kRefused);
+  std::string err;
+  ++world.helper_window;
+  world.helper.RollTo(world.helper_window);
+  CHECK(world.filter.TakeTable(world.helper.Image(), world.config.knock,
+                               world.now_us, &err));
+  CHECK(world.filter.installed().ports.size() == kRangePorts);
+  // Were a reload to change the range (the helper refuses that today, the
+  // capture cannot change), both ranges would pass until it is decided,
+  // then the new one alone. (Exact filters are a few dozen ports.)
+  knock::ServerConfig reloaded = world.config;
+  reloaded.knock.ports = {40000, 40999};
+  knock::SequenceTable table;
+  REQUIRE(table.Init(reloaded, world.server_key, &err));
+  table.RollTo(kWindow);
+  world.kernel.refuse = [](const knock::PortFilterSpec& spec) {
+    return spec.ports.size() < 1000 ? kRefused : "";
+  };
+  CHECK(world.filter.BeginReload(table.Image(), reloaded.knock, world.now_us,
+                                 &err));
+  CHECK(world.filter.installed().ports.size() == kRangePorts + 1000);
+  CHECK(world.filter.EndReload(true, world.now_us, &err));
+  CHECK(world.filter.installed().ports.size() == 1000);
+  CHECK(world.filter.installed().ports.front() == 40000);
+  CHECK(world.filter.failed_swaps() == 3);
+}
+
+TEST_CASE(
+    "a swap refused for the whole range too fails with both errors, as "
+    "before",
+    "[capture_port_filter]") {
+  World world(kStart);
+  world.kernel.refuse = [](const knock::PortFilterSpec& spec) {
+    return spec.ports.size() == kRangePorts ? "whole refused" : kRefused;
+  };
+  std::string err;
+  CHECK_FALSE(world.filter.OnTimer(kNextRollUs - kSecondUs, &err));
+  CHECK(err ==
+        "cannot install the port filter on \"eth0\": Cannot allocate memory; "
+        "the whole knock range was refused too: whole refused");
 }
