@@ -7,27 +7,26 @@
 namespace knock {
 
 /// Paces the loop's wake-ups for capture. A wake-up costs the sniffer
-/// about 10 µs (a context switch on a small virtual machine), as much as
-/// matching some fifty frames; under a flood the kernel would wake it for
-/// nearly every frame. Once a period delivered `kFloodFrames` frames or
-/// more, the next period drains the capture once, at its end: a frame then
-/// waits at most a period. The period is 1 ms, and 2 ms once the flood
-/// delivers `kHeavyFloodFrames` a millisecond. After a quiet spell the
-/// first frame starts a period unpaced, so a burst of knocks is matched as
-/// it arrives.
+/// about 25 µs of CPU on the benchmark's virtual machine (a context switch
+/// under nested virtualisation), as much as matching a hundred frames;
+/// under a flood the kernel would wake it for nearly every frame. Once a
+/// period delivered `kFloodFrames` frames or more, the next period drains
+/// the capture once, at its end: a frame then waits at most a period.
+/// After a quiet spell the first frame starts a period unpaced, so a burst
+/// of knocks is matched as it arrives.
 class CapturePacer {
  public:
-  static constexpr int64_t kPeriodUs = 1000;
+  /// 500 wake-ups a second under any flood: about 1 % of a core there, half
+  /// what 1 ms cost (bench part 3 at one client: 98 -> 54 ns a flood
+  /// packet), for a knock waiting at most 2 ms, and only during a flood
+  /// (its p50 under flood moved 2.6 -> 2.7 ms). 4 ms would reach the
+  /// issue's 100 ns at 100 clients but a knock would wait up to 4 ms.
+  static constexpr int64_t kPeriodUs = 2000;
   /// Two frames in a period: a flood of a few thousand frames a second
   /// already costs more in wake-ups than in matching.
   static constexpr uint64_t kFloodFrames = 2;
-  /// A heavy flood: its frames of a millisecond cost more to match than the
-  /// wake-up that drains them. Below it the daemon's whole cost is a few
-  /// percent of a core and a knock waits at most 1 ms; above it halving
-  /// the wake-ups saves a quarter of the sniffer's CPU (bench part 3, 100
-  /// clients: 121 -> 98 ns a flood packet) and a knock waits at most 2 ms.
-  static constexpr uint64_t kHeavyFloodFrames = 50;
-  static constexpr int64_t kHeavyPeriodUs = 2 * kPeriodUs;
+  /// A drain this long after a period began follows a quiet spell.
+  static constexpr int64_t kQuietAfterUs = 2 * kPeriodUs;
 
   /// After a drain at `now_us` (a monotonic clock) that delivered `frames`;
   /// `cut` when it stopped at its bound (kDrainFramesPerCapture) with
@@ -40,11 +39,8 @@ class CapturePacer {
   /// filter if due and drains the next chunk without sleeping); until the
   /// period's end while paced (at least 1 ms); else `idle_ms`.
   int PollTimeoutMs(int64_t now_us, int idle_ms) const;
-  /// The current period: kPeriodUs, or kHeavyPeriodUs in a heavy flood.
-  int64_t period_us() const { return period_us_; }
 
  private:
-  int64_t period_us_ = kPeriodUs;
   int64_t period_start_us_ = 0;
   uint64_t frames_in_period_ = 0;
   bool paced_ = false;
