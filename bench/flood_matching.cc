@@ -42,7 +42,7 @@ double CpuMs() {
 
 struct Options {
   std::string config_path;
-  double seconds = 20;
+  double seconds = 10;
   long pps = 280000;
   long drain_us = 1000;
 };
@@ -126,7 +126,8 @@ int main(int argc, char** argv) {
     fprintf(stderr, "bench_flood_matching: %s\n", err.c_str());
     return 1;
   }
-  // Mid-step, so no roll falls inside a short run.
+  // Mid-step, so no roll falls inside a run shorter than half a step (the
+  // live ports are taken once, at the start).
   const int64_t step_us = config.knock.step_seconds * kMicrosPerSecond;
   const int64_t start_us =
       (int64_t(time(nullptr)) * kMicrosPerSecond / step_us) * step_us +

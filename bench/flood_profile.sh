@@ -41,6 +41,8 @@ sleep 1
 # user and system clock ticks of the sniffer: matching versus wake-ups.
 ticks() { awk '{print $14, $15}' "/proc/$SNIFFER/stat"; }
 read -r user0 system0 < <(ticks)
+helper_ticks() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
+helper0=$(helper_ticks)
 switches() { awk '/^(non)?voluntary_ctxt_switches/ {n += $2} END {print n}' "/proc/$SNIFFER/status"; }
 switches0=$(switches)
 perf stat -e task-clock,cycles,instructions,cache-misses -p "$SNIFFER" \
@@ -58,6 +60,7 @@ in_ns "$C" "$TOOLS/bench_syn_flood" --dev "$C_DEV" --dst-mac "$S_MAC" \
 sleep 0.3
 read -r user1 system1 < <(ticks)
 switches1=$(switches)
+helper1=$(helper_ticks)
 kill -INT "$STAT_PID"
 wait "$STAT_PID" || true
 if [ -n "${RECORD_PID:-}" ]; then
@@ -80,5 +83,7 @@ awk -v ms="$task_ms" -v c="$cycles" -v f="$frames" 'BEGIN {
   printf "\n" }'
 awk -v u=$((user1 - user0)) -v s=$((system1 - system0)) -v f="$frames" -v hz="$(getconf CLK_TCK)" 'BEGIN {
   printf "sniffer user %.0f ns, system %.0f ns per frame (clock ticks)\n", u / hz * 1e9 / f, s / hz * 1e9 / f }'
+awk -v t=$((helper1 - helper0)) -v n="$(awk '{print $2}' "$OUT/flood.txt")" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+  printf "helper %.0f ms, %.0f ns per flood packet (clock ticks)\n", t / hz * 1e3, t / hz * 1e9 / n }'
 echo "sniffer context switches: $((switches1 - switches0)) ($(awk -v n=$((switches1 - switches0)) -v f="$frames" 'BEGIN { printf "%.0f", f / (n ? n : 1) }') frames each)"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg); files in $OUT"

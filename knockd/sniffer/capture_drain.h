@@ -13,14 +13,15 @@ namespace knock {
 
 /// Frames one drain takes from each capture at most. The filter's lead
 /// before a roll is 1 s (FilterMarginsOf); at the slowest matching
-/// measured, 2,822 ns a frame (10,000 clients under a flood of random
-/// sources, BENCHMARKS.md), a drain this long takes about 11.6 ms per
-/// capture, under 1.2 % of the lead. Unbounded, libpcap reads the ring
-/// until it finds it empty, frames that arrive meanwhile included, so a
-/// flood faster than matching would keep the loop in one drain for good. The
-/// end of a chunk costs a poll and a clock reading, a few microseconds: under 1
-/// % of the chunk even at the fastest matching measured (81 ns a frame, one
-/// client).
+/// measured, 2,822 ns of daemon CPU a flood packet (10,000 clients under a
+/// flood of random sources, BENCHMARKS.md; every packet reaches matching), a
+/// drain this long takes about 11.6 ms per capture, under 1.2 % of the lead.
+/// Unbounded, libpcap reads the ring until it finds it empty, frames that
+/// arrive meanwhile included, so a flood faster than matching would keep the
+/// loop in one drain for good. The end of a chunk costs a poll and a clock
+/// reading, a few microseconds: under 1 % of the chunk even at the fastest
+/// matching measured (bench_flood_matching, about 110 ns a frame the filter
+/// passes at 100 clients).
 inline constexpr uint32_t kDrainFramesPerCapture = 4096;
 
 /// What one drain did.

@@ -139,8 +139,9 @@ class KnockPipeline {
   int64_t next_idle_sweep_us_ = 0;
   ClockStepDetector step_detector_;
   CaptureClock capture_clock_;
-  /// Knocks decoded by QueueFrame, not yet matched, oldest first.
+  /// Where OnKnock reports a completed sequence, reused for every knock.
   MatchEvent match_event_;
+  /// Knocks decoded by QueueFrame, not yet matched, oldest first.
   std::array<Knock, kBatchKnocks> batch_;
   /// Each held knock's source hash, computed once for both prefetches.
   std::array<size_t, kBatchKnocks> batch_hashes_;

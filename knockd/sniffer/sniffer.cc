@@ -290,8 +290,9 @@ void Sniffer::Reconfigure(const knock::PrivsepMessage& message, int fd) {
   }
   std::string filter_err;
   // Only when the whole range was refused too: a refused setsockopt leaves
-  // the wider filter of the reload in place, and the loop's next pass tries
-  // again (and stops the sniffer if that fails as well).
+  // the wider filter of the reload in place (a superset of what the matcher
+  // accepts), and the loop tries again at its next swap or retry time,
+  // within a second, stopping the sniffer if that fails as well.
   if (!port_filter_.EndReload(ok, FilterNowUs(), &filter_err))
     logger_->Error("sniffer: capture filter: " + filter_err);
   if (ok) LogPortFilter();
