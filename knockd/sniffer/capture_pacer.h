@@ -16,13 +16,16 @@ namespace knock {
 /// of knocks is matched as it arrives.
 class CapturePacer {
  public:
-  /// 500 wake-ups a second under any flood: about 1 % of a core there, half
-  /// what 1 ms cost (bench part 3 at one client: 98 -> 54 ns a flood
-  /// packet), for a knock waiting at most 2 ms, and only during a flood
-  /// (its p50 under flood moved 2.6 -> 2.7 ms). 4 ms would reach the
-  /// issue's 100 ns at 100 clients but a knock would wait up to 4 ms.
-  static constexpr int64_t kPeriodUs = 2000;
-  /// Two frames in a period: a flood of a few thousand frames a second
+  /// About 330 wake-ups a second under any flood, whatever its rate. Each
+  /// costs the same, so the period alone sets their cost, against how long
+  /// a knock may wait in a flood. Measured (bench part 3, daemon CPU a
+  /// flood packet with one and with 100 clients; p50 of valid knocks under
+  /// a flood): 2 ms 40 / 106 ns, 2.6 ms; 3 ms 27 / 90 ns, 2.7 ms; 8 ms at
+  /// 100 clients 91 ns (no better: a longer drain finds its frames colder),
+  /// 7.5 ms. 1 ms cost 98 ns at one client. A knock waits at most 3 ms, and
+  /// only during a flood.
+  static constexpr int64_t kPeriodUs = 3000;
+  /// Two frames in a period: a flood of several hundred frames a second
   /// already costs more in wake-ups than in matching.
   static constexpr uint64_t kFloodFrames = 2;
   /// A drain this long after a period began follows a quiet spell.
