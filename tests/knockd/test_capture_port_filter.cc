@@ -18,6 +18,7 @@
 #include <limits>
 #include <set>
 
+#include "capture_stderr.h"
 #include "knockd/client_sequence.h"
 #include "knockd/shared/sequence_table.h"
 #include "knockd/sniffer/capture_port_filter.h"
@@ -99,27 +100,6 @@ class KernelSource : public knock::PacketSource {
  private:
   int fds_[2] = {-1, -1};
 };
-
-/// Runs `run` with stderr sent to a pipe and returns what it printed.
-template <typename F>
-std::string CaptureStderr(F run) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  fflush(stderr);
-  const int saved = dup(STDERR_FILENO);
-  dup2(fds[1], STDERR_FILENO);
-  run();
-  fflush(stderr);
-  dup2(saved, STDERR_FILENO);
-  close(saved);
-  close(fds[1]);
-  std::string text;
-  char buffer[512];
-  ssize_t n;
-  while ((n = read(fds[0], buffer, sizeof buffer)) > 0) text.append(buffer, n);
-  close(fds[0]);
-  return text;
-}
 
 /// A firewall that records what it opened.
 class RecordingFirewall : public knock::Firewall {

@@ -5,32 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "capture_stderr.h"
 #include "knockd/shared/logger.h"
-
-namespace {
-
-/// Runs `write` with stderr sent to a pipe and returns what it printed.
-template <typename F>
-std::string CaptureStderr(F write) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  fflush(stderr);
-  const int saved = dup(STDERR_FILENO);
-  dup2(fds[1], STDERR_FILENO);
-  write();
-  fflush(stderr);
-  dup2(saved, STDERR_FILENO);
-  close(saved);
-  close(fds[1]);
-  std::string text;
-  char buffer[512];
-  ssize_t n;
-  while ((n = read(fds[0], buffer, sizeof buffer)) > 0) text.append(buffer, n);
-  close(fds[0]);
-  return text;
-}
-
-}  // namespace
 
 TEST_CASE("levels parse by name", "[logger]") {
   knock::LogLevel level;
