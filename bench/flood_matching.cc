@@ -18,10 +18,10 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "bench/flood_pool.h"
 #include "common/key_file.h"
 #include "knockd/helper/no_firewall.h"
 #include "knockd/shared/logger.h"
@@ -31,7 +31,6 @@
 
 namespace {
 
-constexpr int kPoolFrames = 65536;
 constexpr int64_t kMicrosPerSecond = 1000000;
 
 double CpuMs() {
@@ -83,28 +82,27 @@ std::vector<bool> LivePorts(const knock::KnockMatcher& matcher,
   return live;
 }
 
-std::vector<std::vector<uint8_t>> BuildPool(const knock::ServerConfig& config) {
-  std::mt19937_64 rng(12345);
+// bench_syn_flood's packets over the whole knock range (its flood-alone
+// runs), those the filter passes as frames, the others as nothing: they
+// never reach the sniffer.
+std::vector<std::vector<uint8_t>> DeliveredPool(
+    const knock::ServerConfig& config, const std::vector<bool>& live) {
+  std::vector<uint16_t> range;
+  for (uint32_t port = config.knock.ports.first;
+       port <= config.knock.ports.last; ++port)
+    range.push_back(static_cast<uint16_t>(port));
   knock::FrameMacs macs;
   knock::IpAddress dest;
   std::string err;
   knock::IpAddress::Parse("198.18.0.1", &dest, &err);
-  const uint32_t range = config.knock.ports.size();
   std::vector<std::vector<uint8_t>> pool;
-  for (int i = 0; i < kPoolFrames; ++i) {
-    const uint64_t r = rng();
-    const uint8_t src[4] = {198, 19, uint8_t(r >> 8), uint8_t(r)};
-    pool.push_back(knock::BuildFloodFrame(
-        macs, knock::Transport::kTcp, knock::IpAddress::V4(src), dest,
-        uint16_t(1024 + (r >> 50)),
-        uint16_t(config.knock.ports.first + (r >> 16) % range)));
-  }
+  for (const knock::FloodPacket& packet : knock::FloodPool(12345, range))
+    pool.push_back(live[packet.port]
+                       ? knock::BuildFloodFrame(macs, knock::Transport::kTcp,
+                                                packet.source, dest,
+                                                packet.source_port, packet.port)
+                       : std::vector<uint8_t>());
   return pool;
-}
-
-uint16_t PortOf(const std::vector<uint8_t>& frame) {
-  // Ethernet 14 + IPv4 20, then the TCP destination port.
-  return static_cast<uint16_t>(frame[36] << 8 | frame[37]);
 }
 
 }  // namespace
@@ -152,7 +150,7 @@ int main(int argc, char** argv) {
   }
   pipeline.OnTimer(start_us);
 
-  const std::vector<std::vector<uint8_t>> pool = BuildPool(config);
+  const std::vector<std::vector<uint8_t>> pool = DeliveredPool(config, live);
   const long packets = long(o.seconds * o.pps);
   const double packet_us = 1e6 / double(o.pps);
   long delivered = 0;
@@ -167,7 +165,7 @@ int main(int argc, char** argv) {
            start_us + int64_t(double(sent) * packet_us) < drain_end_us;
          ++sent, next = (next + 1) % pool.size()) {
       const std::vector<uint8_t>& bytes = pool[next];
-      if (!live[PortOf(bytes)]) continue;
+      if (bytes.empty()) continue;
       knock::Frame frame;
       frame.link_type = DLT_EN10MB;
       frame.data = bytes.data();

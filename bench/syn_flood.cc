@@ -26,16 +26,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/flood_pool.h"
 #include "tests/tools/flood_frame.h"
 
 namespace {
 
-constexpr int kPoolFrames = 65536;
 constexpr int kBatchFrames = 256;
 
 // Set by SIGTERM or SIGINT: the flood ends early and still reports.
@@ -104,23 +103,19 @@ std::vector<uint16_t> PortList(const std::string& text) {
 
 std::vector<std::vector<uint8_t>> BuildPool(const Options& o,
                                             const knock::FrameMacs& macs) {
-  std::mt19937_64 rng(NowUs());
-  const std::vector<uint16_t> ports = PortList(o.ports);
   knock::IpAddress dest;
   std::string err;
   knock::IpAddress::Parse(o.dest, &dest, &err);
   std::vector<std::vector<uint8_t>> pool;
-  for (int i = 0; i < kPoolFrames; ++i) {
-    const uint64_t r = rng();
-    const uint8_t src[4] = {198, 19, uint8_t(r >> 8), uint8_t(r)};
-    const knock::IpAddress source = knock::IpAddress::V4(src);
-    const uint16_t sport = uint16_t(1024 + (r >> 50));
-    pool.push_back(
-        o.udp_payload.empty()
-            ? knock::BuildFloodFrame(macs, knock::Transport::kTcp, source, dest,
-                                     sport, ports[(r >> 16) % ports.size()])
-            : knock::BuildUdpPayloadFrameV4(macs, source, dest, sport,
-                                            o.udp_port, o.udp_payload));
+  for (const knock::FloodPacket& packet :
+       knock::FloodPool(NowUs(), PortList(o.ports))) {
+    pool.push_back(o.udp_payload.empty()
+                       ? knock::BuildFloodFrame(macs, knock::Transport::kTcp,
+                                                packet.source, dest,
+                                                packet.source_port, packet.port)
+                       : knock::BuildUdpPayloadFrameV4(
+                             macs, packet.source, dest, packet.source_port,
+                             o.udp_port, o.udp_payload));
   }
   return pool;
 }
