@@ -69,17 +69,13 @@ bool CapturePortFilter::Install(int64_t now_us, std::string* err) {
     reload = reload_->WindowsAt(now_us);
     spec = UnionOf(spec, reload_->SpecOf(reload));
   }
-  // The same ports (a roll the image does not reach yet) need no swap.
-  if (valid_ && spec == installed_) {
-    installed_running_ = running;
-    installed_reload_ = reload;
-    return true;
-  }
-  valid_ = false;
-  // The windows this swap was for: OnTimer retries a failed one when they
-  // change, or after kSwapRetryUs.
+  // The windows the filter is now for: OnTimer swaps (or retries a failed
+  // swap) when they change, or after kSwapRetryUs.
   installed_running_ = running;
   installed_reload_ = reload;
+  // The same ports (a roll the image does not reach yet) need no swap.
+  if (valid_ && spec == installed_) return true;
+  valid_ = false;
   std::string error;
   if (!source_->SetPortFilter(spec, &error))
     return FallBack(now_us, error, err);
